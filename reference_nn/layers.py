@@ -1,0 +1,238 @@
+"""Layers: each forward rule sits right next to its backward rule.
+
+Layout: samples in columns. A layer maps ``A_prev (n_in, m)`` to ``Z (n_out, m)``.
+
+Every ``backward`` here is an exact vector-Jacobian product of its ``forward``: given
+the upstream gradient ``dY`` of some scalar with respect to the output, it returns the
+gradient with respect to the input (and fills ``grads`` for parameters). The classic
+texts write ``dW = dZ A_prev.T / m``; here the ``1/m`` of the batch mean lives in the
+loss gradient (``reference_nn.losses``), so that ``Linear.backward`` is the true
+derivative of ``Linear.forward`` and can be checked on its own. The numbers are the same.
+
+The activations are written so that a complex input works too (masks and signs are taken
+from the real part), which lets complex-step differentiation run through a whole network.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from reference_nn._validation import as_float_array, check_ndim, check_shape, choose_name
+
+
+# --------------------------------------------------------------------------- linear
+def linear_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``Z = W A_prev + b``: ``A_prev (n_in, m)``, ``W (n_out, n_in)``, ``b (n_out, 1)`` -> ``Z (n_out, m)``."""
+    Z = W @ A_prev
+    Z += b  # in place: saves one (n_out, m) temporary per layer
+    return Z
+
+
+def linear_backward(
+    dZ: np.ndarray, A_prev: np.ndarray, W: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Vector-Jacobian product of :func:`linear_forward`.
+
+    ``dZ (n_out, m)`` -> ``dA_prev = W.T dZ (n_in, m)``, ``dW = dZ A_prev.T (n_out, n_in)``,
+    ``db = dZ summed over columns (n_out, 1)``.
+    """
+    dW = dZ @ A_prev.T
+    db = dZ.sum(axis=1, keepdims=True)
+    dA_prev = W.T @ dZ
+    return dA_prev, dW, db
+
+
+class Linear:
+    """Affine layer ``Z = W X + b`` with parameters ``W (n_out, n_in)`` and ``b (n_out, 1)``.
+
+    After ``backward`` the parameter gradients are in ``grads["W"]`` and ``grads["b"]``.
+    """
+
+    def __init__(self, W: Any, b: Any):
+        W = as_float_array("W", W)
+        b = as_float_array("b", b)
+        check_ndim("W", W, 2, "(n_out, n_in)")
+        check_shape("b", b, (W.shape[0], 1), "(n_out, 1)")
+        self.params: dict[str, np.ndarray] = {"W": W, "b": b}
+        self.grads: dict[str, np.ndarray] = {}
+        self._input: np.ndarray | None = None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        check_shape("x", x, (self.params["W"].shape[1], x.shape[-1]), "(n_in, m)")
+        self._input = x
+        return linear_forward(x, self.params["W"], self.params["b"])
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        if self._input is None:
+            raise RuntimeError("Linear.backward called before forward")
+        dx, self.grads["W"], self.grads["b"] = linear_backward(dy, self._input, self.params["W"])
+        return dx
+
+    def __repr__(self) -> str:
+        n_out, n_in = self.params["W"].shape
+        return f"Linear(n_in={n_in}, n_out={n_out}, dtype={self.params['W'].dtype})"
+
+
+# ---------------------------------------------------------------------- activations
+class Activation:
+    """Element-wise (or column-wise) activation: ``A = evaluate(Z)``, ``dZ = backpropagate(dA, Z, A)``.
+
+    The two pure functions carry the math; ``forward``/``backward`` wrap them with a cache
+    so an activation is also a layer object. ``params`` and ``grads`` are empty.
+    """
+
+    name = "activation"
+
+    def __init__(self) -> None:
+        self.params: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+        self._cache: tuple[np.ndarray, np.ndarray] | None = None
+
+    def evaluate(self, Z: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def backpropagate(self, dA: np.ndarray, Z: np.ndarray, A: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        y = self.evaluate(x)
+        self._cache = (x, y)
+        return y
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        if self._cache is None:
+            raise RuntimeError(f"{type(self).__name__}.backward called before forward")
+        return self.backpropagate(dy, *self._cache)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and repr(self) == repr(other)
+
+    def __hash__(self) -> int:
+        return hash(repr(self))
+
+
+class Identity(Activation):
+    """``A = Z``; ``dZ = dA``."""
+
+    name = "identity"
+
+    def evaluate(self, Z):
+        return Z
+
+    def backpropagate(self, dA, Z, A):
+        return dA
+
+
+class ReLU(Activation):
+    """``A = max(Z, 0)``; ``dZ = dA * (Z > 0)``: the derivative at exactly 0 is taken as 0,
+    the convention of torch and TensorFlow."""
+
+    name = "relu"
+
+    def evaluate(self, Z):
+        return np.where(Z.real > 0, Z, Z.dtype.type(0))
+
+    def backpropagate(self, dA, Z, A):
+        return np.where(Z.real > 0, dA, dA.dtype.type(0))
+
+
+class LeakyReLU(Activation):
+    """``A = Z if Z > 0 else alpha Z``; ``dZ = dA * (1 if Z > 0 else alpha)``: the derivative at
+    exactly 0 is ``alpha``, as in torch and TensorFlow. ``alpha`` defaults to torch's 0.01."""
+
+    name = "leaky_relu"
+
+    def __init__(self, alpha: float = 0.01):
+        super().__init__()
+        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not np.isfinite(alpha):
+            raise ValueError(f"alpha must be a finite real number, got {alpha!r}")
+        self.alpha = float(alpha)
+
+    def evaluate(self, Z):
+        return np.where(Z.real > 0, Z, self.alpha * Z)
+
+    def backpropagate(self, dA, Z, A):
+        return np.where(Z.real > 0, dA, self.alpha * dA)
+
+    def __repr__(self) -> str:
+        return f"LeakyReLU(alpha={self.alpha!r})"
+
+
+def stable_sigmoid(Z: np.ndarray) -> np.ndarray:
+    """``1 / (1 + exp(-Z))`` without overflow: exp is only ever taken of ``-|Z|``.
+
+    At ``Z = -1000`` this returns ``exp(-1000) / (1 + exp(-1000)) = 0`` (underflow, no
+    warning), at ``Z = +1000`` exactly 1. Works for complex ``Z`` (sign from the real part).
+    """
+    non_negative = Z.real >= 0
+    sign = np.where(non_negative, Z.real.dtype.type(1), Z.real.dtype.type(-1))
+    with np.errstate(under="ignore"):
+        e = np.exp(-sign * Z)  # exp(-|Z|) for real Z: in (0, 1]
+    one = Z.dtype.type(1)
+    return np.where(non_negative, one / (one + e), e / (one + e))
+
+
+class Sigmoid(Activation):
+    """``A = 1 / (1 + exp(-Z))``; ``dZ = dA * A * (1 - A)``."""
+
+    name = "sigmoid"
+
+    def evaluate(self, Z):
+        return stable_sigmoid(Z)
+
+    def backpropagate(self, dA, Z, A):
+        return dA * A * (1 - A)
+
+
+class Tanh(Activation):
+    """``A = tanh(Z)``; ``dZ = dA * (1 - A**2)``."""
+
+    name = "tanh"
+
+    def evaluate(self, Z):
+        return np.tanh(Z)
+
+    def backpropagate(self, dA, Z, A):
+        return dA * (1 - A * A)
+
+
+def stable_softmax(Z: np.ndarray) -> np.ndarray:
+    """Softmax over each column of ``Z (n_classes, m)``; the column maximum is subtracted first,
+    so logits of 1e4 give exact probabilities instead of inf/inf."""
+    shifted = Z - Z.real.max(axis=0, keepdims=True)
+    with np.errstate(under="ignore"):
+        E = np.exp(shifted)
+    return E / E.sum(axis=0, keepdims=True)
+
+
+class Softmax(Activation):
+    """``A = softmax(Z)`` over each column; ``dZ = A * (dA - sum(dA * A, over rows))``.
+
+    That is the Jacobian-vector product ``(diag(a) - a a^T) da`` per column, never forming
+    the ``(n, n)`` Jacobian."""
+
+    name = "softmax"
+
+    def evaluate(self, Z):
+        return stable_softmax(Z)
+
+    def backpropagate(self, dA, Z, A):
+        return A * (dA - (dA * A).sum(axis=0, keepdims=True))
+
+
+ACTIVATIONS: dict[str, type[Activation]] = {
+    cls.name: cls for cls in (Identity, ReLU, LeakyReLU, Sigmoid, Tanh, Softmax)
+}
+ACTIVATIONS["linear"] = Identity
+
+
+def get_activation(spec: str | Activation) -> Activation:
+    """An Activation from a name (``"relu"``, ``"leaky_relu"``, ...) or an instance (returned as is)."""
+    if isinstance(spec, Activation):
+        return spec
+    return choose_name(ACTIVATIONS, spec, "activation")()

@@ -1,0 +1,311 @@
+"""Costs and their gradients. Layout: predictions ``AL`` and targets ``Y`` are ``(n_out, m)``.
+
+Reductions (one convention each, matching the default of ``torch.nn`` and Keras):
+
+=========================  ===========================================  ==========================
+loss                       value                                        gradient w.r.t. ``AL``
+=========================  ===========================================  ==========================
+``mse``                    ``mean((AL - Y)**2)`` over all elements      ``2 (AL - Y) / AL.size``
+``bce``                    ``-mean(Y log AL + (1-Y) log(1-AL))``        ``(AL - Y) / (AL (1-AL) N)``
+``bce_with_logits``        same, from logits ``Z``, computed stably     ``(sigmoid(Z) - Y) / N``
+``cross_entropy``          ``-sum(Y log P) / m`` (P: probabilities)     ``-Y / (P m)``
+``softmax_cross_entropy``  ``-sum(Y log softmax(Z)) / m`` (Z: logits)   ``(softmax(Z) - Y) / m``
+=========================  ===========================================  ==========================
+
+``N = AL.size`` (for the classic single sigmoid output that is the batch size ``m``).
+The probability-space losses follow torch's ``BCELoss`` at the edges: each ``log`` is
+clamped to ``>= -100`` so probabilities of exactly 0 or 1 give a finite cost, and the
+gradient denominator ``AL (1 - AL)`` is clamped to ``>= 1e-12``.
+
+Fused gradients: a model whose last activation is ``sigmoid`` with ``bce`` (or ``softmax``
+with ``cross_entropy``) backpropagates ``dZ = (AL - Y) / N`` directly. That is the exact
+derivative, with no division by ``AL (1 - AL)`` that saturation would turn into 0/0.
+
+L2 penalty: ``0.5 * lambda * sum over layers of sum(W**2)`` (weights only, not biases, no
+``1/m``); its gradient adds exactly ``lambda * W``. That is the penalty whose gradient is
+``torch.optim.SGD(weight_decay=lambda)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from reference_nn._validation import (
+    as_float_array,
+    check_finite,
+    check_positive_finite,
+    choose_name,
+    describe,
+)
+from reference_nn.layers import stable_sigmoid, stable_softmax
+
+LOG_CLAMP = -100.0  # torch.nn.BCELoss clamps log outputs to >= -100
+GRADIENT_DENOMINATOR_CLAMP = 1e-12  # torch's BCELoss backward clamps x (1 - x) to >= 1e-12
+
+
+def _clamped_log(P: np.ndarray) -> np.ndarray:
+    """``log(P)`` with every value below -100 replaced by -100 (so ``log(0) = -100``, no warning)."""
+    with np.errstate(divide="ignore"):
+        logs = np.log(P)
+    return np.where(logs.real < LOG_CLAMP, P.dtype.type(LOG_CLAMP), logs)
+
+
+def _mean(values: np.ndarray) -> Any:
+    """Mean as a 0-d value of the input's dtype (float32 stays float32)."""
+    return values.sum(dtype=values.dtype) / values.dtype.type(values.size)
+
+
+class Loss:
+    """A cost ``value(AL, Y)`` with its gradient ``gradient(AL, Y)`` (same shape as ``AL``).
+
+    ``fused_activation`` names the output activation whose derivative this loss cancels;
+    ``fused_gradient(AL, Y)`` is then ``d cost / d Z`` of the last layer.
+    """
+
+    name = "loss"
+    fused_activation: str | None = None
+    output_description = "predictions"
+
+    def value(self, AL: np.ndarray, Y: np.ndarray) -> Any:
+        raise NotImplementedError
+
+    def gradient(self, AL: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def fused_gradient(self, AL: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        raise NotImplementedError(f"{self.name} has no fused gradient")
+
+    def prepare_targets(self, Y: Any, AL: np.ndarray) -> np.ndarray:
+        """Validate ``Y`` against ``AL`` and return it as an array of ``AL``'s real dtype."""
+        return _targets_like(Y, AL)
+
+    def check_predictions(self, AL: np.ndarray) -> None:
+        """Refuse predictions outside this loss's domain (probabilities must lie in [0, 1])."""
+        if self.output_description.startswith("probabilit"):
+            outside = (AL.real < 0) | (AL.real > 1)
+            if outside.any():
+                index = tuple(int(i) for i in np.argwhere(outside)[0])
+                raise ValueError(
+                    f"AL for {self.name} must hold {self.output_description}; got {AL[index]!r} at "
+                    f"index {index} (use the logits form of the loss for unbounded outputs)"
+                )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+def _targets_like(Y: Any, AL: np.ndarray) -> np.ndarray:
+    if not isinstance(Y, np.ndarray):
+        raise TypeError(f"Y must be a NumPy array, got {describe(Y)}")
+    if Y.shape != AL.shape:
+        raise ValueError(
+            f"Y must have the shape of AL {AL.shape} (n_out, m), got shape {Y.shape}; "
+            "no broadcasting is done"
+        )
+    real_dtype = AL.real.dtype
+    if Y.dtype.kind in "biu":
+        Y = Y.astype(real_dtype)
+    elif Y.dtype.kind == "f":
+        if Y.dtype != real_dtype:
+            raise TypeError(
+                f"Y has dtype {Y.dtype} but AL has dtype {AL.dtype}; convert one explicitly"
+            )
+    else:
+        raise TypeError(f"Y must be a real (float, int or bool) array, got dtype {Y.dtype}")
+    check_finite("Y", Y)
+    return Y
+
+
+def _check_unit_interval(Y: np.ndarray) -> None:
+    outside = (Y < 0) | (Y > 1)
+    if outside.any():
+        index = tuple(int(i) for i in np.argwhere(outside)[0])
+        raise ValueError(
+            f"Y for binary cross-entropy must lie in [0, 1]; got {Y[index]!r} at index {index}"
+        )
+
+
+class MSE(Loss):
+    """Mean squared error over all elements (torch ``MSELoss()`` default reduction)."""
+
+    name = "mse"
+
+    def value(self, AL, Y):
+        difference = AL - Y
+        return _mean(difference * difference)
+
+    def gradient(self, AL, Y):
+        return (2 / AL.size) * (AL - Y)
+
+
+class BinaryCrossEntropy(Loss):
+    """Binary cross-entropy on probabilities ``AL`` in [0, 1], mean over all elements."""
+
+    name = "bce"
+    fused_activation = "sigmoid"
+    output_description = "probabilities in [0, 1]"
+
+    def prepare_targets(self, Y, AL):
+        Y = _targets_like(Y, AL)
+        _check_unit_interval(Y)
+        return Y
+
+    def value(self, AL, Y):
+        return -_mean(Y * _clamped_log(AL) + (1 - Y) * _clamped_log(1 - AL))
+
+    def gradient(self, AL, Y):
+        denominator = np.maximum(AL * (1 - AL), AL.dtype.type(GRADIENT_DENOMINATOR_CLAMP))
+        return (AL - Y) / (denominator * AL.size)
+
+    def fused_gradient(self, AL, Y):
+        return (AL - Y) / AL.dtype.type(AL.size)
+
+
+class BinaryCrossEntropyWithLogits(Loss):
+    """Binary cross-entropy from logits ``Z``: ``mean(max(Z, 0) - Z Y + log(1 + exp(-|Z|)))``.
+
+    Finite and exact for any finite logit (no probability is formed, nothing saturates)."""
+
+    name = "bce_with_logits"
+    output_description = "logits"
+
+    def prepare_targets(self, Y, AL):
+        Y = _targets_like(Y, AL)
+        _check_unit_interval(Y)
+        return Y
+
+    def value(self, AL, Y):
+        positive = AL.real > 0
+        relu = np.where(positive, AL, AL.dtype.type(0))
+        absolute = np.where(positive, AL, -AL)  # |Z| for real Z, analytic for complex Z
+        with np.errstate(under="ignore"):
+            softplus_of_negative_abs = np.log1p(np.exp(-absolute))
+        return _mean(relu - AL * Y + softplus_of_negative_abs)
+
+    def gradient(self, AL, Y):
+        return (stable_sigmoid(AL) - Y) / AL.dtype.type(AL.size)
+
+
+def _prepare_distribution_targets(Y: Any, AL: np.ndarray) -> np.ndarray:
+    """Targets for the categorical losses: columns that are probability distributions
+    ``(n_classes, m)``, or integer class labels of shape ``(m,)`` (turned into one-hot)."""
+    if isinstance(Y, np.ndarray) and Y.ndim == 1 and Y.dtype.kind in "iu":
+        n_classes, m = AL.shape
+        if Y.shape != (m,):
+            raise ValueError(f"integer class labels Y must have shape ({m},) (m,), got {Y.shape}")
+        if Y.size and (Y.min() < 0 or Y.max() >= n_classes):
+            bad = Y[(Y < 0) | (Y >= n_classes)][0]
+            raise ValueError(f"class labels in Y must lie in [0, {n_classes - 1}], got {bad}")
+        one_hot = np.zeros(AL.shape, dtype=AL.real.dtype)
+        one_hot[Y, np.arange(m)] = 1
+        return one_hot
+    Y = _targets_like(Y, AL)
+    if (Y < 0).any():
+        index = tuple(int(i) for i in np.argwhere(Y < 0)[0])
+        raise ValueError(f"Y columns must be probability distributions; got {Y[index]!r} < 0 at {index}")
+    column_sums = Y.sum(axis=0)
+    # A distribution written in this dtype sums to 1 within a few ulps per class.
+    tolerance = 8 * np.finfo(Y.dtype).eps * max(Y.shape[0], 1)
+    off = np.abs(column_sums - 1) > tolerance
+    if off.any():
+        column = int(np.argwhere(off)[0][0])
+        raise ValueError(
+            f"Y columns must sum to 1 (probability distributions over the {Y.shape[0]} rows); "
+            f"column {column} sums to {column_sums[column]!r}"
+        )
+    return Y
+
+
+class CrossEntropy(Loss):
+    """Categorical cross-entropy on probabilities ``P`` (columns sum to 1): ``-sum(Y log P) / m``."""
+
+    name = "cross_entropy"
+    fused_activation = "softmax"
+    output_description = "probability columns"
+
+    def prepare_targets(self, Y, AL):
+        return _prepare_distribution_targets(Y, AL)
+
+    def value(self, AL, Y):
+        return -(Y * _clamped_log(AL)).sum(dtype=AL.dtype) / AL.dtype.type(AL.shape[1])
+
+    def gradient(self, AL, Y):
+        denominator = np.maximum(AL, AL.dtype.type(GRADIENT_DENOMINATOR_CLAMP))
+        return -Y / (denominator * AL.shape[1])
+
+    def fused_gradient(self, AL, Y):
+        return (AL - Y) / AL.dtype.type(AL.shape[1])
+
+
+class SoftmaxCrossEntropy(Loss):
+    """Softmax fused with cross-entropy, from logits ``Z (n_classes, m)``:
+    ``-sum(Y log softmax(Z)) / m``, gradient ``(softmax(Z) - Y) / m``.
+
+    The log-softmax is ``Z - max - log(sum(exp(Z - max)))``: finite for any finite logits."""
+
+    name = "softmax_cross_entropy"
+    output_description = "logits"
+
+    def prepare_targets(self, Y, AL):
+        return _prepare_distribution_targets(Y, AL)
+
+    def value(self, AL, Y):
+        shifted = AL - AL.real.max(axis=0, keepdims=True)
+        with np.errstate(under="ignore"):
+            log_normalizer = np.log(np.exp(shifted).sum(axis=0, keepdims=True))
+        log_probabilities = shifted - log_normalizer
+        return -(Y * log_probabilities).sum(dtype=AL.dtype) / AL.dtype.type(AL.shape[1])
+
+    def gradient(self, AL, Y):
+        return (stable_softmax(AL) - Y) / AL.dtype.type(AL.shape[1])
+
+
+LOSSES: dict[str, type[Loss]] = {
+    cls.name: cls
+    for cls in (MSE, BinaryCrossEntropy, BinaryCrossEntropyWithLogits, CrossEntropy, SoftmaxCrossEntropy)
+}
+
+
+def get_loss(spec: str | Loss) -> Loss:
+    """A Loss from its name (see :data:`LOSSES`) or an instance (returned as is)."""
+    if isinstance(spec, Loss):
+        return spec
+    return choose_name(LOSSES, spec, "loss")()
+
+
+# ------------------------------------------------------------------------- L2 penalty
+def weight_names(params: dict[str, np.ndarray]) -> list[str]:
+    """The weight matrices of a parameter dict: ``W1, W2, ...`` (biases are not penalized)."""
+    return [name for name in params if name.startswith("W")]
+
+
+def l2_penalty(params: dict[str, np.ndarray], lambd: float) -> Any:
+    """``0.5 * lambd * sum over W of sum(W**2)``: weights only, no ``1/m``."""
+    lambd = check_positive_finite("l2", lambd, allow_zero=True)
+    total = None
+    for name in weight_names(params):
+        W = params[name]
+        term = (W * W).sum(dtype=W.dtype)
+        total = term if total is None else total + term
+    if total is None:
+        return 0.0
+    return total.dtype.type(0.5 * lambd) * total
+
+
+def l2_gradient(W: np.ndarray, lambd: float) -> np.ndarray:
+    """Gradient of :func:`l2_penalty` with respect to one weight matrix: exactly ``lambd * W``."""
+    return W.dtype.type(lambd) * W
+
+
+def compute_loss(AL: Any, Y: Any, loss: str | Loss = "bce") -> Any:
+    """Validate ``AL`` and ``Y`` and return ``loss.value(AL, Y)`` (no L2 term)."""
+    loss_object = get_loss(loss)
+    AL = as_float_array("AL", AL)
+    if AL.ndim != 2 or AL.shape[1] == 0:
+        raise ValueError(f"AL must be 2-D (n_out, m) with m >= 1, got shape {AL.shape}")
+    check_finite("AL", AL)
+    loss_object.check_predictions(AL)
+    Y = loss_object.prepare_targets(Y, AL)
+    return loss_object.value(AL, Y)

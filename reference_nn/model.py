@@ -1,0 +1,311 @@
+"""The L-layer network in the classic functional style.
+
+Layout (samples in columns)::
+
+    X      (n[0], m)          inputs, one example per column
+    W[l]   (n[l], n[l-1])     weights of layer l = 1..L (keys "W1" .. "WL")
+    b[l]   (n[l], 1)          biases (keys "b1" .. "bL")
+    Z[l] = W[l] A[l-1] + b[l],   A[l] = g[l](Z[l]),   A[0] = X,   AL = A[L]
+
+The default architecture is the classic ``[LINEAR -> RELU] x (L-1) -> LINEAR -> SIGMOID``
+with binary cross-entropy. Gradients come back keyed ``dW1, db1, ...``.
+
+The forward pass and the costs also accept complex parameters and inputs (for
+complex-step differentiation); backward and updates are for real dtypes.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple, Sequence
+
+import numpy as np
+
+from reference_nn._validation import (
+    REAL_DTYPES,
+    as_float_array,
+    check_finite,
+    check_ndim,
+    check_positive_finite,
+    check_same_dtype,
+    check_shape,
+    choose_name,
+    describe,
+)
+from reference_nn.layers import Activation, get_activation, linear_backward, linear_forward
+from reference_nn.losses import Loss, get_loss, l2_gradient, l2_penalty
+
+Params = dict[str, np.ndarray]
+
+
+class LayerCache(NamedTuple):
+    """What the forward pass of layer l keeps for its backward pass."""
+
+    A_prev: np.ndarray  # (n[l-1], m)
+    W: np.ndarray  # (n[l], n[l-1])
+    b: np.ndarray  # (n[l], 1)
+    Z: np.ndarray  # (n[l], m)
+    A: np.ndarray  # (n[l], m)
+    activation: Activation
+
+
+# ------------------------------------------------------------------ initialization
+INITIALIZERS = {
+    # name: standard deviation of W[l] as a function of (n_in, n_out, scale)
+    "normal": lambda n_in, n_out, scale: scale,  # the classic randn * 0.01
+    "he": lambda n_in, n_out, scale: np.sqrt(2.0 / n_in),  # He et al. 2015, for ReLU
+    "xavier": lambda n_in, n_out, scale: np.sqrt(2.0 / (n_in + n_out)),  # Glorot & Bengio 2010
+}
+INITIALIZERS["glorot"] = INITIALIZERS["xavier"]
+
+
+def _generator(seed: int | np.random.Generator | None) -> np.random.Generator:
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is None or (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool)):
+        return np.random.default_rng(seed)
+    raise TypeError(f"seed must be an int, a numpy.random.Generator or None, got {describe(seed)}")
+
+
+def initialize_parameters(
+    layer_dims: Sequence[int],
+    init: str = "he",
+    seed: int | np.random.Generator | None = 0,
+    dtype: Any = np.float64,
+    scale: float = 0.01,
+) -> Params:
+    """Random weights and zero biases for ``layer_dims = [n0, n1, ..., nL]``.
+
+    ``init``: ``"normal"`` (``N(0, scale**2)``, the classic ``randn * 0.01``), ``"he"``
+    (``N(0, 2/n_in)``) or ``"xavier"``/``"glorot"`` (``N(0, 2/(n_in + n_out))``).
+    Draws come from ``numpy.random.default_rng(seed)``, layer by layer, in float64, and are
+    then cast to ``dtype``, so float32 and float64 parameters for one seed agree.
+    Returns ``{"W1": (n1, n0), "b1": (n1, 1), ...}``.
+    """
+    dims = list(layer_dims) if not isinstance(layer_dims, np.ndarray) else layer_dims.tolist()
+    if len(dims) < 2:
+        raise ValueError(f"layer_dims must list at least 2 sizes [n_input, ..., n_output], got {dims!r}")
+    for position, n in enumerate(dims):
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f"layer_dims[{position}] must be a positive int, got {n!r}")
+    std_of = choose_name(INITIALIZERS, init, "init")
+    scale = check_positive_finite("scale", scale)
+    dtype = np.dtype(dtype)
+    if dtype not in REAL_DTYPES:
+        raise TypeError(f"dtype must be float32 or float64, got {dtype}")
+    rng = _generator(seed)
+    params: Params = {}
+    for layer in range(1, len(dims)):
+        n_in, n_out = int(dims[layer - 1]), int(dims[layer])
+        weights = rng.standard_normal((n_out, n_in)) * std_of(n_in, n_out, scale)
+        params[f"W{layer}"] = weights.astype(dtype)
+        params[f"b{layer}"] = np.zeros((n_out, 1), dtype=dtype)
+    return params
+
+
+# ---------------------------------------------------------------------- validation
+def validate_parameters(params: Any, *, allow_complex: bool = True) -> int:
+    """Check ``params`` is ``{"W1", "b1", ..., "WL", "bL"}`` with chained shapes, one dtype,
+    finite values. Returns the number of layers L."""
+    if not isinstance(params, dict):
+        raise TypeError(f"params must be a dict of arrays {{'W1': ..., 'b1': ...}}, got {describe(params)}")
+    n_layers = len(params) // 2
+    expected = {f"{kind}{layer}" for layer in range(1, n_layers + 1) for kind in "Wb"}
+    if n_layers == 0 or set(params) != expected:
+        raise ValueError(
+            f"params must have keys W1, b1, ..., WL, bL; got {sorted(params)} "
+            f"(missing {sorted(expected - set(params))}, unexpected {sorted(set(params) - expected)})"
+        )
+    dtype = None
+    for layer in range(1, n_layers + 1):
+        W = as_float_array(f"params['W{layer}']", params[f"W{layer}"], allow_complex=allow_complex)
+        b = as_float_array(f"params['b{layer}']", params[f"b{layer}"], allow_complex=allow_complex)
+        check_ndim(f"params['W{layer}']", W, 2, f"(n[{layer}], n[{layer - 1}])")
+        if layer > 1:
+            n_previous = params[f"W{layer - 1}"].shape[0]
+            if W.shape[1] != n_previous:
+                raise ValueError(
+                    f"params['W{layer}'] must have {n_previous} columns to follow W{layer - 1} "
+                    f"of shape {params[f'W{layer - 1}'].shape}, got shape {W.shape}"
+                )
+        check_shape(f"params['b{layer}']", b, (W.shape[0], 1), f"(n[{layer}], 1)")
+        if dtype is None:
+            dtype = W.dtype
+        check_same_dtype(f"params['W{layer}']", W, "params['W1']", dtype)
+        check_same_dtype(f"params['b{layer}']", b, "params['W1']", dtype)
+        check_finite(f"params['W{layer}']", W)
+        check_finite(f"params['b{layer}']", b)
+    return n_layers
+
+
+def resolve_activations(activations: Sequence[str | Activation] | None, n_layers: int) -> list[Activation]:
+    """Activation objects for each layer; ``None`` means the classic relu ... relu, sigmoid."""
+    if activations is None:
+        activations = ["relu"] * (n_layers - 1) + ["sigmoid"]
+    if isinstance(activations, (str, Activation)):
+        raise TypeError(f"activations must be a sequence with one entry per layer, got {activations!r}")
+    activations = list(activations)
+    if len(activations) != n_layers:
+        raise ValueError(
+            f"activations must have one entry per layer: expected {n_layers}, got {len(activations)} "
+            f"({activations!r})"
+        )
+    return [get_activation(spec) for spec in activations]
+
+
+def validate_input(X: Any, params: Params) -> np.ndarray:
+    X = as_float_array("X", X)
+    check_ndim("X", X, 2, "(n_features, m)")
+    n_features = params["W1"].shape[1]
+    if X.shape[0] != n_features:
+        raise ValueError(
+            f"X must have shape (n_features={n_features}, m) to match W1 {params['W1'].shape}, "
+            f"got shape {X.shape}"
+        )
+    if X.shape[1] == 0:
+        raise ValueError("X is an empty batch: shape (n_features, 0); need m >= 1 examples")
+    check_same_dtype("X", X, "params['W1']", params["W1"].dtype)
+    check_finite("X", X)
+    return X
+
+
+# ------------------------------------------------------------------------- forward
+def model_forward(
+    X: Any, params: Params, activations: Sequence[str | Activation] | None = None
+) -> tuple[np.ndarray, list[LayerCache]]:
+    """Forward pass: ``X (n0, m)`` -> ``AL (nL, m)`` and one :class:`LayerCache` per layer."""
+    n_layers = validate_parameters(params)
+    layer_activations = resolve_activations(activations, n_layers)
+    A = validate_input(X, params)
+    caches: list[LayerCache] = []
+    for layer, activation in enumerate(layer_activations, start=1):
+        W, b = params[f"W{layer}"], params[f"b{layer}"]
+        Z = linear_forward(A, W, b)
+        A_next = activation.evaluate(Z)
+        caches.append(LayerCache(A, W, b, Z, A_next, activation))
+        A = A_next
+    return A, caches
+
+
+def compute_cost(
+    AL: Any,
+    Y: Any,
+    loss: str | Loss = "bce",
+    params: Params | None = None,
+    l2: float = 0.0,
+) -> Any:
+    """``loss(AL, Y)`` plus, if ``l2 > 0``, ``0.5 * l2 * sum(W**2)`` over the weights of ``params``.
+
+    Returns a scalar of ``AL``'s dtype (float32 in, float32 out)."""
+    from reference_nn.losses import compute_loss
+
+    cost = compute_loss(AL, Y, loss)
+    l2 = check_positive_finite("l2", l2, allow_zero=True)
+    if l2 > 0:
+        if params is None:
+            raise ValueError("l2 > 0 needs params (the weights to penalize)")
+        cost = cost + l2_penalty(params, l2)
+    return cost
+
+
+# ------------------------------------------------------------------------ backward
+def model_backward(
+    AL: np.ndarray,
+    Y: Any,
+    caches: list[LayerCache],
+    loss: str | Loss = "bce",
+    l2: float = 0.0,
+) -> dict[str, np.ndarray]:
+    """Gradients of ``compute_cost(AL, Y, loss, params, l2)`` for every parameter.
+
+    Returns ``{"dW1": (n1, n0), "db1": (n1, 1), ..., "dWL", "dbL"}``. If the loss is fused
+    with the last activation (sigmoid + bce, softmax + cross_entropy) the last ``dZ`` is the
+    exact fused form ``(AL - Y) / N``.
+    """
+    loss_object = get_loss(loss)
+    if not caches:
+        raise ValueError("caches is empty: run model_forward first")
+    AL = as_float_array("AL", AL, allow_complex=False)
+    if AL is not caches[-1].A and AL.shape != caches[-1].A.shape:
+        raise ValueError(f"AL has shape {AL.shape} but the last cache holds A of shape {caches[-1].A.shape}")
+    Y = loss_object.prepare_targets(Y, AL)
+    l2 = check_positive_finite("l2", l2, allow_zero=True)
+    n_layers = len(caches)
+    grads: dict[str, np.ndarray] = {}
+    last = caches[-1]
+    if loss_object.fused_activation == last.activation.name:
+        dZ = loss_object.fused_gradient(AL, Y)
+    else:
+        dZ = last.activation.backpropagate(loss_object.gradient(AL, Y), last.Z, last.A)
+    for layer in range(n_layers, 0, -1):
+        cache = caches[layer - 1]
+        if layer < n_layers:
+            dZ = cache.activation.backpropagate(dA, cache.Z, cache.A)
+        dA, dW, db = linear_backward(dZ, cache.A_prev, cache.W)
+        if l2 > 0:
+            dW += l2_gradient(cache.W, l2)
+        grads[f"dW{layer}"] = dW
+        grads[f"db{layer}"] = db
+    # Classic order: dW1, db1, dW2, ... (they were produced from the last layer down).
+    return {f"d{kind}{layer}": grads[f"d{kind}{layer}"] for layer in range(1, n_layers + 1) for kind in "Wb"}
+
+
+# -------------------------------------------------------------------------- update
+def parameter_gradient(grads: dict[str, np.ndarray], name: str) -> np.ndarray:
+    """The gradient of parameter ``name`` from a dict keyed ``dW1`` (classic) or ``W1``."""
+    if f"d{name}" in grads:
+        return grads[f"d{name}"]
+    return grads[name]
+
+
+def validate_gradients(params: Params, grads: Any) -> dict[str, np.ndarray]:
+    """Return ``grads`` re-keyed like ``params``; refuse missing/extra keys, wrong shapes, NaN."""
+    if not isinstance(grads, dict):
+        raise TypeError(f"grads must be a dict of arrays, got {describe(grads)}")
+    classic = {f"d{name}" for name in params}
+    if set(grads) == classic:
+        keyed = {name: grads[f"d{name}"] for name in params}
+    elif set(grads) == set(params):
+        keyed = dict(grads)
+    else:
+        given = set(grads)
+        raise ValueError(
+            f"grads keys must match params: expected {sorted(classic)} (or {sorted(params)}), "
+            f"got {sorted(given)} (missing {sorted(classic - given - set(params))}, "
+            f"unexpected {sorted(given - classic - set(params))})"
+        )
+    for name, gradient in keyed.items():
+        gradient = as_float_array(f"grads['d{name}']", gradient, allow_complex=False)
+        check_shape(f"grads['d{name}']", gradient, params[name].shape, f"the shape of params['{name}']")
+        check_same_dtype(f"grads['d{name}']", gradient, f"params['{name}']", params[name].dtype)
+        check_finite(f"grads['d{name}']", gradient)
+        keyed[name] = gradient
+    return keyed
+
+
+def update_parameters(params: Params, grads: dict[str, np.ndarray], learning_rate: float) -> Params:
+    """One plain gradient-descent step ``theta <- theta - learning_rate * dtheta``.
+
+    Returns a new dict; ``params`` is left unchanged."""
+    validate_parameters(params, allow_complex=False)
+    learning_rate = check_positive_finite("learning_rate", learning_rate, allow_zero=True)
+    keyed = validate_gradients(params, grads)
+    return {name: value - value.dtype.type(learning_rate) * keyed[name] for name, value in params.items()}
+
+
+# ------------------------------------------------------------------------- predict
+def predict(
+    X: Any,
+    params: Params,
+    activations: Sequence[str | Activation] | None = None,
+    threshold: float = 0.5,
+) -> np.ndarray:
+    """Class predictions. Sigmoid output: ``(AL > threshold)`` as int ``(nL, m)``; softmax or
+    logits of several classes: the arg-max row of each column ``(m,)``; one identity output:
+    ``AL`` itself (regression)."""
+    AL, caches = model_forward(X, params, activations)
+    last = caches[-1].activation.name
+    if last == "sigmoid":
+        return (AL > threshold).astype(np.int64)
+    if AL.shape[0] > 1 and last in ("softmax", "identity"):
+        return AL.argmax(axis=0)
+    return AL
