@@ -51,7 +51,7 @@ def check_finite(name: str, array: np.ndarray) -> None:
         bad_index = tuple(int(i) for i in np.argwhere(~finite)[0])
         raise ValueError(
             f"{name} contains {int((~finite).sum())} non-finite value(s) "
-            f"(NaN or Inf); the first is {array[bad_index]!r} at index {bad_index}"
+            f"(NaN or Inf); the first is {array[bad_index].item()!r} at index {bad_index}"
         )
 
 

@@ -88,7 +88,7 @@ class Loss:
             if outside.any():
                 index = tuple(int(i) for i in np.argwhere(outside)[0])
                 raise ValueError(
-                    f"AL for {self.name} must hold {self.output_description}; got {AL[index]!r} at "
+                    f"AL for {self.name} must hold {self.output_description}; got {AL[index].item()!r} at "
                     f"index {index} (use the logits form of the loss for unbounded outputs)"
                 )
 
@@ -123,7 +123,7 @@ def _check_unit_interval(Y: np.ndarray) -> None:
     if outside.any():
         index = tuple(int(i) for i in np.argwhere(outside)[0])
         raise ValueError(
-            f"Y for binary cross-entropy must lie in [0, 1]; got {Y[index]!r} at index {index}"
+            f"Y for binary cross-entropy must lie in [0, 1]; got {Y[index].item()!r} at index {index}"
         )
 
 
@@ -204,7 +204,7 @@ def _prepare_distribution_targets(Y: Any, AL: np.ndarray) -> np.ndarray:
     Y = _targets_like(Y, AL)
     if (Y < 0).any():
         index = tuple(int(i) for i in np.argwhere(Y < 0)[0])
-        raise ValueError(f"Y columns must be probability distributions; got {Y[index]!r} < 0 at {index}")
+        raise ValueError(f"Y columns must be probability distributions; got {Y[index].item()!r} < 0 at {index}")
     column_sums = Y.sum(axis=0)
     # A distribution written in this dtype sums to 1 within a few ulps per class.
     tolerance = 8 * np.finfo(Y.dtype).eps * max(Y.shape[0], 1)
@@ -213,7 +213,7 @@ def _prepare_distribution_targets(Y: Any, AL: np.ndarray) -> np.ndarray:
         column = int(np.argwhere(off)[0][0])
         raise ValueError(
             f"Y columns must sum to 1 (probability distributions over the {Y.shape[0]} rows); "
-            f"column {column} sums to {column_sums[column]!r}"
+            f"column {column} sums to {float(column_sums[column])!r}"
         )
     return Y
 

@@ -108,7 +108,8 @@ def validate_parameters(params: Any, *, allow_complex: bool = True) -> int:
     finite values. Returns the number of layers L."""
     if not isinstance(params, dict):
         raise TypeError(f"params must be a dict of arrays {{'W1': ..., 'b1': ...}}, got {describe(params)}")
-    n_layers = len(params) // 2
+    indices = [int(key[1:]) for key in params if isinstance(key, str) and key[:1] in ("W", "b") and key[1:].isdigit()]
+    n_layers = max(indices, default=0)
     expected = {f"{kind}{layer}" for layer in range(1, n_layers + 1) for kind in "Wb"}
     if n_layers == 0 or set(params) != expected:
         raise ValueError(
