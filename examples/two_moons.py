@@ -136,10 +136,10 @@ def main(argv: list[str] | None = None) -> int:
     X, Y = make_moons(n_samples, noise=0.2, seed=0)
     X_train, Y_train, X_test, Y_test, mean, std = split_and_standardize(X, Y)
     params, train_losses, test_losses = train(X_train, Y_train, X_test, Y_test, epochs)
-    predictions_train = rn.predict(X_train, params, ACTIVATIONS)
-    predictions_test = rn.predict(X_test, params, ACTIVATIONS)
+    train_accuracy = np.mean(rn.predict(X_train, params, ACTIVATIONS) == Y_train)
+    test_accuracy = np.mean(rn.predict(X_test, params, ACTIVATIONS) == Y_test)
     print(f"epochs {epochs}: train loss {train_losses[-1]:.4f}, test loss {test_losses[-1]:.4f}")
-    print(f"train accuracy {np.mean(predictions_train == Y_train):.3f}, test accuracy {np.mean(predictions_test == Y_test):.3f}")
+    print(f"train accuracy {train_accuracy:.3f}, test accuracy {test_accuracy:.3f}")
 
     args.out.mkdir(parents=True, exist_ok=True)
     plot_losses(train_losses, test_losses, args.out / "moons_loss.png")
