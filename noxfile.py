@@ -78,25 +78,39 @@ def matrix(session: nox.Session, tf: str, torch: str, numpy: str) -> None:
     session.run("python", "-m", "pytest", "-n", "2", "-p", "no:cacheprovider", *session.posargs, env=QUIET_TF)
     DRIFT_FOLDER.mkdir(parents=True, exist_ok=True)
     name = f"tf{tf}-torch{torch}-numpy{numpy}"
-    session.run(
-        "python", "-m", "equivalence_tests.drift", "--json", str(DRIFT_FOLDER / f"{name}.json"), env=QUIET_TF
-    )
+    session.run("python", "-m", "equivalence_tests.drift", "--json", str(DRIFT_FOLDER / f"{name}.json"), env=QUIET_TF)
 
 
 @nox.session(python=False)
 def drift_report(session: nox.Session) -> None:
     """Gathers docs/drift/*.json written by the matrix into docs/drift.md (one table)."""
-    session.run("python", "-m", "equivalence_tests.drift", "--collect", str(DRIFT_FOLDER), "--markdown", "docs/drift.md")
+    session.run(
+        "python", "-m", "equivalence_tests.drift", "--collect", str(DRIFT_FOLDER), "--markdown", "docs/drift.md"
+    )
 
 
 @nox.session
 def minimums(session: nox.Session) -> None:
     """The lowest declared versions: numpy 1.23 with the reference-only tests (no frameworks:
     no tensorflow-cpu release installs with numpy < 1.26)."""
-    session.install("numpy==1.23.5", "hypothesis==6.100.0", "pytest==8.0.0", "mpmath==1.3.0", "pytest-regressions==2.5.0")
+    session.install(
+        "numpy==1.23.5", "hypothesis==6.100.0", "pytest==8.0.0", "mpmath==1.3.0", "pytest-regressions==2.5.0"
+    )
     session.install("--no-deps", "-e", ".")
     print_versions(session)
-    session.run("python", "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist", "tests/core", "tests/gradcheck", "tests/golden", *session.posargs)
+    session.run(
+        "python",
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:xdist",
+        "tests/core",
+        "tests/gradcheck",
+        "tests/golden",
+        *session.posargs,
+    )
 
 
 @nox.session

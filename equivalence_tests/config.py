@@ -76,8 +76,7 @@ class ModelConfig:
     def __post_init__(self) -> None:
         if len(self.activations) != len(self.layer_dims) - 1:
             raise ValueError(
-                f"activations must have {len(self.layer_dims) - 1} entries (one per layer), "
-                f"got {len(self.activations)}"
+                f"activations must have {len(self.layer_dims) - 1} entries (one per layer), got {len(self.activations)}"
             )
 
     @property

@@ -99,7 +99,14 @@ GOLDEN_MODELS: list[GoldenModel] = [
         OptimizerConfig("adam", 0.005, weight_decay=0.01),
         l2=0.01,
     ),
-    _model("classic_float32", (5, 4, 3, 1), ("relu", "relu", "sigmoid"), "bce", OptimizerConfig("sgd", 0.1), dtype="float32"),
+    _model(
+        "classic_float32",
+        (5, 4, 3, 1),
+        ("relu", "relu", "sigmoid"),
+        "bce",
+        OptimizerConfig("sgd", 0.1),
+        dtype="float32",
+    ),
     _model(
         "softmax_ce_adam_float32",
         (4, 6, 3),
@@ -113,7 +120,9 @@ GOLDEN_MODELS: list[GoldenModel] = [
     # probability-space gradients of bce and cross_entropy after an activation they do not cancel.
     _model("softmax_output_mse", (3, 4, 3), ("relu", "softmax"), "mse", OptimizerConfig("sgd", 0.5)),
     _model("softmax_output_bce", (3, 4, 2), ("tanh", "softmax"), "bce", OptimizerConfig("sgd", 0.5)),
-    _model("sigmoid_output_cross_entropy", (3, 4, 3), ("relu", "sigmoid"), "cross_entropy", OptimizerConfig("sgd", 0.5)),
+    _model(
+        "sigmoid_output_cross_entropy", (3, 4, 3), ("relu", "sigmoid"), "cross_entropy", OptimizerConfig("sgd", 0.5)
+    ),
     _model("single_example_mse", (2, 2, 2), ("sigmoid", "sigmoid"), "mse", OptimizerConfig("sgd", 0.5), batch=1),
 ]
 

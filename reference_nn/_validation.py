@@ -57,9 +57,7 @@ def check_finite(name: str, array: np.ndarray) -> None:
 
 def check_ndim(name: str, array: np.ndarray, ndim: int, meaning: str) -> None:
     if array.ndim != ndim:
-        raise ValueError(
-            f"{name} must be {ndim}-D with shape {meaning}, got shape {array.shape}"
-        )
+        raise ValueError(f"{name} must be {ndim}-D with shape {meaning}, got shape {array.shape}")
 
 
 def check_shape(name: str, array: np.ndarray, expected: tuple[int, ...], meaning: str = "") -> None:

@@ -30,9 +30,7 @@ def linear_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarr
     return Z
 
 
-def linear_backward(
-    dZ: np.ndarray, A_prev: np.ndarray, W: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def linear_backward(dZ: np.ndarray, A_prev: np.ndarray, W: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Vector-Jacobian product of :func:`linear_forward`.
 
     ``dZ (n_out, m)`` -> ``dA_prev = W.T dZ (n_in, m)``, ``dW = dZ A_prev.T (n_out, n_in)``,

@@ -101,17 +101,14 @@ def _targets_like(Y: Any, AL: np.ndarray) -> np.ndarray:
         raise TypeError(f"Y must be a NumPy array, got {describe(Y)}")
     if Y.shape != AL.shape:
         raise ValueError(
-            f"Y must have the shape of AL {AL.shape} (n_out, m), got shape {Y.shape}; "
-            "no broadcasting is done"
+            f"Y must have the shape of AL {AL.shape} (n_out, m), got shape {Y.shape}; no broadcasting is done"
         )
     real_dtype = AL.real.dtype
     if Y.dtype.kind in "biu":
         Y = Y.astype(real_dtype)
     elif Y.dtype.kind == "f":
         if Y.dtype != real_dtype:
-            raise TypeError(
-                f"Y has dtype {Y.dtype} but AL has dtype {AL.dtype}; convert one explicitly"
-            )
+            raise TypeError(f"Y has dtype {Y.dtype} but AL has dtype {AL.dtype}; convert one explicitly")
     else:
         raise TypeError(f"Y must be a real (float, int or bool) array, got dtype {Y.dtype}")
     check_finite("Y", Y)
@@ -122,9 +119,7 @@ def _check_unit_interval(Y: np.ndarray) -> None:
     outside = (Y < 0) | (Y > 1)
     if outside.any():
         index = tuple(int(i) for i in np.argwhere(outside)[0])
-        raise ValueError(
-            f"Y for binary cross-entropy must lie in [0, 1]; got {Y[index].item()!r} at index {index}"
-        )
+        raise ValueError(f"Y for binary cross-entropy must lie in [0, 1]; got {Y[index].item()!r} at index {index}")
 
 
 class MSE(Loss):
@@ -263,8 +258,7 @@ class SoftmaxCrossEntropy(Loss):
 
 
 LOSSES: dict[str, type[Loss]] = {
-    cls.name: cls
-    for cls in (MSE, BinaryCrossEntropy, BinaryCrossEntropyWithLogits, CrossEntropy, SoftmaxCrossEntropy)
+    cls.name: cls for cls in (MSE, BinaryCrossEntropy, BinaryCrossEntropyWithLogits, CrossEntropy, SoftmaxCrossEntropy)
 }
 
 

@@ -16,7 +16,8 @@ complex-step differentiation); backward and updates are for real dtypes.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -147,8 +148,7 @@ def resolve_activations(activations: Sequence[str | Activation] | None, n_layers
     activations = list(activations)
     if len(activations) != n_layers:
         raise ValueError(
-            f"activations must have one entry per layer: expected {n_layers}, got {len(activations)} "
-            f"({activations!r})"
+            f"activations must have one entry per layer: expected {n_layers}, got {len(activations)} ({activations!r})"
         )
     return [get_activation(spec) for spec in activations]
 
@@ -159,8 +159,7 @@ def validate_input(X: Any, params: Params) -> np.ndarray:
     n_features = params["W1"].shape[1]
     if X.shape[0] != n_features:
         raise ValueError(
-            f"X must have shape (n_features={n_features}, m) to match W1 {params['W1'].shape}, "
-            f"got shape {X.shape}"
+            f"X must have shape (n_features={n_features}, m) to match W1 {params['W1'].shape}, got shape {X.shape}"
         )
     if X.shape[1] == 0:
         raise ValueError("X is an empty batch: shape (n_features, 0); need m >= 1 examples")
@@ -239,13 +238,14 @@ def model_backward(
         dZ = last.activation.backpropagate(loss_object.gradient(AL, Y), last.Z, last.A)
     for layer in range(n_layers, 0, -1):
         cache = caches[layer - 1]
-        if layer < n_layers:
-            dZ = cache.activation.backpropagate(dA, cache.Z, cache.A)
-        dA, dW, db = linear_backward(dZ, cache.A_prev, cache.W)
+        dA_prev, dW, db = linear_backward(dZ, cache.A_prev, cache.W)
         if l2 > 0:
             dW += l2_gradient(cache.W, l2)
         grads[f"dW{layer}"] = dW
         grads[f"db{layer}"] = db
+        if layer > 1:
+            below = caches[layer - 2]
+            dZ = below.activation.backpropagate(dA_prev, below.Z, below.A)
     # Classic order: dW1, db1, dW2, ... (they were produced from the last layer down).
     return {f"d{kind}{layer}": grads[f"d{kind}{layer}"] for layer in range(1, n_layers + 1) for kind in "Wb"}
 

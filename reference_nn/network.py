@@ -8,7 +8,8 @@ functional API: the l-th :class:`Linear` owns ``W{l}`` and ``b{l}``.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

@@ -44,12 +44,12 @@ class Optimizer:
 class SGD(Optimizer):
     """Stochastic gradient descent, as ``torch.optim.SGD``::
 
-        g = grad + weight_decay * theta
-        if momentum:
-            buf = g                                   (first step)
-            buf = momentum * buf + (1 - dampening) * g (later steps)
-            g = g + momentum * buf if nesterov else buf
-        theta = theta - lr * g
+    g = grad + weight_decay * theta
+    if momentum:
+        buf = g                                   (first step)
+        buf = momentum * buf + (1 - dampening) * g (later steps)
+        g = g + momentum * buf if nesterov else buf
+    theta = theta - lr * g
     """
 
     def __init__(
@@ -108,7 +108,9 @@ class Adam(Optimizer):
         decoupled: bool = False,
     ):
         super().__init__(learning_rate, 0.0 if decoupled else weight_decay)
-        self.decoupled_weight_decay = check_positive_finite("weight_decay", weight_decay, allow_zero=True) if decoupled else 0.0
+        self.decoupled_weight_decay = (
+            check_positive_finite("weight_decay", weight_decay, allow_zero=True) if decoupled else 0.0
+        )
         self.beta1 = check_in_range("beta1", beta1, 0.0, 1.0)
         self.beta2 = check_in_range("beta2", beta2, 0.0, 1.0)
         self.eps = check_positive_finite("eps", eps)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -60,6 +61,7 @@ def fit(
     rng = _generator(seed)
     costs: list[float] = []
     for iteration in range(num_iterations):
+        batches: list[Any]
         if batch_size is None or batch_size >= m:
             batches = [slice(None)]
         else:

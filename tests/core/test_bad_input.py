@@ -109,8 +109,16 @@ def test_integer_class_labels_out_of_range():
 @pytest.mark.parametrize(
     ("kind", "call", "message"),
     [
-        ("activation", lambda p, X: rn.model_forward(X, p, ["relu", "swish"]), r"unknown activation 'swish'; expected one of"),
-        ("loss", lambda p, X: rn.compute_cost(np.full((1, 5), 0.5), np.zeros((1, 5)), "hinge"), r"unknown loss 'hinge'"),
+        (
+            "activation",
+            lambda p, X: rn.model_forward(X, p, ["relu", "swish"]),
+            r"unknown activation 'swish'; expected one of",
+        ),
+        (
+            "loss",
+            lambda p, X: rn.compute_cost(np.full((1, 5), 0.5), np.zeros((1, 5)), "hinge"),
+            r"unknown loss 'hinge'",
+        ),
         ("init", lambda p, X: rn.initialize_parameters([3, 1], init="orthogonal"), r"unknown init 'orthogonal'"),
         ("optimizer", lambda p, X: rn.make_optimizer("rmsprop"), r"unknown optimizer 'rmsprop'"),
     ],

@@ -60,7 +60,11 @@ def test_bce_with_logits_is_exact_far_from_zero():
 def test_dtype_in_is_dtype_out(dtype, activations, loss, n_out):
     rng = np.random.default_rng(3)
     X = rng.standard_normal((4, 6)).astype(dtype)
-    Y = np.eye(n_out)[:, rng.integers(0, n_out, 6)] if loss in ("cross_entropy", "softmax_cross_entropy") else rng.random((n_out, 6)) > 0.5
+    Y = (
+        np.eye(n_out)[:, rng.integers(0, n_out, 6)]
+        if loss in ("cross_entropy", "softmax_cross_entropy")
+        else rng.random((n_out, 6)) > 0.5
+    )
     params = rn.initialize_parameters([4, 5, n_out], dtype=dtype)
     AL, caches = rn.model_forward(X, params, activations)
     assert AL.dtype == dtype
@@ -88,7 +92,10 @@ def test_inputs_are_never_modified():
 
 
 def test_importing_reference_nn_never_imports_a_framework():
-    code = "import reference_nn, reference_nn.gradcheck, sys; print(sorted(m for m in ('torch', 'tensorflow', 'jax') if m in sys.modules))"
+    code = (
+        "import reference_nn, reference_nn.gradcheck, sys; "
+        "print(sorted(m for m in ('torch', 'tensorflow', 'jax') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
@@ -100,8 +107,14 @@ def test_object_form_gives_the_functional_gradients():
     AL, caches = rn.model_forward(X, params, ["relu", "tanh", "sigmoid"])
     functional = rn.model_backward(AL, Y, caches, "bce", l2=0.3)
     network = rn.Sequential(
-        [rn.Linear(params["W1"], params["b1"]), rn.ReLU(), rn.Linear(params["W2"], params["b2"]), rn.Tanh(),
-         rn.Linear(params["W3"], params["b3"]), rn.Sigmoid()],
+        [
+            rn.Linear(params["W1"], params["b1"]),
+            rn.ReLU(),
+            rn.Linear(params["W2"], params["b2"]),
+            rn.Tanh(),
+            rn.Linear(params["W3"], params["b3"]),
+            rn.Sigmoid(),
+        ],
         loss="bce",
         l2=0.3,
     )

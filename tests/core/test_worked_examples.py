@@ -115,7 +115,12 @@ def test_mse_of_a_one_layer_linear_model_in_exact_arithmetic():
 
 def test_l2_penalty_and_its_gradient_follow_the_documented_formula():
     # 0.5 * lambda * (1 + 4 + 9 + 16): weights only, biases are not penalized.
-    params = {"W1": np.array([[1.0, 2.0]]), "b1": np.array([[100.0]]), "W2": np.array([[3.0], [4.0]]), "b2": np.zeros((2, 1))}
+    params = {
+        "W1": np.array([[1.0, 2.0]]),
+        "b1": np.array([[100.0]]),
+        "W2": np.array([[3.0], [4.0]]),
+        "b2": np.zeros((2, 1)),
+    }
     assert rn.l2_penalty(params, 0.1) == pytest.approx(0.5 * 0.1 * 30, rel=1e-15)
     np.testing.assert_array_equal(rn.l2_gradient(params["W2"], 0.5), [[1.5], [2.0]])
 
