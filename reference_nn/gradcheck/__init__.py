@@ -1,0 +1,37 @@
+"""Gradient checking for hand-written gradients.
+
+    report = check_gradients(f, grad_f, params)   # f(params) -> float, grad_f(params) -> dict
+    print(report)                                 # a short table; report.passed, report.to_dict()
+
+Methods: "auto" (complex step where f supports it, else Richardson), "central", "richardson",
+"complex", "directional"; plus taylor_test (a verdict independent of any step size) and
+check_layer (forward/backward objects). Tolerances and their reasoning: tolerances.py.
+"""
+
+from .check import METHODS, assert_gradients, check_gradients, numerical_gradient
+from .kinks import one_sided_differences
+from .layer import check_layer
+from .numerical import central_difference, complex_step, directional_derivative, random_direction, richardson
+from .report import GradientReport, ParameterResult
+from .taylor import ParameterTaylor, TaylorReport, taylor_test
+from .validation import GradientKeyError
+
+__all__ = [
+    "METHODS",
+    "GradientKeyError",
+    "GradientReport",
+    "ParameterResult",
+    "ParameterTaylor",
+    "TaylorReport",
+    "assert_gradients",
+    "central_difference",
+    "check_gradients",
+    "check_layer",
+    "complex_step",
+    "directional_derivative",
+    "numerical_gradient",
+    "one_sided_differences",
+    "random_direction",
+    "richardson",
+    "taylor_test",
+]

@@ -1,0 +1,192 @@
+"""Numerical derivatives of a scalar loss: central differences, Richardson (Ridders) extrapolation,
+complex step, and directional derivatives along a random direction.
+
+Every estimator works on one parameter tensor of a ``LossEvaluator`` and returns an ``Estimate``
+over the tensor's flattened elements (n = tensor.size): the values, a per-element error bound and
+the step used. Costs in evaluations of f per element: central 2, richardson 2 * RICHARDSON_LEVELS
+(12), complex 1; a directional derivative costs 1 (complex) or 12 (richardson) per tensor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import tolerances as tol
+from .evaluation import LossEvaluator
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A numerical derivative with its error bound. Arrays are (n,) or () for a directional one."""
+
+    values: np.ndarray
+    errors: np.ndarray
+    steps: np.ndarray
+    method: str
+
+
+# ---------------------------------------------------------------------------------------------
+# Element-wise estimators: one tensor, every element
+# ---------------------------------------------------------------------------------------------
+
+
+def central_difference(ev: LossEvaluator, key: str, indices=None) -> Estimate:
+    """(f(x + h) - f(x - h)) / (2h) per element, h = eps^(1/3) max(1, |x|) (see tolerances).
+
+    indices: flat indices to evaluate (default all). Error bound: the rounding error; truncation
+    is covered by the central method's rtol.
+    """
+    x = ev.point[key].reshape(-1).astype(np.float64)
+    idx = np.arange(x.size) if indices is None else np.asarray(indices)
+    h = tol.central_step(x[idx], ev.eval_dtype)
+    x_plus = (x[idx] + h).astype(ev.eval_dtype)
+    x_minus = (x[idx] - h).astype(ev.eval_dtype)
+    f_plus = np.array([ev.with_element(key, i, v) for i, v in zip(idx, x_plus, strict=True)])
+    f_minus = np.array([ev.with_element(key, i, v) for i, v in zip(idx, x_minus, strict=True)])
+    span = x_plus.astype(np.float64) - x_minus.astype(np.float64)  # the step actually taken
+    values = (f_plus - f_minus) / span
+    f_scale = np.maximum(ev.f_scale, np.maximum(np.abs(f_plus), np.abs(f_minus)))
+    errors = tol.rounding_error(f_scale, span / 2, ev.eval_dtype)
+    return Estimate(values, errors, h, "central")
+
+
+def richardson(ev: LossEvaluator, key: str, levels: int = tol.RICHARDSON_LEVELS) -> Estimate:
+    """Ridders' extrapolation of central differences at steps h0 / 2^j, j < levels, per element.
+
+    Where the extrapolation is less certain than a plain central difference (a kink or the edge of
+    f's domain within the larger steps), the central difference is used for that element instead.
+    """
+    x = ev.point[key].reshape(-1).astype(np.float64)
+    h0 = np.exp2(np.floor(np.log2(tol.RICHARDSON_FIRST_STEP * np.maximum(1.0, np.abs(x)))))
+    steps = h0[None, :] / np.exp2(np.arange(levels))[:, None]  # (levels, n)
+    diffs = np.empty_like(steps)
+    scale = np.full(x.size, ev.f_scale)
+    for j in range(levels):
+        plus = np.array([ev.with_element(key, i, xi + hj) for i, (xi, hj) in enumerate(zip(x, steps[j], strict=True))])
+        minus = np.array([ev.with_element(key, i, xi - hj) for i, (xi, hj) in enumerate(zip(x, steps[j], strict=True))])
+        diffs[j] = (plus - minus) / (2 * steps[j])
+        scale = np.fmax(scale, np.fmax(np.abs(plus), np.abs(minus)))
+    values, errors, best_steps = ridders_tableau(diffs, steps, tol.rounding_error(scale, steps, ev.eval_dtype))
+    # A central difference would be good to about this much; evaluate it only where it is better.
+    central_bound = tol.rounding_error(ev.f_scale, tol.central_step(x, ev.eval_dtype), ev.eval_dtype)
+    central_bound = central_bound + tol.method_rtol("central", ev.eval_dtype) * np.abs(values)
+    worse = np.flatnonzero(~(errors <= central_bound))  # also where Richardson found no finite value
+    if worse.size:
+        fallback = central_difference(ev, key, indices=worse)
+        values[worse] = fallback.values
+        errors[worse] = fallback.errors + tol.method_rtol("central", ev.eval_dtype) * np.abs(fallback.values)
+        best_steps[worse] = fallback.steps
+    return Estimate(values, errors, best_steps, "richardson")
+
+
+def ridders_tableau(diffs: np.ndarray, steps: np.ndarray, rounding: np.ndarray):
+    """Extrapolate central differences ``diffs`` (levels, n) taken at ``steps`` halving per level.
+
+    T[j, k] = (4^k T[j, k-1] - T[j-1, k-1]) / (4^k - 1) cancels the h^(2k) error term. The error of
+    an entry is the larger change from its two parents (Ridders), floored by twice the rounding
+    error of its level (extrapolation weights amplify rounding by at most ~2). Returns, per element,
+    the entry with the smallest error: (values (n,), errors (n,), step of that level (n,)).
+    """
+    levels, n = diffs.shape
+    best_value = np.full(n, np.nan)
+    best_error = np.full(n, np.inf)
+    best_step = steps[0].copy()
+    previous = diffs[0][None, :]
+    for j in range(1, levels):
+        row = [diffs[j]]
+        for k in range(1, j + 1):
+            factor = 4.0**k
+            entry = (factor * row[k - 1] - previous[k - 1]) / (factor - 1.0)
+            error = np.maximum(np.abs(entry - row[k - 1]), np.abs(entry - previous[k - 1]))
+            error = np.maximum(error, 2.0 * rounding[j])
+            error = np.where(np.isfinite(error), error, np.inf)
+            better = error < best_error
+            best_value = np.where(better, entry, best_value)
+            best_error = np.where(better, error, best_error)
+            best_step = np.where(better, steps[j], best_step)
+            row.append(entry)
+        previous = np.array(row)
+    return best_value, best_error, best_step
+
+
+def complex_step(ev: LossEvaluator, key: str) -> Estimate:
+    """Im f(x + i h) / h per element, h = complex_step_size * max(1, |x|): one evaluation each.
+
+    Exact to rounding (no difference is taken) for any f that is complex-analytic in its inputs.
+    """
+    x = ev.point[key].reshape(-1).astype(np.float64)
+    h = tol.complex_step_size(ev.eval_dtype) * np.maximum(1.0, np.abs(x))
+    values = np.array([ev.complex_with_element(key, i, hi).imag for i, hi in enumerate(h)]) / h
+    errors = tol.method_rtol("complex", ev.eval_dtype) * np.abs(values)
+    return Estimate(values, errors, h, "complex")
+
+
+ELEMENTWISE = {"central": central_difference, "richardson": richardson, "complex": complex_step}
+
+
+# ---------------------------------------------------------------------------------------------
+# Directional derivatives: one tensor, one direction
+# ---------------------------------------------------------------------------------------------
+
+
+def random_direction(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A direction of x's shape: random signs times U(0.5, 1.5), scaled by x's RMS (1 if x = 0).
+
+    Every |v_i| >= 0.5 RMS, so an error in any single element moves the projection g.v by at least
+    half its size (a Gaussian direction could put v_i ~ 0 on the wrong element); the random
+    magnitudes keep structured errors (a transpose: +e and -e in two elements) from cancelling.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    rms = float(np.sqrt(np.mean(x * x)))
+    signs = rng.choice([-1.0, 1.0], size=x.shape)
+    return signs * rng.uniform(0.5, 1.5, size=x.shape) * (rms if rms > 0 else 1.0)
+
+
+def directional_derivative(ev: LossEvaluator, key: str, direction: np.ndarray, method: str) -> Estimate:
+    """d/dt f(params[key] + t v) at t = 0 by ``method`` ('complex' or 'richardson'); 0-d arrays."""
+    if method == "complex":
+        h = tol.complex_step_size(ev.eval_dtype)
+        value = ev.complex_along(key, direction, h).imag / h
+        error = tol.method_rtol("complex", ev.eval_dtype) * abs(value)
+        return Estimate(np.float64(value), np.float64(error), np.float64(h), "complex")
+    steps = (tol.RICHARDSON_FIRST_STEP / np.exp2(np.arange(tol.RICHARDSON_LEVELS)))[:, None]
+    plus = np.array([[ev.along(key, direction, t)] for t in steps[:, 0]])
+    minus = np.array([[ev.along(key, direction, -t)] for t in steps[:, 0]])
+    scale = np.fmax(ev.f_scale, np.fmax(np.abs(plus), np.abs(minus)))
+    value, error, step = ridders_tableau((plus - minus) / (2 * steps), steps, tol.rounding_error(scale, steps, ev.eval_dtype))
+    return Estimate(value[0], error[0], step[0], "richardson")
+
+
+# ---------------------------------------------------------------------------------------------
+# Does f support complex step?
+# ---------------------------------------------------------------------------------------------
+
+
+def complex_step_support(ev: LossEvaluator, key: str, direction: np.ndarray) -> str | None:
+    """None if complex step is trustworthy for ``key``, else the reason it is not.
+
+    Probe: f at params[key] + i h v must not raise, must return a complex finite scalar whose real
+    part is f(x), and Im f / h must agree with a real Richardson derivative along v. This catches f
+    that casts to float (real result or ComplexWarning), uses abs / np.maximum / .real on complex
+    values (imaginary part lost or sign wrong), or conj. Cost: 1 + 2 * RICHARDSON_LEVELS evaluations.
+    """
+    try:
+        z = ev.complex_along(key, direction, tol.complex_step_size(ev.eval_dtype))
+    except Exception as exc:  # noqa: BLE001 - any failure means: not supported
+        return f"f failed on complex input ({type(exc).__name__}: {exc})"
+    if not (np.isfinite(z.real) and np.isfinite(z.imag)):
+        return f"f returned {z} for complex input"
+    if abs(z.real - ev.value0) > 1e3 * tol.eps(ev.eval_dtype) * max(ev.f_scale, abs(ev.value0)):
+        return f"the real part of f changed under an imaginary perturbation ({z.real!r} vs {ev.value0!r})"
+    h = tol.complex_step_size(ev.eval_dtype)
+    by_complex = z.imag / h
+    real = directional_derivative(ev, key, direction, "richardson")
+    allowed = 10.0 * float(real.errors) + 1e-6 * max(abs(by_complex), abs(float(real.values)))
+    if not abs(by_complex - float(real.values)) <= allowed:
+        return (
+            f"complex step gave {by_complex:.6g} along a probe direction where real differences give "
+            f"{float(real.values):.6g} (f likely uses abs, max, .real or conj on its input)"
+        )
+    return None

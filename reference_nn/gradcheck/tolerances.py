@@ -1,0 +1,182 @@
+"""Every default step size and tolerance of the gradient checker, with the reasoning.
+
+Nothing here is a magic constant: each number is derived from ``np.finfo(dtype).eps`` and from
+the error model of the numerical method. Notation: ``eps`` is the machine epsilon of the dtype
+named, ``a`` the analytic (hand-written) gradient element, ``n`` the numerical one, ``s = max(1, |x|)``
+the size of the parameter element being perturbed, ``|f|`` the size of the loss.
+
+The verdict for one element is
+
+    |a - n| <= atol + rtol * scale + ESTIMATE_SAFETY * numeric_error
+
+    scale = max(|a|, |n|, RMS of the tensor's gradient)
+
+* The per-element part ``max(|a|, |n|)`` makes the test relative where the gradient is sizeable.
+* The tensor RMS floor makes it robust where entries are ~0: an element that is small because of
+  cancellation (a sum over the batch whose terms nearly cancel) carries an absolute rounding error
+  of order eps times the size of the terms, i.e. of the tensor's typical entry, not of the entry
+  itself. Without the floor, such elements would be flagged by a relative test (crying wolf).
+  The RMS (not the max) is used so that one large entry does not loosen the test for the rest.
+* ``numeric_error`` is the numerical method's own per-element error estimate (rounding error for
+  central and complex step, the extrapolation error for Richardson), so a noisy estimate widens
+  its own tolerance instead of producing a false failure.
+* ``rtol`` is the larger of what the analytic side and the numerical method can promise:
+  ``rtol = max(analytic_rtol(gradient dtype), METHOD_RTOL[method](evaluation dtype))``.
+
+Smallest planted relative error caught (float64, measured in tests/gradcheck): about 1e-7 for
+``central`` (bounded by its truncation allowance eps^(1/3) ~ 6e-6 on the worst element, better on
+the rest), about 1e-7 for ``richardson`` and ``complex`` (bounded by the analytic allowance
+sqrt(eps) ~ 1.5e-8 times the RMS floor), and about 1e-6 for ``directional`` on the small tensors of
+the zoo (the projection loses roughly sqrt(n) of sensitivity on a tensor of n elements).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# ---------------------------------------------------------------------------------------------
+# Step sizes
+# ---------------------------------------------------------------------------------------------
+
+
+def eps(dtype) -> float:
+    """Machine epsilon of a floating dtype (float32: 1.19e-7, float64: 2.22e-16)."""
+    return float(np.finfo(dtype).eps)
+
+
+def central_step(x: np.ndarray, eval_dtype) -> np.ndarray:
+    """Step per element for central differences, shape of ``x``.
+
+    The central difference has truncation error h^2 |f'''| / 6 and rounding error ~ eps |f| / h;
+    their sum is smallest near h = eps^(1/3) * s (s = max(1, |x|) keeps the step relative for
+    large parameters and absolute near zero). Rounded down to a power of two so that x + h is
+    exact in binary for all but the largest x.
+    """
+    target = eps(eval_dtype) ** (1.0 / 3.0) * np.maximum(1.0, np.abs(x))
+    return np.exp2(np.floor(np.log2(target)))
+
+
+# Richardson (Ridders) extrapolation starts at h0 = 2^-4 * s and halves the step
+# RICHARDSON_LEVELS - 1 times (smallest step 2^-9 * s ~ 2e-3 s). A start this large is what makes
+# extrapolation pay off: the tableau cancels the h^2, h^4, ... terms, and rounding error at a large
+# step is only eps |f| / h ~ 1e-14 |f|. Six levels (12 evaluations per element) reach ~1e-12
+# relative on analytic functions; fewer levels lose about a digit each.
+RICHARDSON_FIRST_STEP = 2.0**-4
+RICHARDSON_LEVELS = 6
+
+
+def complex_step_size(eval_dtype) -> float:
+    """Imaginary step for complex-step differentiation (times s = max(1, |x|)).
+
+    Im f(x + ih) / h = f'(x) - h^2 f'''(x) / 6 + ...: no subtraction, so h can be tiny. It must
+    make h^2 negligible against eps (h^2 << eps) while h * f' stays a normal number: 1e-20 for
+    float64 evaluation (h^2 = 1e-40), 1e-10 for float32 (h^2 = 1e-20 << 1.2e-7).
+    """
+    return 1e-20 if np.dtype(eval_dtype) == np.float64 else 1e-10
+
+
+# ---------------------------------------------------------------------------------------------
+# Error models of the numerical methods
+# ---------------------------------------------------------------------------------------------
+
+# Rounding error of one evaluation of f is taken as ROUNDING_FACTOR * eps * |f|: a loss is a mean
+# of many terms and a few ulps of accumulated error per evaluation are normal; 10 covers that
+# with room. A central difference divides the difference of two such values by 2h.
+ROUNDING_FACTOR = 10.0
+
+
+def rounding_error(f_scale, step, eval_dtype):
+    """Rounding error bound of a central difference with step ``step``, same shape as step."""
+    return ROUNDING_FACTOR * eps(eval_dtype) * np.asarray(f_scale) / np.asarray(step)
+
+
+def analytic_rtol(gradient_dtype) -> float:
+    """Relative accuracy we demand of the hand-written gradient itself: sqrt(eps).
+
+    The analytic gradient is computed in its own dtype through a forward and a backward pass; sums
+    over the batch and products of Jacobians lose digits (a condition number of 1e3 costs three).
+    Half the digits of the dtype is a generous bound for well-posed networks: 1.5e-8 in float64
+    (so a 1e-4 planted error is caught with a factor ~7000 to spare) and 3.5e-4 in float32
+    (about 3000 ulps: float32 gradients of saturated sigmoids or long sums stay well inside).
+    """
+    return float(np.sqrt(eps(gradient_dtype)))
+
+
+def method_rtol(method: str, eval_dtype) -> float:
+    """Relative error the numerical method may have beyond its own per-element estimate.
+
+    * central: the truncation term h^2 |f'''| / 6 is unknown (3 points cannot estimate it). With
+      h = eps^(1/3) s the relative truncation error is eps^(2/3) s^2 |f'''/f'| / 6; allowing
+      eps^(1/3) (6e-6 in float64) admits |f'''/f'| up to ~1e5 / s^2, i.e. curvature on length
+      scales down to ~3e-3 s, and still catches a 1e-4 error with a factor 16 to spare.
+    * richardson: the extrapolation reports its own error, so only a floor of 100 eps is added.
+    * complex: no subtraction; the result is as accurate as one evaluation, 100 eps covers the
+      accumulated rounding of the imaginary part.
+    """
+    e = eps(eval_dtype)
+    table = {"central": e ** (1.0 / 3.0), "richardson": 100.0 * e, "complex": 100.0 * e}
+    return table[method]
+
+
+def default_rtol(gradient_dtype, method: str, eval_dtype) -> float:
+    """rtol used by the element verdict: the larger of the analytic and the numerical allowance."""
+    return max(analytic_rtol(gradient_dtype), method_rtol(method, eval_dtype))
+
+
+# A method's error estimate can itself be off by a small factor (Ridders' estimate compares two
+# tableau entries; the rounding model assumes a few ulps); 4x covers that without hiding a 1e-4
+# error, since estimates are 1e-10 relative or smaller away from kinks.
+ESTIMATE_SAFETY = 4.0
+
+
+def element_tolerance(analytic, numeric, numeric_error, rtol: float, atol: float) -> np.ndarray:
+    """Per-element tolerance (see module docstring). All arrays of one tensor's shape."""
+    return atol + rtol * element_scale(analytic, numeric) + ESTIMATE_SAFETY * np.asarray(numeric_error)
+
+
+def element_scale(analytic, numeric) -> np.ndarray:
+    """max(|a|, |n|, RMS of the tensor): the relative-error denominator, robust where a ~ 0."""
+    a = np.abs(np.asarray(analytic, dtype=np.float64))
+    n = np.abs(np.asarray(numeric, dtype=np.float64))
+    n_finite = np.where(np.isfinite(n), n, 0.0)
+    rms = max(_rms(a), _rms(n_finite))
+    return np.maximum(np.maximum(a, n_finite), rms)
+
+
+def _rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(x * x))) if x.size else 0.0
+
+
+# ---------------------------------------------------------------------------------------------
+# Kinks
+# ---------------------------------------------------------------------------------------------
+
+# A kink is declared where the one-sided differences disagree in a way a smooth function cannot
+# explain. For smooth f, D(h) = f'_+(h) - f'_-(h) = h f''(x) + O(h^3) is proportional to h; at a
+# kink it tends to the jump in slope. Comparing D at h, h/2 and h/4: if D(h/2) or D(h/4) departs
+# from the proportional value by more than KINK_NONLINEARITY * |D(h)|, the derivative jumps inside
+# [x - h, x + h]. 0.1 is far above the O(h^2) curvature terms of smooth f (~1e-10 relative) and far
+# below the departure at a kink (a jump at distance d < h gives >= 1/4 for one of the two ratios).
+KINK_NONLINEARITY = 0.1
+
+# D(h) must also stand out of the rounding noise of the one-sided differences at the smallest step
+# (4x the rounding bound, which already holds a factor 10) by this factor before a kink is believed.
+KINK_NOISE_MARGIN = 10.0
+
+
+# ---------------------------------------------------------------------------------------------
+# Taylor remainder test
+# ---------------------------------------------------------------------------------------------
+
+# Steps h = 10^-0.5 ... 10^-10 along a direction scaled by each tensor's RMS: wide enough that a
+# 1e-4 relative error dominates the remainder (crossover at h ~ 1e-4) and the remainder of a right
+# gradient stays above rounding for several points.
+TAYLOR_STEPS = 10.0 ** -np.arange(1, 21) * np.sqrt(10.0)
+# A point enters the slope fit only if its remainder exceeds the noise floors (rounding of f and
+# the allowed analytic error h * sqrt(eps) * |g||v|) by this factor: a 10% noise contribution moves
+# a slope fitted over a decade by at most log10(1.1) ~ 0.04.
+TAYLOR_NOISE_MARGIN = 10.0
+# Points fitted: the smallest-h valid ones, where a wrong gradient's linear term dominates.
+TAYLOR_FIT_POINTS = 5
+# Slope 2 means right, slope 1 wrong; the midpoint separates them with the most room either way.
+TAYLOR_SLOPE_THRESHOLD = 1.5

@@ -1,0 +1,128 @@
+"""Input validation: unusable input raises at once, naming the argument, what was expected and
+what was received. A *mismatch* between gradients is never an error here: it is reported."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+import numpy as np
+
+# Keys a classic ``model_backward`` returns besides parameter gradients: the gradients of cached
+# activations and pre-activations (dA0, dA1, dZ2 ...). They are not parameters and are skipped.
+_CLASSIC_INTERMEDIATE = re.compile(r"^d[AZ]\d+$")
+
+
+class GradientKeyError(KeyError, ValueError):
+    """A gradient dict whose keys do not match the parameters (missing, ambiguous or extra)."""
+
+    def __str__(self) -> str:  # KeyError would print the message in quotes
+        return str(self.args[0])
+
+
+def validate_params(params, *, name: str = "params") -> dict[str, np.ndarray]:
+    """Check ``params`` is a non-empty dict of finite float32/float64 arrays; return a plain dict."""
+    if not isinstance(params, Mapping):
+        raise TypeError(f"{name} must be a dict mapping names to NumPy arrays; got {type(params).__name__}")
+    if not params:
+        raise ValueError(f"{name} is empty: there is nothing to check")
+    out = {}
+    for key, value in params.items():
+        if not isinstance(key, str):
+            raise TypeError(f"{name} keys must be strings; got {key!r} ({type(key).__name__})")
+        where = f"{name}[{key!r}]"
+        if not isinstance(value, np.ndarray):
+            raise TypeError(f"{where} must be a NumPy array; got {type(value).__name__} (wrap it in np.asarray)")
+        _require_float(value, where)
+        if value.size == 0:
+            raise ValueError(f"{where} is empty (shape {value.shape}): there is nothing to check")
+        _require_finite(value, where)
+        out[key] = value
+    return out
+
+
+def validate_gradients(grads, params: Mapping[str, np.ndarray], *, extra_keys: str = "error"):
+    """Match ``grads`` to ``params``: key ``k`` or ``"d" + k``, same shape, finite float values.
+
+    Returns (dict param key -> gradient array, dict param key -> gradient key, notes).
+    extra_keys: "error" (default) raises on keys that match no parameter, except the classic
+    intermediate gradients dA<l> / dZ<l>, which are skipped; "ignore" skips every extra key.
+    """
+    if extra_keys not in ("error", "ignore"):
+        raise ValueError(f"extra_keys must be 'error' or 'ignore'; got {extra_keys!r}")
+    if not isinstance(grads, Mapping):
+        raise TypeError(f"grad_f must return a dict keyed like params; got {type(grads).__name__}")
+    arrays, keys, used = {}, {}, set()
+    for key, param in params.items():
+        candidates = [k for k in (key, "d" + key) if k in grads]
+        if not candidates:
+            raise GradientKeyError(
+                f"grad_f result has no gradient for parameter {key!r}: expected key {key!r} or {'d' + key!r}; "
+                f"got keys {sorted(map(str, grads))}"
+            )
+        if len(candidates) == 2:
+            raise GradientKeyError(f"grad_f result has both {key!r} and {'d' + key!r}: ambiguous gradient for {key!r}")
+        gkey = candidates[0]
+        used.add(gkey)
+        where = f"gradient {gkey!r}"
+        value = grads[gkey]
+        if not isinstance(value, np.ndarray | np.generic | float | int):
+            raise TypeError(f"{where} must be a NumPy array; got {type(value).__name__}")
+        value = np.asarray(value)
+        _require_float(value, where, allow_int=True)
+        if value.shape != param.shape:
+            raise ValueError(
+                f"{where} has shape {value.shape} but parameter {key!r} has shape {param.shape}; "
+                "gradients must have exactly the parameter's shape (no broadcasting)"
+            )
+        _require_finite(value, where)
+        arrays[key], keys[key] = value, gkey
+    notes = []
+    extras = [k for k in grads if k not in used]
+    skipped = [k for k in extras if extra_keys == "ignore" or _CLASSIC_INTERMEDIATE.match(str(k))]
+    unknown = [k for k in extras if k not in skipped]
+    if unknown:
+        raise GradientKeyError(
+            f"grad_f result has keys that match no parameter: {sorted(map(str, unknown))}; "
+            f"parameters are {sorted(params)}. Pass extra_keys='ignore' to skip them."
+        )
+    if skipped:
+        notes.append(f"skipped gradient keys that are not parameters: {', '.join(sorted(map(str, skipped)))}")
+    return arrays, keys, notes
+
+
+def loss_value(out, *, at: str | None = None) -> float:
+    """The loss ``f`` returned, as a float.
+
+    at: where f was evaluated; given, a non-scalar or non-finite loss raises (the base point must be
+    usable). Without it (a perturbed point) a non-scalar still raises, a non-finite value becomes nan.
+    """
+    arr = np.asarray(out)
+    if arr.size != 1:
+        raise ValueError(
+            f"f must return a scalar loss; got an array of shape {arr.shape}. For a vector output use "
+            "check_layer, which contracts it with a random upstream gradient."
+        )
+    if arr.dtype.kind == "c":
+        raise TypeError("f returned a complex value for real input")
+    if arr.dtype.kind not in "fiub":
+        raise TypeError(f"f must return a real number; got {type(out).__name__} of dtype {arr.dtype}")
+    value = float(arr.reshape(()))
+    if not np.isfinite(value):
+        if at is not None:
+            raise ValueError(f"f returned {value} at {at}; it must return a finite loss there")
+        return float("nan")
+    return value
+
+
+def _require_float(value: np.ndarray, where: str, allow_int: bool = False) -> None:
+    kind_ok = value.dtype.kind == "f" or (allow_int and value.dtype.kind in "iu")
+    if not kind_ok or (value.dtype.kind == "f" and value.dtype.itemsize not in (4, 8)):
+        raise TypeError(f"{where} must be float32 or float64; got dtype {value.dtype}")
+
+
+def _require_finite(value: np.ndarray, where: str) -> None:
+    bad = ~np.isfinite(value)
+    if bad.any():
+        index = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(f"{where} has {int(bad.sum())} non-finite value(s), first {value[index]} at index {index}")
