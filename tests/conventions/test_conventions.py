@@ -1,0 +1,371 @@
+"""Pin each framework's measured behaviour on each convention of ``equivalence_tests.conventions``.
+
+Every expected number is derived here by hand (a closed form or a few-line loop of the
+framework's documented formula), never taken from the module under test. If a framework
+release changes a convention, the matching test fails and the table in docs/conventions.md
+(and README) must be regenerated and re-read.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from equivalence_tests import conventions as cv
+
+TORCH = pytest.param("torch", marks=pytest.mark.torch)
+TENSORFLOW = pytest.param("tensorflow", marks=pytest.mark.tensorflow)
+
+
+def torch_case(*expected):
+    """A parameter set ``("torch", *expected)`` carrying the torch marker."""
+    return pytest.param("torch", *expected, marks=pytest.mark.torch, id="torch")
+
+
+def tensorflow_case(*expected):
+    """A parameter set ``("tensorflow", *expected)`` carrying the tensorflow marker."""
+    return pytest.param("tensorflow", *expected, marks=pytest.mark.tensorflow, id="tensorflow")
+
+
+def f32(x: float) -> float:
+    """``x`` rounded to float32 and back: what a float32 hyper-parameter really holds."""
+    return float(np.float32(x))
+
+
+def measured(result: cv.ConventionResult, framework: str):
+    """The framework's measured value; skip when it is not installed, fail when measuring failed."""
+    measurement = result.measurement(framework)
+    if measurement.status == cv.NOT_INSTALLED:
+        pytest.skip(f"{framework} is not installed")
+    assert measurement.status == cv.MEASURED, f"{result.name} / {framework}: {measurement.status}"
+    return measurement
+
+
+# ------------------------------------------------------------------------- activations
+@pytest.mark.parametrize("framework", [TORCH, TENSORFLOW])
+def test_relu_and_leaky_relu_derivatives_at_zero(framework):
+    result = cv.relu_derivative_at_zero()
+    expected = {"relu'(0)": 0.0, "leaky_relu'(0)": 2.0**-7}  # ReLU'(0) = 0, LeakyReLU'(0) = alpha
+    assert result.reference == expected
+    measurement = measured(result, framework)
+    assert measurement.value == expected  # exact: a branch choice, not a rounded number
+    assert measurement.agrees is True
+
+
+def test_jax_is_reported_not_installed_or_pinned():
+    measurement = cv.relu_derivative_at_zero().measurement("jax")
+    if importlib.util.find_spec("jax") is None:
+        assert measurement.status == cv.NOT_INSTALLED
+    else:
+        assert measurement.status == cv.MEASURED
+        assert measurement.value["leaky_relu'(0)"] == 2.0**-7
+
+
+@pytest.mark.parametrize(
+    ("framework", "expected"),
+    [
+        torch_case({"F.leaky_relu": 0.01, "nn.LeakyReLU()": 0.01}),
+        # TF and Keras hold the slope as float32, so -f(-1) is the float32 rounding of the default.
+        tensorflow_case({"tf.nn.leaky_relu": f32(0.2), "keras.activations.leaky_relu": f32(0.2),
+                         "keras.layers.LeakyReLU()": f32(0.3)}),
+    ],
+)
+def test_leaky_relu_default_slopes(framework, expected):
+    result = cv.leaky_relu_default_slope()
+    assert result.reference == 0.01
+    assert measured(result, framework).value == expected
+
+
+# ------------------------------------------------------------------------------- Adam
+def adam_closed_form(g: float, steps: int, epsilon_at_step) -> float:
+    """theta after ``steps`` Adam steps of a constant gradient ``g`` from theta0 = 1.
+
+    With a constant g the bias-corrected moments are exactly m_hat = g and v_hat = g**2, so each
+    step is lr * g / (|g| + eps_t): torch's eps_t = eps; Keras adds eps to sqrt(v) before the
+    bias correction, which is the same as eps_t = eps / sqrt(1 - beta2**t) after it."""
+    return 1.0 - sum(cv.ADAM_LR * g / (abs(g) + epsilon_at_step(t)) for t in range(1, steps + 1))
+
+
+def torch_epsilon(t: int) -> float:
+    return cv.ADAM_EPS
+
+
+def keras_epsilon(t: int) -> float:
+    return cv.ADAM_EPS / math.sqrt(1 - cv.ADAM_BETA2**t)
+
+
+# The moments are sums of 10 float64 terms and each step is ~1e-3: rounding ~1e-18 per step,
+# so 1e-14 is generous and still 1e6 below the Keras-torch difference for the typical gradient.
+ADAM_TOLERANCE = 1e-14
+
+
+@pytest.mark.parametrize(("framework", "epsilon"), [torch_case(torch_epsilon), tensorflow_case(keras_epsilon)])
+def test_adam_epsilon_placement_matches_each_formula(framework, epsilon):
+    result = cv.adam_epsilon_placement()
+    value = measured(result, framework).value
+    for case, g in {"typical g=1e-2": 1e-2, "tiny g=1e-8 (~eps)": 1e-8}.items():
+        assert value[case] == pytest.approx(adam_closed_form(g, 10, epsilon), abs=ADAM_TOLERANCE), case
+        assert result.reference[case] == pytest.approx(adam_closed_form(g, 10, torch_epsilon), abs=ADAM_TOLERANCE)
+
+
+def test_adam_epsilon_placement_matters_only_near_eps():
+    # Hand numbers: a gradient ~100x eps moves Keras and torch apart by ~1e-7 after 10 steps
+    # (relative 1e-4 of the distance travelled); a gradient ~eps moves them apart by ~5e-3, most of it.
+    typical = adam_closed_form(1e-2, 10, keras_epsilon) - adam_closed_form(1e-2, 10, torch_epsilon)
+    tiny = adam_closed_form(1e-8, 10, keras_epsilon) - adam_closed_form(1e-8, 10, torch_epsilon)
+    assert 1e-8 < typical < 1e-6
+    assert tiny > 1e-3
+
+
+@pytest.mark.parametrize(("framework", "expected"), [torch_case(1e-8), tensorflow_case(1e-7)])
+def test_adam_default_epsilon(framework, expected):
+    result = cv.adam_default_epsilon()
+    assert result.reference == 1e-8
+    assert measured(result, framework).value == expected
+
+
+# A single float64 step of |theta| <= 1: a few roundings of 1.1e-16 each.
+ONE_STEP_TOLERANCE = 1e-15
+
+
+def test_float64_hyperparameters_torch():
+    expected = {
+        "SGD lr=0.1, 1 step": 1 - 0.1 * 0.5,
+        "Adam lr=0.1 betas=(0.9, 0.999) eps=1e-8, 1 step": 1 - 0.1 * 0.5 / (0.5 + 1e-8),  # m_hat=g, v_hat=g^2
+        "leaky_relu slope 0.01: -f(-1)": 0.01,
+    }
+    result = cv.float32_hyperparameters()
+    assert result.reference == pytest.approx(expected, abs=ONE_STEP_TOLERANCE)
+    if importlib.util.find_spec("torch") is not None:
+        assert measured(result, "torch").value == pytest.approx(expected, abs=ONE_STEP_TOLERANCE)
+
+
+@pytest.mark.tensorflow
+def test_keras_rounds_hyperparameters_to_float32():
+    # Keras 3 (TF backend): lr, and beta1/beta2 in the bias correction, are float32 tensors cast to
+    # float64; the moments use the Python floats 1 - beta. tf.nn.leaky_relu's alpha is a float32 attr.
+    m, v = (1 - 0.9) * 0.5, (1 - 0.999) * 0.5**2
+    alpha = f32(0.1) * math.sqrt(1 - f32(0.999)) / (1 - f32(0.9))
+    expected = {
+        "SGD lr=0.1, 1 step": 1 - f32(0.1) * 0.5,
+        "Adam lr=0.1 betas=(0.9, 0.999) eps=1e-8, 1 step": 1 - alpha * m / (math.sqrt(v) + 1e-8),
+        "leaky_relu slope 0.01: -f(-1)": f32(0.01),
+    }
+    measurement = measured(cv.float32_hyperparameters(), "tensorflow")
+    assert measurement.value == pytest.approx(expected, abs=ONE_STEP_TOLERANCE)
+    assert measurement.agrees is False
+
+
+# -------------------------------------------------------------------------------- BCE
+TORCH_BCE = {  # each log clamped at -100; log(1 - p) taken as log1p(-p)
+    "p=0, y=0": 0.0, "p=0, y=1": 100.0,
+    "p=1e-09, y=0": -math.log1p(-1e-9), "p=1e-09, y=1": -math.log(1e-9),
+    "p=1, y=0": 100.0, "p=1, y=1": 0.0,
+}
+KERAS_BCE = {  # p clipped to [1e-7, 1 - 1e-7] first, no log clamp
+    "p=0, y=0": -math.log(1 - 1e-7), "p=0, y=1": -math.log(1e-7),
+    "p=1e-09, y=0": -math.log(1 - 1e-7), "p=1e-09, y=1": -math.log(1e-7),
+    "p=1, y=0": -math.log(1 - (1 - 1e-7)), "p=1, y=1": -math.log(1 - 1e-7),
+}
+
+
+@pytest.mark.parametrize(("framework", "expected"), [torch_case(TORCH_BCE), tensorflow_case(KERAS_BCE)])
+def test_bce_at_the_edges(framework, expected):
+    result = cv.bce_clipping()
+    # rel 1e-8: log(1 - p) of a float64 1 - p near 1 carries a relative error up to 1.1e-16 / 1e-9 ~ 1e-7
+    # in the reference's log(1 - p) and ~1e-16 in log1p; costs of 0 compare with abs 1e-15.
+    assert result.reference == pytest.approx(TORCH_BCE, rel=2e-7, abs=1e-15)
+    assert measured(result, framework).value == pytest.approx(expected, rel=1e-8, abs=1e-15)
+
+
+# ----------------------------------------------------------------------- weight decay
+LR, WD, G = 0.125, 0.0625, 0.5
+ADAM_FIRST_STEP = lambda g: LR * g / (abs(g) + 2.0**-27)  # noqa: E731  m_hat = g, v_hat = g^2 at t = 1
+
+
+def coupled_momentum_two_steps() -> float:
+    theta, buffer = 1.0, None
+    for _ in range(2):
+        g = G + WD * theta  # torch: decay enters the gradient, hence the momentum buffer
+        buffer = g if buffer is None else 0.5 * buffer + g
+        theta -= LR * buffer
+    return theta
+
+
+def decoupled_momentum_two_steps() -> float:
+    theta, velocity = 1.0, 0.0
+    for _ in range(2):
+        theta -= LR * WD * theta  # Keras: decay applied to theta first, outside the velocity
+        velocity = 0.5 * velocity - LR * G
+        theta += velocity
+    return theta
+
+
+COUPLED_ADAM = 1 - ADAM_FIRST_STEP(G + WD * 1.0)
+DECOUPLED_ADAM = (1 - LR * WD) * 1.0 - ADAM_FIRST_STEP(G)
+COUPLED = {
+    "SGD(weight_decay)": 1 - LR * (G + WD), "SGD + explicit L2": 1 - LR * (G + WD),
+    "SGD(momentum=0.5, weight_decay), 2 steps": coupled_momentum_two_steps(),
+    "Adam(weight_decay)": COUPLED_ADAM, "Adam + explicit L2": COUPLED_ADAM, "AdamW(weight_decay)": DECOUPLED_ADAM,
+}
+KERAS_DECOUPLED = COUPLED | {
+    "SGD(weight_decay)": (1 - LR * WD) - LR * G,  # equal to the coupled value for plain SGD
+    "SGD(momentum=0.5, weight_decay), 2 steps": decoupled_momentum_two_steps(),
+    "Adam(weight_decay)": DECOUPLED_ADAM,
+}
+
+
+@pytest.mark.parametrize(("framework", "expected"), [torch_case(COUPLED), tensorflow_case(KERAS_DECOUPLED)])
+def test_weight_decay_coupling(framework, expected):
+    result = cv.weight_decay_coupling()
+    assert result.reference == pytest.approx(COUPLED, abs=ONE_STEP_TOLERANCE)
+    assert measured(result, framework).value == pytest.approx(expected, abs=ONE_STEP_TOLERANCE)
+
+
+def test_decoupled_decay_differs_only_with_state():
+    # Plain SGD: theta (1 - lr wd) - lr g == theta - lr (g + wd theta) exactly; with momentum or Adam not.
+    assert KERAS_DECOUPLED["SGD(weight_decay)"] == COUPLED["SGD(weight_decay)"]
+    assert abs(KERAS_DECOUPLED["Adam(weight_decay)"] - COUPLED["Adam(weight_decay)"]) > 1e-3
+    assert abs(KERAS_DECOUPLED["SGD(momentum=0.5, weight_decay), 2 steps"] - coupled_momentum_two_steps()) > 1e-3
+
+
+# ------------------------------------------------------------------ momentum, Nesterov
+MU = 0.875
+
+
+def torch_momentum(gradients, learning_rates, nesterov=False) -> list[float]:
+    theta, buffer, thetas = 1.0, None, []
+    for g, lr in zip(gradients, learning_rates, strict=True):
+        buffer = g if buffer is None else MU * buffer + g
+        theta -= lr * (g + MU * buffer if nesterov else buffer)
+        thetas.append(theta)
+    return thetas
+
+
+def keras_momentum(gradients, learning_rates, nesterov=False) -> list[float]:
+    theta, velocity, thetas = 1.0, 0.0, []
+    for g, lr in zip(gradients, learning_rates, strict=True):
+        velocity = MU * velocity - lr * g
+        theta += MU * velocity - lr * g if nesterov else velocity
+        thetas.append(theta)
+    return thetas
+
+
+GRADIENTS = list(cv.TRAJECTORY_GRADIENTS)
+CONSTANT_LR = [0.125] * 6
+HALVED_LR = [0.125] * 3 + [0.0625] * 3
+# 6 float64 steps on |theta| < 3, the same terms summed in a different order: a few ulps (~1e-15).
+TRAJECTORY_TOLERANCE = 1e-14
+
+
+@pytest.mark.parametrize(("framework", "formula"), [torch_case(torch_momentum), tensorflow_case(keras_momentum)])
+def test_nesterov_trajectory(framework, formula):
+    result = cv.nesterov_formulation()
+    expected = formula(GRADIENTS, CONSTANT_LR, nesterov=True)
+    assert measured(result, framework).value == pytest.approx(expected, abs=TRAJECTORY_TOLERANCE)
+    assert result.reference == pytest.approx(torch_momentum(GRADIENTS, CONSTANT_LR, True), abs=TRAJECTORY_TOLERANCE)
+
+
+def test_nesterov_formulations_are_the_same_sequence():
+    # Keras' m is -lr * torch's buf when lr is constant, so the sequences coincide.
+    assert keras_momentum(GRADIENTS, CONSTANT_LR, True) == pytest.approx(
+        torch_momentum(GRADIENTS, CONSTANT_LR, True), abs=TRAJECTORY_TOLERANCE)
+
+
+@pytest.mark.parametrize(("framework", "formula"), [torch_case(torch_momentum), tensorflow_case(keras_momentum)])
+def test_momentum_trajectories(framework, formula):
+    result = cv.momentum_formulation()
+    value = measured(result, framework).value
+    assert value["constant lr"] == pytest.approx(formula(GRADIENTS, CONSTANT_LR), abs=TRAJECTORY_TOLERANCE)
+    assert value["lr halved after step 3"] == pytest.approx(formula(GRADIENTS, HALVED_LR), abs=TRAJECTORY_TOLERANCE)
+
+
+def test_momentum_formulations_part_ways_when_lr_changes():
+    assert keras_momentum(GRADIENTS, CONSTANT_LR) == pytest.approx(
+        torch_momentum(GRADIENTS, CONSTANT_LR), abs=TRAJECTORY_TOLERANCE)
+    # After the change torch rescales the whole buffer by the new lr, Keras keeps the old lr inside it.
+    assert abs(keras_momentum(GRADIENTS, HALVED_LR)[-1] - torch_momentum(GRADIENTS, HALVED_LR)[-1]) > 1e-2
+
+
+# ------------------------------------------------------------------------ reductions
+def hand_reductions() -> dict[str, float]:
+    P, Y, Z, T = cv._reduction_inputs()  # inputs only; every number below is computed here
+
+    def log_softmax(logits, axis):
+        shifted = logits - logits.max(axis=axis, keepdims=True)
+        return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+    return {
+        "mse": float(np.mean((P - Y) ** 2)),
+        "bce": float(-np.mean(Y * np.log(P) + (1 - Y) * np.log(1 - P))),
+        "softmax_ce": float(-np.mean((T * log_softmax(Z, axis=0)).sum(axis=0))),  # classes in rows
+        "softmax_ce on (3, 4) as given": float(-np.mean((T * log_softmax(Z, axis=1)).sum(axis=1))),
+    }
+
+
+@pytest.mark.parametrize("framework", [TORCH, TENSORFLOW])
+def test_loss_reductions(framework):
+    expected = hand_reductions()
+    result = cv.loss_reductions()
+    # 12 float64 logs or squares summed in some order: relative rounding ~1e-15 on costs ~1.
+    assert measured(result, framework).value == pytest.approx(expected, abs=1e-13)
+    assert result.reference == pytest.approx({k: expected[k] for k in ("mse", "bce", "softmax_ce")}, abs=1e-13)
+    assert abs(expected["softmax_ce"] - expected["softmax_ce on (3, 4) as given"]) > 0.1  # the layout matters
+
+
+# --------------------------------------------------------------------------- machinery
+def test_a_missing_framework_is_reported_not_raised(monkeypatch):
+    def missing():
+        raise ImportError("No module named 'nosuchframework'")
+
+    monkeypatch.setitem(cv._IMPORTERS, "nosuchframework", missing)
+    measurement = cv._measure("nosuchframework", lambda module: 1.0, 1.0, 0.0)
+    assert measurement.status == cv.NOT_INSTALLED and measurement.value is None
+
+
+def test_a_failing_measurement_is_reported_with_its_error(monkeypatch):
+    def broken(module):
+        raise RuntimeError("boom")
+
+    monkeypatch.setitem(cv._IMPORTERS, "brokenframework", lambda: object())
+    measurement = cv._measure("brokenframework", broken, 1.0, 0.0)
+    assert measurement.status == "failed: RuntimeError: boom"
+    assert measurement.agrees is None
+
+
+def test_unknown_framework_name_is_refused():
+    with pytest.raises(ValueError, match="framework must be one of"):
+        cv.load_framework("pytorch")
+
+
+def test_max_abs_difference_compares_shared_cases_only():
+    assert cv.max_abs_difference({"a": 1.0, "b": [1.0, 2.0]}, {"a": 1.5, "b": [1.0, 2.25], "extra": 9.0}) == 0.5
+    assert cv.max_abs_difference(0.01, {"x": 0.2, "y": 0.3}) == pytest.approx(0.29)
+    assert cv.max_abs_difference({"a": 1.0}, {"other": 2.0}) is None
+
+
+def test_printer_markdown_and_json(capsys):
+    assert cv.main([]) == 0
+    markdown = capsys.readouterr().out
+    assert markdown.startswith("# Framework conventions, measured")
+    assert "| Convention |" in markdown
+    assert f"numpy {np.__version__}" in markdown
+    for convention in cv.CONVENTIONS:
+        assert f"**{convention.__name__}**" in markdown
+
+    assert cv.main(["--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["versions"]["numpy"] == np.__version__
+    assert [c["name"] for c in report["conventions"]] == [c.__name__ for c in cv.CONVENTIONS]
+    assert {m["framework"] for m in report["conventions"][0]["measurements"]} == set(cv.FRAMEWORKS)
+
+
+def test_committed_table_lists_every_convention():
+    table = (Path(__file__).resolve().parents[2] / "docs" / "conventions.md").read_text()
+    for convention in cv.CONVENTIONS:
+        assert f"**{convention.__name__}**" in table, f"regenerate docs/conventions.md: {convention.__name__} missing"
