@@ -36,10 +36,15 @@ def linear_backward(dZ: np.ndarray, A_prev: np.ndarray, W: np.ndarray) -> tuple[
     ``dZ (n_out, m)`` -> ``dA_prev = W.T dZ (n_in, m)``, ``dW = dZ A_prev.T (n_out, n_in)``,
     ``db = dZ summed over columns (n_out, 1)``.
     """
-    dW = dZ @ A_prev.T
-    db = dZ.sum(axis=1, keepdims=True)
-    dA_prev = W.T @ dZ
-    return dA_prev, dW, db
+    dW, db = linear_parameter_gradients(dZ, A_prev)
+    return W.T @ dZ, dW, db
+
+
+def linear_parameter_gradients(dZ: np.ndarray, A_prev: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The parameter half of :func:`linear_backward`: ``dW = dZ A_prev.T (n_out, n_in)``,
+    ``db = dZ summed over columns (n_out, 1)``. For the first layer, where nothing needs the
+    gradient of the input ``X``: skipping ``W.T dZ`` saves a third of that layer's backward work."""
+    return dZ @ A_prev.T, dZ.sum(axis=1, keepdims=True)
 
 
 class Linear:

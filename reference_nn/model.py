@@ -32,7 +32,13 @@ from reference_nn._validation import (
     choose_name,
     describe,
 )
-from reference_nn.layers import Activation, get_activation, linear_backward, linear_forward
+from reference_nn.layers import (
+    Activation,
+    get_activation,
+    linear_backward,
+    linear_forward,
+    linear_parameter_gradients,
+)
 from reference_nn.losses import Loss, get_loss, l2_gradient, l2_penalty
 
 Params = dict[str, np.ndarray]
@@ -238,7 +244,10 @@ def model_backward(
         dZ = last.activation.backpropagate(loss_object.gradient(AL, Y), last.Z, last.A)
     for layer in range(n_layers, 0, -1):
         cache = caches[layer - 1]
-        dA_prev, dW, db = linear_backward(dZ, cache.A_prev, cache.W)
+        if layer > 1:
+            dA_prev, dW, db = linear_backward(dZ, cache.A_prev, cache.W)
+        else:  # nothing needs d cost / d X: skip its (n[0], m) matmul, the largest in a wide first layer
+            dW, db = linear_parameter_gradients(dZ, cache.A_prev)
         if l2 > 0:
             dW += l2_gradient(cache.W, l2)
         grads[f"dW{layer}"] = dW

@@ -76,7 +76,10 @@ class SGD(Optimizer):
                 buffer = dtype(self.momentum) * state["momentum_buffer"] + dtype(1 - self.dampening) * gradient
             state["momentum_buffer"] = buffer
             gradient = gradient + dtype(self.momentum) * buffer if self.nesterov else buffer
-        return theta - dtype(self.learning_rate) * gradient
+        # theta + (-lr * g) is bitwise theta - lr * g, with one (n_out, n_in) temporary instead of two.
+        updated = gradient * dtype(-self.learning_rate)
+        updated += theta
+        return updated
 
     def __repr__(self) -> str:
         return (
