@@ -179,6 +179,229 @@ def progress(total: int, description: str) -> Iterator[Callable[[str], None]]:
     yield advance_plain
 
 
+# ------------------------------------------------------------------------ refnn crosscheck
+ORACLE_GROUPS = ("fd", "torch", "tensorflow")  # what --oracles accepts; the reference always runs
+DEFAULT_LOSS = "bce"
+
+
+def build_config(args: argparse.Namespace) -> Any:
+    """The ModelConfig from the crosscheck options, every name and number validated."""
+    import reference_nn as rn
+    from equivalence_tests import ops
+    from equivalence_tests.config import ModelConfig, OptimizerConfig
+
+    dims = parse_sizes(args.dims, "--dims")
+    if len(dims) < 2:
+        raise UsageError(f"--dims needs at least an input and an output size (e.g. 4-8-8-1), got {args.dims!r}")
+    if args.loss not in rn.LOSSES:
+        raise UsageError(f"--loss must be one of {', '.join(sorted(rn.LOSSES))}, got {args.loss!r}")
+    if args.activations is None:  # relu between layers, the loss's canonical output activation last
+        activations = ("relu",) * (len(dims) - 2) + (ops.valid_output_activations(args.loss)[0],)
+    else:
+        activations = parse_names(args.activations, "--activations")
+    unknown = [name for name in activations if name not in rn.ACTIVATIONS]
+    if unknown:
+        raise UsageError(f"--activations: unknown {unknown}; known: {', '.join(sorted(rn.ACTIVATIONS))}")
+    if len(activations) != len(dims) - 1:
+        raise UsageError(
+            f"--activations needs one name per layer: --dims {args.dims} has {len(dims) - 1} layers, "
+            f"got {len(activations)} ({','.join(activations)})"
+        )
+    for option in ("l2", "lr", "momentum", "weight_decay"):
+        value = getattr(args, option)
+        if not (np.isfinite(value) and value >= 0):
+            raise UsageError(f"--{option.replace('_', '-')} must be a finite number >= 0, got {value}")
+    for option in ("batch_size", "steps"):
+        if getattr(args, option) < (1 if option == "batch_size" else 0):
+            raise UsageError(f"--{option.replace('_', '-')} must be >= {1 if option == 'batch_size' else 0}")
+    optimizer = OptimizerConfig(name=args.optimizer, learning_rate=args.lr, momentum=args.momentum,
+                                nesterov=args.nesterov, weight_decay=args.weight_decay)  # fmt: skip
+    return ModelConfig(dims, activations, args.loss, l2=args.l2, optimizer=optimizer, steps=args.steps,
+                       dtype=args.dtype)  # fmt: skip
+
+
+def select_oracles(names: tuple[str, ...], fd_method: str) -> list[Any]:
+    """Oracle objects for ``--oracles``; the reference is not among them (it is what they are compared with)."""
+    from equivalence_tests.oracles import FiniteDifferenceOracle, TensorFlowOracle, TorchOracle
+
+    unknown = [name for name in names if name not in ORACLE_GROUPS]
+    if unknown:
+        raise UsageError(f"--oracles: unknown {unknown}; choose from {', '.join(ORACLE_GROUPS)}")
+    oracles: list[Any] = []
+    if "fd" in names:
+        oracles.append(FiniteDifferenceOracle(fd_method))
+    if "torch" in names:
+        oracles += [TorchOracle("functional"), TorchOracle("layers")]
+    if "tensorflow" in names:
+        oracles += [TensorFlowOracle("functional"), TensorFlowOracle("keras")]
+    return oracles
+
+
+@contextlib.contextmanager
+def quiet_native_stderr(enabled: bool) -> Iterator[None]:
+    """Silence file descriptor 2 while TensorFlow initializes: its C++ runtime logs (oneDNN, absl)
+    bypass Python and TF_CPP_MIN_LOG_LEVEL does not catch them all. Python-level errors still surface
+    as exceptions, which are reported after the descriptor is restored."""
+    if not enabled:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def quantity_pairs(config: Any, result: Any) -> list[tuple[str, str, Any]]:
+    """``[(row label, quantity, value), ...]``: forward, cost, each gradient, each updated parameter."""
+    names = [f"{kind}{layer}" for layer in range(1, config.n_layers + 1) for kind in "Wb"]
+    rows = [("forward AL", "forward", result.forward), ("cost", "cost", result.cost)]
+    rows += [(f"grad {name}", "gradient", result.gradients[name]) for name in names]
+    if config.steps:
+        rows += [(f"updated {name}", "updated_params", result.updated_params[name]) for name in names]
+    return rows
+
+
+def compare_values(actual: Any, expected: Any, rtol: float, atol: float) -> dict[str, Any]:
+    """Max abs and max rel error of ``actual`` against ``expected``, and pass/fail of the element-wise
+    test ``|actual - expected| <= atol + rtol * |expected|``. The relative error divides by
+    ``max(|expected|, atol / rtol)``: below that size the absolute tolerance is what decides."""
+    actual = np.asarray(actual, dtype=np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    difference = np.abs(actual - expected)
+    floor = atol / rtol if rtol > 0 else np.finfo(np.float64).tiny
+    relative = difference / np.maximum(np.abs(expected), floor)
+    passed = bool(np.all(difference <= atol + rtol * np.abs(expected)))
+    return {"max_abs": float(difference.max(initial=0.0)), "max_rel": float(relative.max(initial=0.0)),
+            "rtol": rtol, "atol": atol, "passed": passed}  # fmt: skip
+
+
+def run_crosscheck(config: Any, seed: int, batch_size: int, oracles: list[Any]) -> dict[str, Any]:
+    """Run the reference and every oracle; compare each quantity. Returns the JSON-ready report."""
+    from equivalence_tests import ops
+    from equivalence_tests.oracles import ReferenceOracle
+
+    params, X, Y = ops.example_inputs(config, seed=seed, m=batch_size)
+    reference = ReferenceOracle().run(config, params, X, Y)
+    report: dict[str, Any] = {
+        "config": config.to_dict(), "description": config.describe(), "seed": seed, "batch_size": batch_size,
+        "versions": {"numpy": np.__version__, "reference_nn": reference.framework_version},
+        "oracles": {}, "unavailable": {}, "errors": {},
+    }  # fmt: skip
+    with progress(len(oracles), "cross-checking") as advance:
+        for oracle in oracles:
+            advance(oracle.name)
+            with quiet_native_stderr(oracle.framework == "tensorflow"):
+                available = oracle.available
+            if not available:
+                report["unavailable"][oracle.name] = oracle.unavailable_reason
+                continue
+            try:
+                with quiet_native_stderr(oracle.framework == "tensorflow"):
+                    result = oracle.run(config, params, X, Y)
+            except NotImplementedError as error:  # a path that cannot express this model: say so, not fail
+                report["unavailable"][oracle.name] = f"{oracle.name} cannot run this model: {error}"
+                continue
+            except Exception as error:  # an oracle crash is a disagreement to report, not a traceback
+                report["errors"][oracle.name] = f"{type(error).__name__}: {error}"
+                continue
+            report["versions"][oracle.framework] = result.framework_version
+            rows = {}
+            for (label, quantity, value), (_, _, expected) in zip(
+                quantity_pairs(config, result), quantity_pairs(config, reference), strict=True
+            ):
+                rtol, atol = tolerance_for(quantity, config, oracle)
+                rows[label] = compare_values(value, expected, rtol, atol)
+            report["oracles"][oracle.name] = {"rows": rows, "notes": list(result.notes),
+                                              "passed": all(row["passed"] for row in rows.values())}  # fmt: skip
+    report["passed"] = not report["errors"] and all(entry["passed"] for entry in report["oracles"].values())
+    return report
+
+
+def tolerance_for(quantity: str, config: Any, oracle: Any) -> tuple[float, float]:
+    """``(rtol, atol)`` for comparing ``oracle`` with the reference on ``quantity``."""
+    rtol = 1e-9 if config.dtype == "float64" else 1e-4
+    return rtol, rtol * 1e-3
+
+
+def format_crosscheck(report: dict[str, Any], use_rich: bool) -> str:
+    """The side-by-side table (one column per oracle: max abs / max rel error and the verdict)."""
+    oracle_names = list(report["oracles"])
+    labels = list(next(iter(report["oracles"].values()))["rows"]) if oracle_names else []
+    header = ["quantity", *[f"{name}\nabs / rel" for name in oracle_names]]
+    body = []
+    for label in labels:
+        cells = [label]
+        for name in oracle_names:
+            row = report["oracles"][name]["rows"][label]
+            verdict = "ok" if row["passed"] else "FAIL"
+            cells.append(f"{row['max_abs']:.1e} / {row['max_rel']:.1e} {verdict}")
+        body.append(cells)
+    title = f"refnn crosscheck: {report['description']}, batch {report['batch_size']}, seed {report['seed']}"
+    footer = [
+        "versions: " + ", ".join(f"{name} {version}" for name, version in report["versions"].items()),
+        *[f"not run: {reason}" for reason in report["unavailable"].values()],
+        *[f"ERROR {name}: {message}" for name, message in report["errors"].items()],
+        *[f"note {name}: {'; '.join(entry['notes'])}" for name, entry in report["oracles"].items() if entry["notes"]],
+        "tolerances: " + ", ".join(sorted({f"rtol {row['rtol']:g} atol {row['atol']:g}"
+                                           for entry in report["oracles"].values()
+                                           for row in entry["rows"].values()})),  # fmt: skip
+        "RESULT: " + ("all oracles agree with the reference" if report["passed"] else "DISAGREEMENT (see FAIL/ERROR)"),
+    ]
+    if use_rich:
+        return _rich_table(title, header, body, footer)
+    return "\n".join([title, _plain_table(header, body), *footer])
+
+
+def _plain_table(header: list[str], body: list[list[str]]) -> str:
+    header = [cell.replace("\n", " ") for cell in header]
+    widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+             for row in [header, *body]]  # fmt: skip
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)
+
+
+def _rich_table(title: str, header: list[str], body: list[list[str]], footer: list[str]) -> str:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for position, column in enumerate(header):
+        table.add_column(column, justify="left" if position == 0 else "right", no_wrap=True)
+    for row in body:
+        table.add_row(*[cell.replace("FAIL", "[bold red]FAIL[/]") for cell in row])
+    console = Console(record=True, width=200 if not sys.stdout.isatty() else None, file=open(os.devnull, "w"))
+    console.print(table)
+    for line in footer:
+        console.print(line, markup=False, highlight=False)
+    text = console.export_text(styles=sys.stdout.isatty())
+    return "\n".join(line.rstrip() for line in text.splitlines())  # the fixed width pads every line
+
+
+def _rich_available() -> bool:
+    return importlib.util.find_spec("rich") is not None
+
+
+def command_crosscheck(args: argparse.Namespace) -> int:
+    config = build_config(args)
+    oracles = select_oracles(parse_names(args.oracles, "--oracles"), args.fd_method)
+    try:
+        report = run_crosscheck(config, args.seed, args.batch_size, oracles)
+    except ValueError as error:  # the config itself is invalid for the reference (e.g. softmax over 1 unit)
+        raise UsageError(str(error)) from None
+    if args.json:
+        print(json.dumps(report, indent=2, default=_json_default))
+    else:
+        print(format_crosscheck(report, use_rich=_rich_available() and not args.plain))
+    return EXIT_OK if report["passed"] else EXIT_DISAGREE
+
+
 # ------------------------------------------------------------------------ refnn check
 def load_npz_params(path: str) -> dict[str, np.ndarray]:
     """Parameters from an ``.npz`` file, without pickle (object arrays are refused)."""
@@ -368,6 +591,33 @@ def build_parser() -> argparse.ArgumentParser:
         prog="refnn", description="Cross-check hand-written gradients against finite differences, torch and TensorFlow."
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    crosscheck = commands.add_parser(
+        "crosscheck", help="the reference vs finite differences, torch and TensorFlow on one model",
+        description="Build a model, run the reference and every available oracle on it, and print the max abs / "
+        "rel error of the forward output, cost, each gradient and each updated parameter.",
+    )  # fmt: skip
+    crosscheck.add_argument("--dims", default="4-8-8-1", help="layer sizes n0-n1-...-nL (default 4-8-8-1)")
+    crosscheck.add_argument("--activations", help="one per layer, comma-separated (default relu,...,relu and the "
+                            "loss's usual output activation, e.g. sigmoid for bce)")  # fmt: skip
+    crosscheck.add_argument("--loss", default=DEFAULT_LOSS, help="bce (default), bce_with_logits, mse, "
+                            "cross_entropy, softmax_cross_entropy")  # fmt: skip
+    crosscheck.add_argument("--l2", type=float, default=0.0, help="penalty 0.5 * l2 * sum(W**2) (default 0)")
+    crosscheck.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd")
+    crosscheck.add_argument("--lr", type=float, default=0.1, help="learning rate (default 0.1)")
+    crosscheck.add_argument("--momentum", type=float, default=0.0)
+    crosscheck.add_argument("--nesterov", action="store_true")
+    crosscheck.add_argument("--weight-decay", type=float, default=0.0)
+    crosscheck.add_argument("--steps", type=int, default=1, help="optimizer steps for 'updated' (default 1)")
+    crosscheck.add_argument("--dtype", choices=("float64", "float32"), default="float64")
+    crosscheck.add_argument("--batch-size", type=int, default=8, help="examples m (default 8)")
+    crosscheck.add_argument("--seed", type=int, default=0)
+    crosscheck.add_argument("--oracles", default=",".join(ORACLE_GROUPS),
+                            help=f"comma-separated subset of {','.join(ORACLE_GROUPS)} (default all)")  # fmt: skip
+    crosscheck.add_argument("--fd-method", choices=("auto", "complex", "richardson", "central"), default="auto")
+    crosscheck.add_argument("--json", action="store_true", help="print a JSON report")
+    crosscheck.add_argument("--plain", action="store_true", help="plain text table even if rich is installed")
+    crosscheck.set_defaults(handler=command_crosscheck)
 
     check = commands.add_parser(
         "check", help="check your own loss/gradient functions or a layer object",
