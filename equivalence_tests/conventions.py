@@ -287,8 +287,8 @@ def relu_derivative_at_zero() -> ConventionResult:
         reference_value(),
         (0.0, "a branch choice, not a rounded number: must match exactly"),
         {"torch": torch_value, "tensorflow": tensorflow_value, "jax": jax_value},
-        "no translation needed; strategies keep pre-activations off the kink and the kink detector "
-        "reports 'inconclusive at kink', since finite differences there give 0.5 (or (1+alpha)/2)",
+        "no translation needed; gradient checks keep pre-activations off the kink (DESIGN point 3), since a "
+        "central difference at 0 gives 0.5 (or (1+alpha)/2), and report 'inconclusive at kink' otherwise",
     )
 
 
@@ -430,7 +430,7 @@ def bce_clipping() -> ConventionResult:
         (1e-12, "float64 log of values >= 1e-9 and a clamp: relative rounding ~1e-16 on costs <= 100"),
         {"torch": torch_value, "tensorflow": tensorflow_value},
         "the TF oracle computes BCE as -mean(y*max(log p, -100) + (1-y)*max(log(1-p), -100)) in TF ops, "
-        "not keras BinaryCrossentropy; strategies keep p in [1e-6, 1-1e-6] for gradient checks",
+        "not keras BinaryCrossentropy, whose clip also zeroes the gradient for p < 1e-7 or p > 1 - 1e-7",
     )
 
 
