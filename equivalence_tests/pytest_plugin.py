@@ -1,0 +1,158 @@
+"""pytest plugin for users of reference-nn: gradient checks in your own test suite, with no set-up.
+
+Installed with the package (entry point ``pytest11``), so in any project where reference-nn is
+installed these fixtures simply exist::
+
+    def test_my_gradient(gradient_checker):
+        gradient_checker(loss, grad, params)        # f(params) -> float, grad(params) -> dict
+
+    def test_my_layer(gradient_checker):
+        gradient_checker.layer(MyDense(3, 4), x)    # forward(x), backward(dy), params/grads dicts
+
+    def test_my_network(gradient_checker):           # a model made of the op table's ops
+        gradient_checker.model(config, params, X, Y, grads=my_grads)   # vs FD, torch and TensorFlow
+
+    def test_with_hypothesis(nn_strategies): ...     # the module equivalence_tests.strategies
+
+A wrong gradient fails the test with the parameter and element named; torch or TensorFlow not
+installed skips (with the reason) after everything that could run has passed.
+
+The Hypothesis strategies are also a plain import: ``from equivalence_tests.strategies import models``.
+
+This module imports only pytest at load time: NumPy, Hypothesis, torch and TensorFlow are imported
+when a fixture is used. It defines fixtures and nothing else: no hooks, no report header, no
+Hypothesis profile (your suite's settings stay yours).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+FRAMEWORK_GROUPS = ("torch", "tensorflow")
+
+
+class GradientCheckFailure(AssertionError):
+    """A hand-written gradient disagrees with a numerical derivative or a framework's autograd."""
+
+
+class GradientChecker:
+    """The object behind the ``gradient_checker`` fixture. Every method returns what it checked (a
+    ``GradientReport`` or a dict of comparisons) and raises :class:`GradientCheckFailure` on a mismatch."""
+
+    def __call__(self, f: Any, grad_f: Any, params: dict, **options: Any) -> Any:
+        """``reference_nn.gradcheck.check_gradients(f, grad_f, params, **options)``, failing on a mismatch.
+
+        ``f(params) -> float``; ``grad_f(params) -> {"W1": ..., ...}`` (or ``dW1`` keys). Options:
+        ``method`` ("auto", "central", "richardson", "complex", "directional"), ``rtol``, ``atol``, ``seed``."""
+        __tracebackhide__ = True
+        from reference_nn.gradcheck import check_gradients
+
+        return self._verdict(check_gradients(f, grad_f, params, **options))
+
+    def layer(self, layer: Any, x: Any, **options: Any) -> Any:
+        """``reference_nn.gradcheck.check_layer(layer, x, **options)``: the input gradient (reported as
+        ``input``) and every parameter gradient of a ``forward``/``backward`` layer object."""
+        __tracebackhide__ = True
+        from reference_nn.gradcheck import check_layer
+
+        return self._verdict(check_layer(layer, x, **options))
+
+    def model(self, config: Any, params: dict, X: Any, Y: Any, grads: dict | None = None,
+              frameworks: tuple[str, ...] = FRAMEWORK_GROUPS) -> dict[str, Any]:  # fmt: skip
+        """Check ``grads`` (your gradient of the model's cost at ``params``; default: the reference's
+        ``model_backward``) against finite differences, then against torch and TensorFlow autograd.
+
+        ``config``: an ``equivalence_tests.config.ModelConfig`` (layers, activations, loss, l2 from the
+        op table); ``params`` ``{"W1": (n1, n0), "b1": (n1, 1), ...}``, ``X (n0, m)``, ``Y (nL, m)``.
+        ``frameworks``: which of ``("torch", "tensorflow")`` to ask. Returns ``{oracle name: {parameter:
+        comparison}}``. A framework that is not installed skips the test, with the reason, once every
+        available oracle has agreed."""
+        __tracebackhide__ = True
+        from equivalence_tests import cli
+        from equivalence_tests.oracles import FiniteDifferenceOracle, ReferenceOracle, TensorFlowOracle, TorchOracle
+
+        unknown = [name for name in frameworks if name not in FRAMEWORK_GROUPS]
+        if unknown:
+            raise ValueError(f"frameworks must be a subset of {FRAMEWORK_GROUPS}, got {unknown}")
+        if grads is None:
+            grads = ReferenceOracle().run(config, params, X, Y).gradients
+        grads = {name[1:] if name.startswith("d") else name: value for name, value in grads.items()}
+        if sorted(grads) != sorted(params):
+            raise ValueError(f"grads must have one entry per parameter {sorted(params)}, got {sorted(grads)}")
+        oracles: list[Any] = [FiniteDifferenceOracle("auto")]
+        oracles += [TorchOracle("functional")] if "torch" in frameworks else []
+        oracles += [TensorFlowOracle("functional")] if "tensorflow" in frameworks else []
+        comparisons: dict[str, Any] = {}
+        missing = []
+        failures = []
+        for oracle in oracles:
+            with cli.quiet_native_stderr(oracle.framework == "tensorflow"):
+                if not oracle.available:
+                    missing.append(oracle.unavailable_reason)
+                    continue
+                result = oracle.run(config, params, X, Y)
+            rtol, atol = cli.tolerance_for("gradient", config, oracle)
+            comparisons[oracle.name] = {}
+            for name, expected in result.gradients.items():
+                comparison = compare_elements(grads[name], expected, rtol, atol)
+                comparisons[oracle.name][name] = comparison
+                if not comparison["passed"]:
+                    failures.append(
+                        f"gradient of {name!r} disagrees with {oracle.name} at element {comparison['worst_index']}: "
+                        f"yours {comparison['actual']:.8g}, {oracle.name} {comparison['expected']:.8g} "
+                        f"(abs err {comparison['max_abs']:.2e} > atol {atol:g} + rtol {rtol:g} * |value|)"
+                    )
+        if failures:
+            raise GradientCheckFailure(f"model {config.describe()}:\n" + "\n".join(failures))
+        if missing:
+            pytest.skip("; ".join(missing) + " (finite differences and the installed frameworks agreed)")
+        return comparisons
+
+    @staticmethod
+    def _verdict(report: Any) -> Any:
+        __tracebackhide__ = True
+        if not report.passed:
+            from equivalence_tests.cli import verdict_lines
+
+            raise GradientCheckFailure(f"{verdict_lines(report)}\n{report}")
+        return report
+
+
+def compare_elements(actual: Any, expected: Any, rtol: float, atol: float) -> dict[str, Any]:
+    """``|actual - expected| <= atol + rtol * |expected|`` element-wise, and the worst element (the
+    largest ratio of error to tolerance) with both values there."""
+    import numpy as np
+
+    actual = np.asarray(actual, dtype=np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    if actual.shape != expected.shape:
+        raise ValueError(f"gradient of shape {actual.shape} where the parameter has shape {expected.shape}")
+    difference = np.abs(actual - expected)
+    ratio = difference / (atol + rtol * np.abs(expected))
+    worst = np.unravel_index(int(np.argmax(ratio)), ratio.shape) if ratio.size else ()
+    return {
+        "passed": bool(np.all(ratio <= 1.0)),
+        "max_abs": float(difference.max(initial=0.0)),
+        "worst_index": tuple(int(i) for i in worst),
+        "actual": float(actual[worst]) if ratio.size else 0.0,
+        "expected": float(expected[worst]) if ratio.size else 0.0,
+    }
+
+
+@pytest.fixture
+def gradient_checker() -> GradientChecker:
+    """Assert hand-written gradients: ``gradient_checker(f, grad_f, params)``, ``.layer(layer, x)``,
+    ``.model(config, params, X, Y, grads)``. See :class:`GradientChecker`."""
+    return GradientChecker()
+
+
+@pytest.fixture
+def nn_strategies() -> Any:
+    """The module ``equivalence_tests.strategies`` (Hypothesis strategies for layer dims, batches,
+    activations, losses, optimizers, whole models). Needs Hypothesis; skips the test if it is absent."""
+    pytest.importorskip("hypothesis", reason="nn_strategies needs Hypothesis (pip install hypothesis)")
+    from equivalence_tests import strategies
+
+    return strategies
