@@ -52,6 +52,14 @@ def _clamped_log(P: np.ndarray) -> np.ndarray:
     return np.where(logs.real < LOG_CLAMP, P.dtype.type(LOG_CLAMP), logs)
 
 
+def _clamped_log_one_minus(P: np.ndarray) -> np.ndarray:
+    """``log(1 - P)`` computed as ``log1p(-P)`` (exact for tiny ``P``, where ``1 - P`` would round
+    away the information; torch does the same), clamped to ``>= -100``."""
+    with np.errstate(divide="ignore"):
+        logs = np.log1p(-P)
+    return np.where(logs.real < LOG_CLAMP, P.dtype.type(LOG_CLAMP), logs)
+
+
 def _mean(values: np.ndarray) -> Any:
     """Mean as a 0-d value of the input's dtype (float32 stays float32)."""
     return values.sum(dtype=values.dtype) / values.dtype.type(values.size)
@@ -148,7 +156,7 @@ class BinaryCrossEntropy(Loss):
         return Y
 
     def value(self, AL, Y):
-        return -_mean(Y * _clamped_log(AL) + (1 - Y) * _clamped_log(1 - AL))
+        return -_mean(Y * _clamped_log(AL) + (1 - Y) * _clamped_log_one_minus(AL))
 
     def gradient(self, AL, Y):
         denominator = np.maximum(AL * (1 - AL), AL.dtype.type(GRADIENT_DENOMINATOR_CLAMP))
