@@ -18,6 +18,7 @@ import argparse
 import contextlib
 import importlib
 import importlib.util
+import io
 import json
 import os
 import sys
@@ -376,7 +377,7 @@ def _rich_table(title: str, header: list[str], body: list[list[str]], footer: li
         table.add_column(column, justify="left" if position == 0 else "right", no_wrap=True)
     for row in body:
         table.add_row(*[cell.replace("FAIL", "[bold red]FAIL[/]") for cell in row])
-    console = Console(record=True, width=200 if not sys.stdout.isatty() else None, file=open(os.devnull, "w"))
+    console = Console(record=True, width=200 if not sys.stdout.isatty() else None, file=io.StringIO())
     console.print(table)
     for line in footer:
         console.print(line, markup=False, highlight=False)

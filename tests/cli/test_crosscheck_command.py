@@ -1,0 +1,106 @@
+"""``refnn crosscheck``: the reference against finite differences (fast, always), torch and TensorFlow."""
+
+import json
+
+import pytest
+
+import reference_nn as rn
+from equivalence_tests.cli import EXIT_DISAGREE, EXIT_OK, EXIT_USAGE, main
+
+FD_ONLY = ["crosscheck", "--oracles", "fd"]
+ROWS = ["forward AL", "cost", "grad W1", "grad b1", "grad W2", "grad b2", "grad W3", "grad b3",
+        "updated W1", "updated b1", "updated W2", "updated b2", "updated W3", "updated b3"]  # fmt: skip
+
+
+def test_default_model_against_finite_differences_plain(capsys):
+    assert main([*FD_ONLY, "--plain"]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "4-8-8-1 relu,relu,sigmoid bce" in out  # the documented default model
+    for row in ROWS:
+        assert f"\n{row} " in out
+    assert "finite_difference/auto" in out
+    assert "RESULT: all oracles agree with the reference" in out
+
+
+def test_rich_table(capsys):
+    pytest.importorskip("rich")
+    assert main(FD_ONLY) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "┃ quantity" in out and "│ grad W1" in out
+
+
+def test_json_report(capsys):
+    arguments = [*FD_ONLY, "--json", "--dims", "3-4-2", "--loss", "softmax_cross_entropy", "--dtype", "float32",
+                 "--optimizer", "adam", "--steps", "2", "--l2", "0.01", "--batch-size", "1"]  # fmt: skip
+    assert main(arguments) == EXIT_OK
+    report = json.loads(capsys.readouterr().out)
+    assert report["passed"] is True
+    assert report["config"]["activations"] == ["relu", "identity"]  # the loss takes logits
+    assert report["config"]["dtype"] == "float32" and report["batch_size"] == 1
+    rows = report["oracles"]["finite_difference/auto"]["rows"]
+    assert set(rows) == {"forward AL", "cost", "grad W1", "grad b1", "grad W2", "grad b2",
+                         "updated W1", "updated b1", "updated W2", "updated b2"}  # fmt: skip
+    assert all(row["passed"] and row["max_abs"] >= 0 for row in rows.values())
+
+
+def test_wrong_reference_gradient_is_a_disagreement(capsys, monkeypatch):
+    """Plant a bug in the reference's sigmoid backward (used with mse; bce fuses it away):
+    finite differences must disagree on every gradient below the output and the exit status is 1."""
+    monkeypatch.setattr(rn.Sigmoid, "backpropagate", lambda self, dA, Z, A: dA * A)  # drops the (1 - A)
+    assert main([*FD_ONLY, "--plain", "--loss", "mse", "--activations", "tanh,tanh,sigmoid"]) == EXIT_DISAGREE
+    out = capsys.readouterr().out
+    assert "DISAGREEMENT" in out
+    grad_lines = [line for line in out.splitlines() if line.startswith("grad ")]
+    assert grad_lines and all("FAIL" in line for line in grad_lines)
+    assert not any("FAIL" in line for line in out.splitlines() if line.startswith(("forward", "cost")))
+
+
+def test_missing_framework_is_reported_not_fatal(capsys, monkeypatch):
+    from equivalence_tests.oracles import TorchOracle
+
+    def refuse(self):
+        raise ImportError("No module named 'torch'")
+
+    monkeypatch.setattr(TorchOracle, "_load", refuse)
+    assert main(["crosscheck", "--oracles", "fd,torch", "--plain"]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "not run: torch/functional unavailable: cannot import torch" in out
+    assert "RESULT: all oracles agree" in out
+
+
+BAD_OPTIONS = {
+    "dims text": (["--dims", "4-a-1"], "--dims must be positive integers"),
+    "one size": (["--dims", "4"], "at least an input and an output size"),
+    "zero width": (["--dims", "4-0-1"], "--dims must be positive integers"),
+    "activation count": (["--dims", "4-3-1", "--activations", "relu"], "one name per layer"),
+    "unknown activation": (["--activations", "relu,swish,sigmoid"], "unknown ['swish']"),
+    "unknown loss": (["--loss", "hinge"], "--loss must be one of"),
+    "negative l2": (["--l2", "-1"], "--l2 must be a finite number >= 0"),
+    "batch size": (["--batch-size", "0"], "--batch-size must be >= 1"),
+    "unknown oracle": (["--oracles", "fd,jax"], "unknown ['jax']"),
+}
+
+
+@pytest.mark.parametrize("options, message", BAD_OPTIONS.values(), ids=BAD_OPTIONS.keys())
+def test_bad_options_exit_2_one_line(capsys, options, message):
+    assert main(["crosscheck", *options]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+@pytest.mark.torch
+def test_torch_paths_agree(capsys):
+    pytest.importorskip("torch")
+    assert main(["crosscheck", "--oracles", "torch", "--json", "--optimizer", "adam", "--steps", "2"]) == EXIT_OK
+    report = json.loads(capsys.readouterr().out)
+    assert set(report["oracles"]) == {"torch/functional", "torch/layers"}
+    assert report["versions"]["torch"]
+
+
+@pytest.mark.tensorflow
+def test_tensorflow_paths_agree(capsys):
+    pytest.importorskip("tensorflow")
+    assert main(["crosscheck", "--oracles", "tensorflow", "--json"]) == EXIT_OK
+    report = json.loads(capsys.readouterr().out)
+    assert set(report["oracles"]) == {"tensorflow/functional", "tensorflow/keras"}
+    assert "keras" in report["versions"]["tensorflow"]
