@@ -258,33 +258,26 @@ def quiet_native_stderr(enabled: bool) -> Iterator[None]:
         os.close(saved)
 
 
-def quantity_pairs(config: Any, result: Any) -> list[tuple[str, str, Any]]:
-    """``[(row label, quantity, value), ...]``: forward, cost, each gradient, each updated parameter."""
-    names = [f"{kind}{layer}" for layer in range(1, config.n_layers + 1) for kind in "Wb"]
-    rows = [("forward AL", "forward", result.forward), ("cost", "cost", result.cost)]
-    rows += [(f"grad {name}", "gradient", result.gradients[name]) for name in names]
-    if config.steps:
-        rows += [(f"updated {name}", "updated_params", result.updated_params[name]) for name in names]
-    return rows
+ROW_PREFIX = {"forward": "forward", "cost": "cost", "gradient": "grad", "updated_params": "updated"}
 
 
-def compare_values(actual: Any, expected: Any, rtol: float, atol: float) -> dict[str, Any]:
-    """Max abs and max rel error of ``actual`` against ``expected``, and pass/fail of the element-wise
-    test ``|actual - expected| <= atol + rtol * |expected|``. The relative error divides by
-    ``max(|expected|, atol / rtol)``: below that size the absolute tolerance is what decides."""
-    actual = np.asarray(actual, dtype=np.float64)
-    expected = np.asarray(expected, dtype=np.float64)
-    difference = np.abs(actual - expected)
-    floor = atol / rtol if rtol > 0 else np.finfo(np.float64).tiny
-    relative = difference / np.maximum(np.abs(expected), floor)
-    passed = bool(np.all(difference <= atol + rtol * np.abs(expected)))
-    return {"max_abs": float(difference.max(initial=0.0)), "max_rel": float(relative.max(initial=0.0)),
-            "rtol": rtol, "atol": atol, "passed": passed}  # fmt: skip
+def comparison_row(comparison: Any) -> tuple[str, dict[str, Any]]:
+    """``("grad W1", {...})``: one row of the report from a ``tolerances.Comparison``."""
+    label = ROW_PREFIX[comparison.quantity]
+    if comparison.quantity in ("gradient", "updated_params"):
+        label += f" {comparison.name}"
+    return label, {
+        "quantity": comparison.quantity, "max_abs": comparison.max_abs_error, "max_rel": comparison.max_rel_error,
+        "worst_index": list(comparison.worst_index), "reference_value": comparison.reference_value,
+        "oracle_value": comparison.oracle_value, "rtol": comparison.tolerance.rtol,
+        "atol": comparison.tolerance.atol, "reason": comparison.tolerance.reason, "passed": comparison.passed,
+    }  # fmt: skip
 
 
 def run_crosscheck(config: Any, seed: int, batch_size: int, oracles: list[Any]) -> dict[str, Any]:
-    """Run the reference and every oracle; compare each quantity. Returns the JSON-ready report."""
-    from equivalence_tests import ops
+    """Run the reference and every oracle; compare each quantity with equivalence_tests.tolerances
+    (normalized errors, the tolerance table). Returns the JSON-ready report."""
+    from equivalence_tests import ops, tolerances
     from equivalence_tests.oracles import ReferenceOracle
 
     params, X, Y = ops.example_inputs(config, seed=seed, m=batch_size)
@@ -312,22 +305,24 @@ def run_crosscheck(config: Any, seed: int, batch_size: int, oracles: list[Any]) 
                 report["errors"][oracle.name] = f"{type(error).__name__}: {error}"
                 continue
             report["versions"][oracle.framework] = result.framework_version
-            rows = {}
-            for (label, quantity, value), (_, _, expected) in zip(
-                quantity_pairs(config, result), quantity_pairs(config, reference), strict=True
-            ):
-                rtol, atol = tolerance_for(quantity, config, oracle)
-                rows[label] = compare_values(value, expected, rtol, atol)
+            comparisons = tolerances.compare_results(reference, result, config, initial_params=params)
+            rows = dict(comparison_row(comparison) for comparison in comparisons)
+            if not config.steps:
+                rows = {label: row for label, row in rows.items() if row["quantity"] != "updated_params"}
             report["oracles"][oracle.name] = {"rows": rows, "notes": list(result.notes),
                                               "passed": all(row["passed"] for row in rows.values())}  # fmt: skip
     report["passed"] = not report["errors"] and all(entry["passed"] for entry in report["oracles"].values())
     return report
 
 
-def tolerance_for(quantity: str, config: Any, oracle: Any) -> tuple[float, float]:
-    """``(rtol, atol)`` for comparing ``oracle`` with the reference on ``quantity``."""
-    rtol = 1e-9 if config.dtype == "float64" else 1e-4
-    return rtol, rtol * 1e-3
+def _tolerance_summary(report: dict[str, Any]) -> list[str]:
+    """One line per oracle family: the rtol of each quantity (the reasons are in --json)."""
+    lines = {}
+    for name, entry in report["oracles"].items():
+        family = name.split("/")[0]
+        by_quantity = {row["quantity"]: row["rtol"] for row in entry["rows"].values()}
+        lines[family] = f"  {family}: " + ", ".join(f"{quantity} {rtol:g}" for quantity, rtol in by_quantity.items())
+    return ["tolerances (rtol on the normalized error; reasons in --json):", *lines.values()] if lines else []
 
 
 def format_crosscheck(report: dict[str, Any], use_rich: bool) -> str:
@@ -349,9 +344,7 @@ def format_crosscheck(report: dict[str, Any], use_rich: bool) -> str:
         *[f"not run: {reason}" for reason in report["unavailable"].values()],
         *[f"ERROR {name}: {message}" for name, message in report["errors"].items()],
         *[f"note {name}: {'; '.join(entry['notes'])}" for name, entry in report["oracles"].items() if entry["notes"]],
-        "tolerances: " + ", ".join(sorted({f"rtol {row['rtol']:g} atol {row['atol']:g}"
-                                           for entry in report["oracles"].values()
-                                           for row in entry["rows"].values()})),  # fmt: skip
+        *_tolerance_summary(report),
         "RESULT: " + ("all oracles agree with the reference" if report["passed"] else "DISAGREEMENT (see FAIL/ERROR)"),
     ]
     if use_rich:

@@ -70,7 +70,8 @@ class GradientChecker:
         comparison}}``. A framework that is not installed skips the test, with the reason, once every
         available oracle has agreed."""
         __tracebackhide__ = True
-        from equivalence_tests import cli
+        from equivalence_tests import tolerances
+        from equivalence_tests.cli import quiet_native_stderr
         from equivalence_tests.oracles import FiniteDifferenceOracle, ReferenceOracle, TensorFlowOracle, TorchOracle
 
         unknown = [name for name in frameworks if name not in FRAMEWORK_GROUPS]
@@ -88,21 +89,23 @@ class GradientChecker:
         missing = []
         failures = []
         for oracle in oracles:
-            with cli.quiet_native_stderr(oracle.framework == "tensorflow"):
+            with quiet_native_stderr(oracle.framework == "tensorflow"):  # TF's C++ start-up logs
                 if not oracle.available:
                     missing.append(oracle.unavailable_reason)
                     continue
                 result = oracle.run(config, params, X, Y)
-            rtol, atol = cli.tolerance_for("gradient", config, oracle)
             comparisons[oracle.name] = {}
             for name, expected in result.gradients.items():
-                comparison = compare_elements(grads[name], expected, rtol, atol)
+                # The oracle's gradient is the reference side, yours the candidate (normalized errors,
+                # the tolerance table's entry for this oracle and dtype, op-row overrides included).
+                comparison = tolerances.compare("gradient", config.dtype, oracle.name, expected, grads[name],
+                                                config=config, name=name)  # fmt: skip
                 comparisons[oracle.name][name] = comparison
-                if not comparison["passed"]:
+                if not comparison.passed:
                     failures.append(
-                        f"gradient of {name!r} disagrees with {oracle.name} at element {comparison['worst_index']}: "
-                        f"yours {comparison['actual']:.8g}, {oracle.name} {comparison['expected']:.8g} "
-                        f"(abs err {comparison['max_abs']:.2e} > atol {atol:g} + rtol {rtol:g} * |value|)"
+                        f"gradient of {name!r} disagrees with {oracle.name} at element {comparison.worst_index}: "
+                        f"yours {comparison.oracle_value:.8g}, {oracle.name} {comparison.reference_value:.8g} "
+                        f"(normalized error {comparison.max_rel_error:.2e} > rtol {comparison.tolerance.rtol:g})"
                     )
         if failures:
             raise GradientCheckFailure(f"model {config.describe()}:\n" + "\n".join(failures))
@@ -118,27 +121,6 @@ class GradientChecker:
 
             raise GradientCheckFailure(f"{verdict_lines(report)}\n{report}")
         return report
-
-
-def compare_elements(actual: Any, expected: Any, rtol: float, atol: float) -> dict[str, Any]:
-    """``|actual - expected| <= atol + rtol * |expected|`` element-wise, and the worst element (the
-    largest ratio of error to tolerance) with both values there."""
-    import numpy as np
-
-    actual = np.asarray(actual, dtype=np.float64)
-    expected = np.asarray(expected, dtype=np.float64)
-    if actual.shape != expected.shape:
-        raise ValueError(f"gradient of shape {actual.shape} where the parameter has shape {expected.shape}")
-    difference = np.abs(actual - expected)
-    ratio = difference / (atol + rtol * np.abs(expected))
-    worst = np.unravel_index(int(np.argmax(ratio)), ratio.shape) if ratio.size else ()
-    return {
-        "passed": bool(np.all(ratio <= 1.0)),
-        "max_abs": float(difference.max(initial=0.0)),
-        "worst_index": tuple(int(i) for i in worst),
-        "actual": float(actual[worst]) if ratio.size else 0.0,
-        "expected": float(expected[worst]) if ratio.size else 0.0,
-    }
 
 
 @pytest.fixture
