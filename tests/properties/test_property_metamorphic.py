@@ -1,0 +1,95 @@
+"""Metamorphic properties of the reference alone: relations between gradients that hold for any
+input, checked without any other oracle (cores in property_checks.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import event, given, note
+from hypothesis import strategies as st
+from property_checks import (
+    check_backward_linearity,
+    check_batch_mean_gradient,
+    check_batch_permutation,
+    check_l2_adds_lambda_w,
+    check_sgd_step,
+    check_softmax_ce_gradient_sums,
+)
+
+import reference_nn as rn
+from equivalence_tests.profiles import property_settings
+from equivalence_tests.strategies import dtypes, hidden_activation_names, model_configs, models, seeds
+
+# Widths up to 16: these properties are about the algebra, not size; small models keep them fast.
+SMALL = {"max_width": 16}
+
+
+@property_settings("metamorphic/softmax_ce_gradient_sums")
+@given(models(model_configs(loss=st.sampled_from(["softmax_cross_entropy", "cross_entropy"]), **SMALL), max_batch=8))
+def test_softmax_cross_entropy_gradient_sums_to_zero_over_classes(example):
+    check_softmax_ce_gradient_sums(example)
+
+
+@property_settings("metamorphic/l2_adds_lambda_w")
+@given(models(model_configs(**SMALL)), st.sampled_from([1e-4, 1e-2, 0.1, 1.0, 7.5]))
+def test_l2_penalty_adds_exactly_lambda_w(example, lambd):
+    check_l2_adds_lambda_w(example, lambd)
+
+
+@property_settings("metamorphic/sgd_step")
+@given(models(model_configs(optimizers=("sgd",), **SMALL)))
+def test_sgd_step_is_theta_minus_lr_g(example):
+    check_sgd_step(example)
+
+
+@property_settings("metamorphic/batch_mean_gradient")
+@given(models(model_configs(**SMALL), max_batch=8))
+def test_batch_gradient_is_mean_of_per_sample_gradients(example):
+    check_batch_mean_gradient(example)
+
+
+@property_settings("metamorphic/batch_permutation")
+@given(models(model_configs(**SMALL)), st.data())
+def test_permuting_the_batch_changes_no_gradient(example, data):
+    permutation = np.array(data.draw(st.permutations(range(example.X.shape[1])), label="permutation"))
+    check_batch_permutation(example, permutation)
+
+
+# ------------------------------------------------------------------------ layer backward
+LAYER_NAMES = ["linear", *hidden_activation_names()]
+
+
+@st.composite
+def layer_cases(draw):
+    """``(layer, x, u, v, a, b, label)``: a layer from the op table (Linear or an activation) after a
+    forward pass on x, two upstream gradients and two scalars. Arrays from a seed (speed)."""
+    name = draw(st.sampled_from(LAYER_NAMES))
+    dtype = np.dtype(draw(dtypes()))
+    n_in, n_out, m = draw(st.integers(1, 12)), draw(st.integers(1, 12)), draw(st.integers(1, 8))
+    rng = np.random.default_rng(draw(seeds()))
+    x = (rng.standard_normal((n_in, m)) * draw(st.sampled_from([0.1, 1.0, 10.0]))).astype(dtype)
+    if name == "linear":
+        W, b = rng.standard_normal((n_out, n_in)), rng.standard_normal((n_out, 1))
+        layer = rn.Linear(W.astype(dtype), b.astype(dtype))
+        y_shape = (n_out, m)
+    else:
+        layer = rn.LeakyReLU(draw(st.sampled_from([0.01, 0.2]))) if name == "leaky_relu" else rn.get_activation(name)
+        y_shape = x.shape
+    u = rng.standard_normal(y_shape).astype(dtype)
+    v = rng.standard_normal(y_shape).astype(dtype)
+    # Exact zeros, equal and opposite upstream gradients: the edge cases of a linear map.
+    special = draw(st.sampled_from(["none", "u_zero", "v_equals_u", "v_opposite_u"]))
+    u = np.zeros_like(u) if special == "u_zero" else u
+    v = u.copy() if special == "v_equals_u" else -u if special == "v_opposite_u" else v
+    scalars = st.one_of(st.sampled_from([0.0, 1.0, -1.0, 0.5]), st.floats(-8, 8, allow_subnormal=False, width=32))
+    a, b = draw(scalars), draw(scalars)
+    label = f"{name} n_in={n_in} n_out={n_out} m={m} special={special}"
+    note(f"layer case: {label} dtype={dtype} a={a!r} b={b!r}")
+    event(f"layer {name}")
+    return layer, x, u, v, a, b, label
+
+
+@property_settings("metamorphic/backward_linearity")
+@given(layer_cases())
+def test_backward_is_linear_in_the_upstream_gradient(case):
+    layer, x, u, v, a, b, label = case
+    check_backward_linearity(layer, x, u, v, a, b, label)
