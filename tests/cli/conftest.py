@@ -1,15 +1,12 @@
-"""Shared set-up for the CLI and plugin tests.
+"""Shared set-up for the CLI tests.
 
-pytester runs a small user test suite in a temporary folder (the plugin tests). ``user_project``
-writes a user's module into a temporary folder and makes it the current directory, as a user
-running ``refnn check`` from their project would.
+``user_project`` writes a user's module into a temporary folder and makes it the current
+directory, as a user running ``refnn check`` from their project would.
 """
 
 import sys
 
 import pytest
-
-pytest_plugins = ["pytester"]
 
 # A least-squares loss ``mean((W x + b - y)**2)`` over a fixed batch, its right gradient, wrong ones
 # (a missing factor 2 in W; one element off by 0.5), a loss reading a key the parameters lack, and

@@ -12,6 +12,10 @@ import equivalence_tests.oracles  # noqa: F401
 import equivalence_tests.tolerances  # noqa: F401
 import reference_nn.gradcheck  # noqa: F401
 
+# pytester runs a small user test suite in a temporary folder. Declared here, in the test module:
+# pytest refuses pytest_plugins in a conftest.py below the rootdir when the whole suite runs.
+pytest_plugins = ["pytester"]
+
 USER_TESTS = '''
 import numpy as np
 import pytest
