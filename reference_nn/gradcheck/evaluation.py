@@ -15,7 +15,7 @@ import numpy as np
 from .validation import loss_value
 
 # numpy >= 1.25 moved the class to np.exceptions
-_ComplexWarning = getattr(getattr(np, "exceptions", np), "ComplexWarning")
+_ComplexWarning = getattr(np, "exceptions", np).ComplexWarning
 
 
 class LossEvaluator:
@@ -34,7 +34,42 @@ class LossEvaluator:
         self.count = 0
         self._complex_copies: dict[str, np.ndarray] = {}
         self.value0 = self._real(self.point, at="the given params")
-        self.f_scale = abs(self.value0) if f_scale is None else float(f_scale)
+        given = abs(self.value0) if f_scale is None else max(abs(self.value0), float(f_scale))
+        self.flat = False
+        self.noise = self.measure_noise()
+        self.f_scale = max(given, self.noise / float(np.finfo(self.eval_dtype).eps))
+        if self.flat:  # f did not move under 1.5e-2 relative steps: its resolution is unknown, assume O(1)
+            self.f_scale = max(self.f_scale, 1.0)
+
+    def measure_noise(self, directions: int = 2, widenings: int = 9) -> float:
+        """Rounding noise of f at the point, measured: |f(x + t v) + f(x - t v) - 2 f(x)|.
+
+        A loss computed with cancellation (softplus(z) - y z at large z, log-sum-exp of large
+        logits) is noisier than eps * |f|, and can even be flat: quantized to ulps of its large
+        intermediates, so small steps change nothing at all. Starting at t = 1e-2 sqrt(eps) relative
+        (1.5e-10 in float64), where the smooth part t^2 v.Hv is far below any rounding, t grows 10x
+        while f does not change at all (at most to 1.5e-2); the second difference at the first t that
+        moves f is the noise, or the quantum of a flat f. Cost: 2 evaluations per try, usually 4.
+        """
+        rng = np.random.default_rng(20240601)
+        t0 = 1e-2 * np.sqrt(float(np.finfo(self.eval_dtype).eps))
+        worst, moved = 0.0, False
+        for _ in range(directions):
+            v = {}
+            for key, x in self.point.items():
+                rms = float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) or 1.0
+                v[key] = rng.choice([-1.0, 1.0], size=x.shape) * rng.uniform(0.5, 1.5, size=x.shape) * rms
+            for k in range(widenings):
+                t = t0 * 10.0**k
+                plus = self._real({key: (x + t * v[key]).astype(self.eval_dtype) for key, x in self.point.items()})
+                minus = self._real({key: (x - t * v[key]).astype(self.eval_dtype) for key, x in self.point.items()})
+                if not (np.isfinite(plus) and np.isfinite(minus)):
+                    break
+                if plus != self.value0 or minus != self.value0:
+                    worst, moved = max(worst, abs(plus + minus - 2 * self.value0)), True
+                    break
+        self.flat = not moved
+        return worst
 
     # -- real evaluations --------------------------------------------------------------------
 

@@ -16,8 +16,9 @@ from .report import GradientReport
 INPUT = "input"
 
 
-def check_layer(layer, x, *, params=None, grads=None, method: str = "auto", rtol=None, atol: float = 0.0,
-                seed: int = 0) -> GradientReport:
+def check_layer(
+    layer, x, *, params=None, grads=None, method: str = "auto", rtol=None, atol: float = 0.0, seed: int = 0
+) -> GradientReport:
     """Check dx and every parameter gradient of ``layer`` at input ``x``.
 
     layer: has forward(x) -> y and backward(dy) -> dx. params: name of the attribute holding the
@@ -53,8 +54,16 @@ def check_layer(layer, x, *, params=None, grads=None, method: str = "auto", rtol
         return np.sum(layer.forward(theta[INPUT]) * dy)
 
     try:
-        return check_gradients(loss, lambda _: analytic, {INPUT: x, **originals}, method=method, rtol=rtol,
-                               atol=atol, seed=seed, f_scale=f_scale)
+        return check_gradients(
+            loss,
+            lambda _: analytic,
+            {INPUT: x, **originals},
+            method=method,
+            rtol=rtol,
+            atol=atol,
+            seed=seed,
+            f_scale=f_scale,
+        )
     finally:
         param_dict.update(originals)
 

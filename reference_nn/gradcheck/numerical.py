@@ -155,7 +155,9 @@ def directional_derivative(ev: LossEvaluator, key: str, direction: np.ndarray, m
     plus = np.array([[ev.along(key, direction, t)] for t in steps[:, 0]])
     minus = np.array([[ev.along(key, direction, -t)] for t in steps[:, 0]])
     scale = np.fmax(ev.f_scale, np.fmax(np.abs(plus), np.abs(minus)))
-    value, error, step = ridders_tableau((plus - minus) / (2 * steps), steps, tol.rounding_error(scale, steps, ev.eval_dtype))
+    value, error, step = ridders_tableau(
+        (plus - minus) / (2 * steps), steps, tol.rounding_error(scale, steps, ev.eval_dtype)
+    )
     return Estimate(value[0], error[0], step[0], "richardson")
 
 
@@ -164,8 +166,11 @@ def directional_derivative(ev: LossEvaluator, key: str, direction: np.ndarray, m
 # ---------------------------------------------------------------------------------------------
 
 
-def complex_step_support(ev: LossEvaluator, key: str, direction: np.ndarray) -> str | None:
-    """None if complex step is trustworthy for ``key``, else the reason it is not.
+def complex_step_support(ev: LossEvaluator, key: str, direction: np.ndarray) -> tuple[str | None, bool]:
+    """(None, False) if complex step is trustworthy for ``key``, else (reason, impossible).
+
+    impossible: f cannot take complex input at all (it raised, warned, or returned a real value);
+    otherwise the probe disagreed, which also happens at a kink of f along the probe direction.
 
     Probe: f at params[key] + i h v must not raise, must return a complex finite scalar whose real
     part is f(x), and Im f / h must agree with a real Richardson derivative along v. This catches f
@@ -175,11 +180,11 @@ def complex_step_support(ev: LossEvaluator, key: str, direction: np.ndarray) -> 
     try:
         z = ev.complex_along(key, direction, tol.complex_step_size(ev.eval_dtype))
     except Exception as exc:  # noqa: BLE001 - any failure means: not supported
-        return f"f failed on complex input ({type(exc).__name__}: {exc})"
+        return f"f failed on complex input ({type(exc).__name__}: {exc})", True
     if not (np.isfinite(z.real) and np.isfinite(z.imag)):
-        return f"f returned {z} for complex input"
+        return f"f returned {z} for complex input", True
     if abs(z.real - ev.value0) > 1e3 * tol.eps(ev.eval_dtype) * max(ev.f_scale, abs(ev.value0)):
-        return f"the real part of f changed under an imaginary perturbation ({z.real!r} vs {ev.value0!r})"
+        return f"the real part of f changed under an imaginary perturbation ({z.real!r} vs {ev.value0!r})", False
     h = tol.complex_step_size(ev.eval_dtype)
     by_complex = z.imag / h
     real = directional_derivative(ev, key, direction, "richardson")
@@ -187,6 +192,6 @@ def complex_step_support(ev: LossEvaluator, key: str, direction: np.ndarray) -> 
     if not abs(by_complex - float(real.values)) <= allowed:
         return (
             f"complex step gave {by_complex:.6g} along a probe direction where real differences give "
-            f"{float(real.values):.6g} (f likely uses abs, max, .real or conj on its input)"
-        )
-    return None
+            f"{float(real.values):.6g} (f uses abs, max, .real or conj on its input, or has a kink here)"
+        ), False
+    return None, False

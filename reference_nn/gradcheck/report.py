@@ -111,8 +111,21 @@ class GradientReport:
         verdict = "PASSED" if self.passed else f"FAILED ({', '.join(self.failed_parameters)})"
         if self.passed and self.inconclusive:
             verdict += " with inconclusive elements"
-        head = f"Gradient check {verdict}: method={self.method}, {self.n_evaluations} evaluations of f, seed={self.seed}"
-        columns = ["param", "status", "abs err", "rel err", "worst index", "analytic", "numeric", "method", "step", "dtype"]
+        head = (
+            f"Gradient check {verdict}: method={self.method}, {self.n_evaluations} evaluations of f, seed={self.seed}"
+        )
+        columns = [
+            "param",
+            "status",
+            "abs err",
+            "rel err",
+            "worst index",
+            "analytic",
+            "numeric",
+            "method",
+            "step",
+            "dtype",
+        ]
         rows = [columns] + [_row(r) for r in self.results.values()]
         widths = [max(len(row[i]) for row in rows) for i in range(len(columns))]
         table = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
@@ -127,10 +140,20 @@ class GradientReport:
 def _row(r: ParameterResult) -> list[str]:
     status = r.status.upper() if r.status == FAIL else r.status
     if r.n_inconclusive:
-        status += f" ({r.n_inconclusive} kink)"
+        status += f" ({r.n_inconclusive} inconclusive)" if r.status != INCONCLUSIVE else f" ({r.n_inconclusive})"
     index = "-" if r.worst_index is None else str(r.worst_index)
-    return [r.name, status, f"{r.max_abs_error:.2e}", f"{r.max_rel_error:.2e}", index,
-            f"{r.analytic:.6g}", f"{r.numeric:.6g}", r.method, f"{r.step:.1e}", r.dtype]
+    return [
+        r.name,
+        status,
+        f"{r.max_abs_error:.2e}",
+        f"{r.max_rel_error:.2e}",
+        index,
+        f"{r.analytic:.6g}",
+        f"{r.numeric:.6g}",
+        r.method,
+        f"{r.step:.1e}",
+        r.dtype,
+    ]
 
 
 def _json_number(v):

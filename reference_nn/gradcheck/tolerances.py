@@ -7,9 +7,10 @@ the size of the parameter element being perturbed, ``|f|`` the size of the loss.
 
 The verdict for one element is
 
-    |a - n| <= atol + rtol * scale + ESTIMATE_SAFETY * numeric_error
+    |a - n| <= atol + rtol * scale + CROSS_TENSOR_ULPS * eps * G + LOSS_NOISE_ULPS * eps * |f| / s
+               + ESTIMATE_SAFETY * numeric_error
 
-    scale = max(|a|, |n|, RMS of the tensor's gradient)
+    scale = max(|a|, |n|, RMS of the tensor's gradient),  G = largest RMS of any gradient tensor
 
 * The per-element part ``max(|a|, |n|)`` makes the test relative where the gradient is sizeable.
 * The tensor RMS floor makes it robust where entries are ~0: an element that is small because of
@@ -17,6 +18,13 @@ The verdict for one element is
   of order eps times the size of the terms, i.e. of the tensor's typical entry, not of the entry
   itself. Without the floor, such elements would be flagged by a relative test (crying wolf).
   The RMS (not the max) is used so that one large entry does not loosen the test for the rest.
+* The cross-tensor floor covers a tensor whose whole gradient is ~0 in its own dtype: float32
+  tanh or sigmoid saturated by large weights gives 1 - A^2 = 0 exactly, so dW1 = 0 while the true
+  value is 1e-11. The rounding error there is eps times the size of the backward pass's
+  intermediates (dA1 ~ W2^T dZ2, X), which are of the size of the largest gradients times weights
+  and inputs; 1000 ulps of G covers weights and inputs up to ~30 with sums over ~30 terms, and
+  stays negligible in float64 (2e-13 G: a 1e-4 error is still caught in a tensor whose gradients
+  are 1e-8 of the largest).
 * ``numeric_error`` is the numerical method's own per-element error estimate (rounding error for
   central and complex step, the extrapolation error for Richardson), so a noisy estimate widens
   its own tolerance instead of producing a false failure.
@@ -129,8 +137,29 @@ def default_rtol(gradient_dtype, method: str, eval_dtype) -> float:
 ESTIMATE_SAFETY = 4.0
 
 
+CROSS_TENSOR_ULPS = 1000.0
+
+# Loss-resolution floor: no test built on f can see a gradient error smaller than f's own rounding
+# noise over a unit step, eps * f_scale / s (f_scale = |f| or the measured noise / eps, which
+# reveals the size of f's intermediates when f is computed with cancellation). It is also what the
+# analytic side can promise where the backward pass cancels: at a saturated output, dZ = A - Y
+# loses everything below eps * |A| while the loss itself is ~1e-14. 100 ulps covers the chain of a
+# few layers; in float64 it is ~2e-14 |f| / s, far below any gradient worth checking.
+LOSS_NOISE_ULPS = 100.0
+
+
+def loss_resolution_floor(gradient_dtype, f_scale: float, x) -> np.ndarray:
+    """Per-element absolute floor LOSS_NOISE_ULPS * eps * f_scale / max(1, |x|), x's shape."""
+    return LOSS_NOISE_ULPS * eps(gradient_dtype) * f_scale / np.maximum(1.0, np.abs(np.asarray(x, dtype=np.float64)))
+
+
+def cross_tensor_floor(gradient_dtype, largest_rms: float) -> float:
+    """Absolute floor CROSS_TENSOR_ULPS * eps * G shared by every tensor (see module docstring)."""
+    return CROSS_TENSOR_ULPS * eps(gradient_dtype) * largest_rms
+
+
 def element_tolerance(analytic, numeric, numeric_error, rtol: float, atol: float) -> np.ndarray:
-    """Per-element tolerance (see module docstring). All arrays of one tensor's shape."""
+    """Per-element tolerance (see module docstring); atol includes the cross-tensor floor."""
     return atol + rtol * element_scale(analytic, numeric) + ESTIMATE_SAFETY * np.asarray(numeric_error)
 
 
@@ -168,15 +197,20 @@ KINK_NOISE_MARGIN = 10.0
 # Taylor remainder test
 # ---------------------------------------------------------------------------------------------
 
-# Steps h = 10^-0.5 ... 10^-10 along a direction scaled by each tensor's RMS: wide enough that a
-# 1e-4 relative error dominates the remainder (crossover at h ~ 1e-4) and the remainder of a right
-# gradient stays above rounding for several points.
-TAYLOR_STEPS = 10.0 ** -np.arange(1, 21) * np.sqrt(10.0)
-# A point enters the slope fit only if its remainder exceeds the noise floors (rounding of f and
-# the allowed analytic error h * sqrt(eps) * |g||v|) by this factor: a 10% noise contribution moves
-# a slope fitted over a decade by at most log10(1.1) ~ 0.04.
-TAYLOR_NOISE_MARGIN = 10.0
-# Points fitted: the smallest-h valid ones, where a wrong gradient's linear term dominates.
-TAYLOR_FIT_POINTS = 5
+# Steps h = 10^-0.5 ... 10^-10 (half decades) along a direction scaled by each tensor's RMS: wide
+# enough that a 1e-4 relative error dominates the remainder (crossover at h ~ 1e-4) and the
+# remainder of a right gradient stays above rounding for several points.
+TAYLOR_STEPS = 10.0 ** (-0.5 * np.arange(1, 21))
+# The rounding noise of f is also measured: the symmetric remainder at the smallest steps is pure
+# rounding for smooth f (its h^2 part is ~1e-20). This catches losses computed with cancellation
+# (log-sum-exp of large logits) whose noise far exceeds eps * |f|.
+TAYLOR_NOISE_SAMPLES = 4
+# A point enters the slope fit only if its remainder exceeds the measured noise of f by this
+# factor: at 3x the noise a point is off by at most a third, which moves a slope fitted over a
+# decade by at most log10(4/3) ~ 0.12, far from the 0.5 that separates right from wrong.
+TAYLOR_NOISE_MARGIN = 3.0
+# Points fitted: the three smallest-h valid ones (one decade), closest to the asymptotic regime,
+# where a wrong gradient's linear term dominates and a right one's remainder is purely quadratic.
+TAYLOR_FIT_POINTS = 3
 # Slope 2 means right, slope 1 wrong; the midpoint separates them with the most room either way.
 TAYLOR_SLOPE_THRESHOLD = 1.5

@@ -83,7 +83,11 @@ class ClassicNet:
             dZ2 = (1.0 if bug == "mse_missing_factor_2" else 2.0) * (Z2 - Y) / Y.shape[0]
         dW2 = dZ2 @ A1.T if bug == "missing_1_over_m" else (1 / m) * dZ2 @ A1.T
         dW2 = dW2 + (2 * lambd * W2 if bug == "l2_term_doubled" else lambd * W2)
-        db2 = np.sum(dZ2, axis=1, keepdims=True) if bug == "db_not_averaged" else (1 / m) * np.sum(dZ2, axis=1, keepdims=True)
+        db2 = (
+            np.sum(dZ2, axis=1, keepdims=True)
+            if bug == "db_not_averaged"
+            else (1 / m) * np.sum(dZ2, axis=1, keepdims=True)
+        )
         dA1 = W2 @ dZ2 if bug == "W_instead_of_W_T" else W2.T @ dZ2
         if self.hidden == "relu":
             dZ1 = dA1 * (dA1 > 0) if bug == "relu_mask_from_wrong_tensor" else dA1 * (Z1 > 0)
@@ -146,8 +150,9 @@ BUGS = {
 }
 
 
-def make_net(rng, *, n_x=4, n_h=4, n_y=4, m=4, hidden="tanh", output="softmax", lambd=0.0,
-             weight_scale=1.0, dtype=np.float64):
+def make_net(
+    rng, *, n_x=4, n_h=4, n_y=4, m=4, hidden="tanh", output="softmax", lambd=0.0, weight_scale=1.0, dtype=np.float64
+):
     """A ClassicNet with random data and its params (weights ~ N(0, weight_scale^2 / n_in))."""
     if output == "bce":
         n_y = 1
