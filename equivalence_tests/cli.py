@@ -208,6 +208,13 @@ def build_config(args: argparse.Namespace) -> Any:
             f"--activations needs one name per layer: --dims {args.dims} has {len(dims) - 1} layers, "
             f"got {len(activations)} ({','.join(activations)})"
         )
+    valid_last = ops.valid_output_activations(args.loss)
+    if activations[-1] not in valid_last:  # e.g. relu before bce: outputs are not probabilities
+        raise UsageError(f"--loss {args.loss} needs the last activation in {valid_last}, got {activations[-1]!r}")
+    smallest = max(ops.op(args.loss).min_outputs, 2 if activations[-1] == "softmax" else 1)
+    if dims[-1] < smallest:  # a softmax over one unit is the constant 1: every gradient would be 0
+        raise UsageError(f"--loss {args.loss} with a {activations[-1]} output needs >= {smallest} outputs, "
+                         f"got {dims[-1]} (the last of --dims)")  # fmt: skip
     for option in ("l2", "lr", "momentum", "weight_decay"):
         value = getattr(args, option)
         if not (np.isfinite(value) and value >= 0):
@@ -649,6 +656,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.handler(args)
+    except BrokenPipeError:  # output piped into `head` and the like: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except UsageError as error:
         print(f"refnn {args.command}: error: {error}", file=sys.stderr)
         return EXIT_USAGE

@@ -29,6 +29,12 @@ def test_rich_table(capsys):
     assert "┃ quantity" in out and "│ grad W1" in out
 
 
+def test_relu_output_with_mse(capsys):
+    """A kink at the output: the reference's ReLU'(0) = 0 convention, checked against finite differences."""
+    arguments = [*FD_ONLY, "--plain", "--loss", "mse", "--activations", "relu,relu,relu", "--dims", "3-5-4-2"]
+    assert main(arguments) == EXIT_OK
+
+
 def test_json_report(capsys):
     arguments = [*FD_ONLY, "--json", "--dims", "3-4-2", "--loss", "softmax_cross_entropy", "--dtype", "float32",
                  "--optimizer", "adam", "--steps", "2", "--l2", "0.01", "--batch-size", "1"]  # fmt: skip
@@ -78,6 +84,8 @@ BAD_OPTIONS = {
     "negative l2": (["--l2", "-1"], "--l2 must be a finite number >= 0"),
     "batch size": (["--batch-size", "0"], "--batch-size must be >= 1"),
     "unknown oracle": (["--oracles", "fd,jax"], "unknown ['jax']"),
+    "output not a probability": (["--activations", "relu,relu,relu"], "needs the last activation in"),
+    "softmax over one unit": (["--dims", "4-1", "--loss", "cross_entropy"], "needs >= 2 outputs"),
 }
 
 
