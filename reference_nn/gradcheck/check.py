@@ -264,6 +264,11 @@ def _second_opinion(ev, key, a, n, numeric_error, bounds, estimate, failed, dtyp
     scale = tol.element_scale(a, n)[idx]
     central_bounds = np.broadcast_to(atol, a.shape)[idx] + rtol * scale + tol.ESTIMATE_SAFETY * central.errors
     agrees = np.abs(a[idx] - central.values) <= central_bounds
+    # believed only where the two estimates disagree: otherwise central is merely less sensitive
+    disagree = np.abs(central.values - n[idx]) > rtol * scale + tol.ESTIMATE_SAFETY * (
+        central.errors + numeric_error[idx]
+    )
+    agrees &= disagree
     n, numeric_error, bounds, failed = n.copy(), numeric_error.copy(), bounds.copy(), failed.copy()
     steps = estimate.steps.copy()
     take = idx[agrees]

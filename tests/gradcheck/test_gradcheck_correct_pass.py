@@ -1,0 +1,64 @@
+"""Right gradients are never flagged: Hypothesis explores shapes (batch size 1 included), weight
+scales from 1e-3 to 30 (tiny gradients, sigmoid / tanh / softmax saturated), every hidden activation
+and loss, L2 on and off, float32 and float64, and exact ReLU kinks (a zero input column with a zero
+bias puts a pre-activation exactly at 0). Inconclusive (kink, unresolvable) is allowed; a failure
+is not.
+
+Not in the space, on purpose: a whole ReLU unit sitting at 0 for every sample (zero weight row and
+zero bias). Several kinks then coincide, and the convention value ReLU'(0) = 0 can lie outside the
+one-sided slopes; the checker reports that as a failure with a note (see kinks.py).
+"""
+
+import numpy as np
+from gradcheck_nets import HIDDEN, OUTPUTS, make_net
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from reference_nn.gradcheck import check_gradients, taylor_test
+
+
+@st.composite
+def classic_networks(draw):
+    config = {
+        "n_x": draw(st.integers(1, 5)),
+        "n_h": draw(st.integers(1, 5)),
+        "n_y": draw(st.integers(1, 3)),
+        "m": draw(st.integers(1, 6)),
+        "hidden": draw(st.sampled_from(HIDDEN)),
+        "output": draw(st.sampled_from(OUTPUTS)),
+        "lambd": draw(st.sampled_from([0.0, 0.1, 1.0])),
+        "weight_scale": draw(st.sampled_from([1e-3, 1e-1, 1.0, 10.0, 30.0])),
+        "dtype": draw(st.sampled_from([np.float32, np.float64])),
+    }
+    net, params = make_net(np.random.default_rng(draw(st.integers(0, 2**32 - 1))), **config)
+    if draw(st.booleans()):  # an exact kink: Z1[0, 0] = 0 (sample 0 is all zeros, b1[0] = 0)
+        params["b1"][0] = 0
+        net.X[:, 0] = 0
+    return net, params
+
+
+@settings(max_examples=60, deadline=None)
+@given(classic_networks(), st.sampled_from(["auto", "central", "richardson", "complex", "directional"]))
+def test_right_gradients_never_fail(case, method):
+    net, params = case
+    report = check_gradients(net.cost, net.grads, params, method=method)
+    assert report.passed, str(report)
+
+
+@settings(max_examples=40, deadline=None)
+@given(classic_networks())
+def test_right_gradients_never_fail_the_taylor_test(case):
+    net, params = case
+    report = taylor_test(net.cost, net.grads, params)
+    assert report.passed, str(report)
+
+
+@settings(max_examples=30, deadline=None)
+@given(classic_networks())
+def test_user_arrays_are_never_modified(case):
+    net, params = case
+    before = {k: v.copy() for k, v in params.items()}
+    check_gradients(net.cost, net.grads, params, method="directional")
+    for key, value in params.items():
+        assert value.dtype == before[key].dtype
+        np.testing.assert_array_equal(value, before[key])
