@@ -54,6 +54,8 @@ def check_gradients(
     grads, grad_keys, notes = validate_gradients(grad_f(_copies(params)), params, extra_keys=extra_keys)
     ev, eval_note = make_evaluator(f, params, eval_dtype, f_scale)
     notes += [eval_note] if eval_note else []
+    if method == "directional":
+        notes.append("directional: a passing tensor is judged by one projection g.v (no element named)")
     largest_rms = max(float(np.sqrt(np.mean(np.square(g, dtype=np.float64)))) for g in grads.values())
     results = {}
     for position, key in enumerate(params):
@@ -177,7 +179,6 @@ def _directional(ev, key, analytic, grad_key, dtype, inner, direction, rtol, ato
         float(estimate.errors),
         bound,
         g.size,
-        note="projection g.v on one random direction",
     )
 
 

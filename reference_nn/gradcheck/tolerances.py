@@ -31,11 +31,11 @@ The verdict for one element is
 * ``rtol`` is the larger of what the analytic side and the numerical method can promise:
   ``rtol = max(analytic_rtol(gradient dtype), METHOD_RTOL[method](evaluation dtype))``.
 
-Smallest planted relative error caught (float64, measured in tests/gradcheck): about 1e-7 for
-``central`` (bounded by its truncation allowance eps^(1/3) ~ 6e-6 on the worst element, better on
-the rest), about 1e-7 for ``richardson`` and ``complex`` (bounded by the analytic allowance
-sqrt(eps) ~ 1.5e-8 times the RMS floor), and about 1e-6 for ``directional`` on the small tensors of
-the zoo (the projection loses roughly sqrt(n) of sensitivity on a tensor of n elements).
+Smallest planted relative error caught (float64, measured in tests/gradcheck/test_gradcheck_zoo.py,
+a whole layer scaled by 1 + delta / its largest element alone): central 1e-5 / 1e-5 (its truncation
+allowance eps^(1/3) ~ 6e-6), richardson and complex 1e-7 / 1e-7 (the analytic allowance sqrt(eps)
+~ 1.5e-8 times the RMS floor), directional 1e-7 / 1e-6 (one projection loses about sqrt(n) on a
+single element of an n-element tensor), taylor_test 1e-6 / 1e-6.
 """
 
 from __future__ import annotations
