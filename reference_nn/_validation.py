@@ -67,8 +67,11 @@ def check_shape(name: str, array: np.ndarray, expected: tuple[int, ...], meaning
 
 
 def check_same_dtype(name: str, array: np.ndarray, reference_name: str, dtype: np.dtype) -> None:
-    """Refuse mixed precision: float32 parameters with a float64 X would silently upcast."""
-    if array.dtype != dtype:
+    """Refuse mixed precision: float32 parameters with a float64 X would silently upcast.
+
+    Real and complex of the same precision may mix (float64 with complex128): that is how
+    complex-step differentiation perturbs one parameter while the rest stay real."""
+    if np.finfo(array.dtype).dtype != np.finfo(dtype).dtype:
         raise TypeError(
             f"{name} has dtype {array.dtype} but {reference_name} has dtype {dtype}; "
             f"convert one of them explicitly (mixing would silently change the precision)"

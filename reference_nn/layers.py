@@ -26,8 +26,10 @@ from reference_nn._validation import as_float_array, check_ndim, check_shape, ch
 def linear_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``Z = W A_prev + b``: ``A_prev (n_in, m)``, ``W (n_out, n_in)``, ``b (n_out, 1)`` -> ``Z (n_out, m)``."""
     Z = W @ A_prev
-    Z += b  # in place: saves one (n_out, m) temporary per layer
-    return Z
+    if b.dtype == Z.dtype:
+        Z += b  # in place: saves one (n_out, m) temporary per layer
+        return Z
+    return Z + b  # a complex b (complex-step differentiation) promotes Z
 
 
 def linear_backward(dZ: np.ndarray, A_prev: np.ndarray, W: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
