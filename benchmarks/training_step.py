@@ -53,7 +53,7 @@ PEAK_TARGET_FACTOR = 1.5  # the brief: within 1.5x of the matmul peak at batch 1
 
 def nominal_flops(m: int) -> float:
     """3 matmuls per layer of ``2 m n_in n_out`` each (forward, dW, dA)."""
-    return 3 * sum(2.0 * m * n_in * n_out for n_in, n_out in zip(LAYER_DIMS[:-1], LAYER_DIMS[1:]))
+    return 3 * sum(2.0 * m * n_in * n_out for n_in, n_out in zip(LAYER_DIMS[:-1], LAYER_DIMS[1:], strict=True))
 
 
 def needed_flops(m: int) -> float:
@@ -135,7 +135,7 @@ def tensorflow_step(params: dict[str, np.ndarray], X: np.ndarray, Y: np.ndarray,
                 if layer < n_layers - 1:
                     hidden = tf.nn.relu(hidden)
             loss = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(labels=targets, logits=hidden))
-        for variable, gradient in zip(variables, tape.gradient(loss, variables)):
+        for variable, gradient in zip(variables, tape.gradient(loss, variables), strict=True):
             variable.assign_sub(rate * gradient)
         return loss
 
@@ -195,8 +195,8 @@ def matmul_peak_gflops(dtype: str, size: int, repeats: int) -> float:
 def measure(quick: bool) -> dict[str, Any]:
     """Every (dtype, batch): interleaved timings of all contenders, plus the matmul peaks."""
     batches = QUICK_BATCHES if quick else BATCHES
-    repeats, round_seconds = (3, 0.002) if quick else (15, 0.05)
-    peaks = {dtype: matmul_peak_gflops(dtype, 256 if quick else 3072, 3 if quick else 7) for dtype in DTYPES}
+    repeats, round_seconds = (3, 0.002) if quick else (11, 0.04)
+    peaks = {dtype: matmul_peak_gflops(dtype, 256 if quick else 2048, 3 if quick else 7) for dtype in DTYPES}
     rows = []
     for dtype in DTYPES:
         for m in batches:
@@ -276,46 +276,64 @@ def evaluate_targets(run: dict[str, Any]) -> list[str]:
 
 
 def markdown_for_run(label: str, run: dict[str, Any]) -> str:
-    headers = ["dtype", "batch", "contender", "time / step (median [IQR])", "time vs reference",
-               "GFLOP/s (nominal)", "% of matmul peak"]
+    headers = [
+        "dtype",
+        "batch",
+        "contender",
+        "time / step (median [IQR])",
+        "time vs reference",
+        "GFLOP/s (nominal)",
+        "% of matmul peak",
+    ]
     rows = []
     for r in run["rows"]:
-        rows.append([
-            r["dtype"], r["batch"], r["contender"],
-            f"{common.fmt_seconds(r['median_s'])} [{common.fmt_seconds(r['q1_s'])}–{common.fmt_seconds(r['q3_s'])}]",
-            f"{r['time_vs_reference']:.2f}x", f"{r['gflops_nominal']:.1f}", f"{100 * r['fraction_of_peak']:.0f}%",
-        ])
+        rows.append(
+            [
+                r["dtype"],
+                r["batch"],
+                r["contender"],
+                f"{common.fmt_seconds(r['median_s'])} "
+                f"[{common.fmt_seconds(r['q1_s'])}–{common.fmt_seconds(r['q3_s'])}]",
+                f"{r['time_vs_reference']:.2f}x",
+                f"{r['gflops_nominal']:.1f}",
+                f"{100 * r['fraction_of_peak']:.0f}%",
+            ]
+        )
     peaks = ", ".join(f"{d}: {g:.0f} GFLOP/s" for d, g in run["matmul_peak_gflops"].items())
     same = "; ".join(
         f"{d}: " + ", ".join(f"{n} {v:.1e}" for n, v in diffs.items())
         for d, diffs in run["same_update_max_abs_diff"].items()
     )
-    return "\n".join([
-        f"### {label}",
-        "",
-        f"NumPy BLAS kernel: {run['numpy_blas_kernel']}. Matmul peak (one large np.matmul): {peaks}.",
-        "",
-        common.markdown_table(headers, rows),
-        "",
-        "Targets:",
-        *evaluate_targets(run),
-        "",
-        f"Same computation check (max |param after 1 step − reference's|, batch 8): {same}.",
-    ])
+    return "\n".join(
+        [
+            f"### {label}",
+            "",
+            f"NumPy BLAS kernel: {run['numpy_blas_kernel']}. Matmul peak (one large np.matmul): {peaks}.",
+            "",
+            common.markdown_table(headers, rows),
+            "",
+            "Targets:",
+            *evaluate_targets(run),
+            "",
+            f"Same computation check (max |param after 1 step − reference's|, batch 8): {same}.",
+        ]
+    )
 
 
 def plot(runs: dict[str, dict[str, Any]]) -> Any:
     plt = common.pyplot()
     figure, axes = plt.subplots(len(runs), len(DTYPES), figsize=(5.5 * len(DTYPES), 3.8 * len(runs)), squeeze=False)
-    for row_axes, (label, run) in zip(axes, runs.items()):
-        for axis, dtype in zip(row_axes, DTYPES):
+    for row_axes, (label, run) in zip(axes, runs.items(), strict=True):
+        for axis, dtype in zip(row_axes, DTYPES, strict=True):
             rows = [r for r in run["rows"] if r["dtype"] == dtype]
             batches = sorted({r["batch"] for r in rows})
             names = [c for c in CONTENDERS if any(r["contender"] == c for r in rows)]
             width = 0.8 / len(names)
             for index, name in enumerate(names):
-                values = [next(r["gflops_nominal"] for r in rows if r["batch"] == m and r["contender"] == name)
-                          for m in batches]
+                values = [
+                    next(r["gflops_nominal"] for r in rows if r["batch"] == m and r["contender"] == name)
+                    for m in batches
+                ]
                 axis.bar(np.arange(len(batches)) + index * width, values, width, label=name)
             peak = run["matmul_peak_gflops"][dtype]
             axis.axhline(peak, color="black", linestyle="--", linewidth=1, label="np.matmul peak")
@@ -331,14 +349,21 @@ def plot(runs: dict[str, dict[str, Any]]) -> Any:
 
 def main(argv: list[str] | None = None) -> list[Path]:
     parser = common.base_parser(__doc__.splitlines()[0])
-    parser.add_argument("--blas", choices=("as-is", "unset", "both"), default="both",
-                        help="OPENBLAS_CORETYPE as the environment has it, removed (child process), or both")
+    parser.add_argument(
+        "--blas",
+        choices=("as-is", "unset", "both"),
+        default=None,
+        help="OPENBLAS_CORETYPE as the environment has it, removed (child process), or both "
+        "(default: both; as-is with --quick)",
+    )
     parser.add_argument("--child-json", type=Path, help=argparse_hidden())
     args = parser.parse_args(argv)
     common.pin_threads(args.threads)
     if args.child_json:
         args.child_json.write_text(json.dumps(measure(args.quick)))
         return [args.child_json]
+    if args.blas is None:
+        args.blas = "as-is" if args.quick else "both"
     forced = any(v in os.environ for v in BLAS_VARIABLES)
     runs: dict[str, dict[str, Any]] = {}
     if args.blas in ("as-is", "both") or not forced:
@@ -348,12 +373,14 @@ def main(argv: list[str] | None = None) -> list[Path]:
         common.log("  training step: again with OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset (child process)")
         runs["OPENBLAS_CORETYPE unset"] = measure_in_child(args)
     first = next(iter(runs.values()))
-    markdown = "\n\n".join([
-        "## Training step: reference vs torch vs TF",
-        common.describe_machine_markdown(first["machine"]),
-        "Command: `python -m benchmarks.training_step`" + (" --quick" if args.quick else ""),
-        *(markdown_for_run(label, run) for label, run in runs.items()),
-    ])
+    markdown = "\n\n".join(
+        [
+            "## Training step: reference vs torch vs TF",
+            common.describe_machine_markdown(first["machine"]),
+            "Command: `python -m benchmarks.training_step`" + (" --quick" if args.quick else ""),
+            *(markdown_for_run(label, run) for label, run in runs.items()),
+        ]
+    )
     paths = common.write_outputs("training_step", markdown, {"runs": runs}, plot(runs), args.out)
     print(markdown)
     return paths

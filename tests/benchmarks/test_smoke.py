@@ -1,0 +1,77 @@
+"""Smoke test: ``python -m benchmarks --quick`` runs every benchmark at a tiny size and writes its
+Markdown table, JSON and PNG. Timings are never asserted (they are machine noise here); what is
+checked is that each benchmark ran every contender it could and reported in the promised form.
+
+One subprocess for all three (the frameworks are imported once there, ~10 s of the ~30 s), so the
+suite's warnings-as-errors setting does not apply to torch/TF import-time warnings.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BENCHMARKS = ("training_step", "gradcheck_cost", "suite_throughput")
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def quick_results(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("benchmark_results")
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    completed = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick", "--out", str(out)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    return out
+
+
+@pytest.mark.parametrize("name", BENCHMARKS)
+def test_each_benchmark_writes_table_json_and_plot(quick_results, name):
+    markdown = (quick_results / f"{name}.md").read_text()
+    assert markdown.startswith("## ") and "\n|---|" in markdown
+    assert "Machine: " in markdown and f"python -m benchmarks.{name}" in markdown
+    json.loads((quick_results / f"{name}.json").read_text())
+    assert (quick_results / f"{name}.png").read_bytes()[:8] == PNG_SIGNATURE
+
+
+def test_training_step_times_every_contender_and_agrees_on_the_update(quick_results):
+    runs = json.loads((quick_results / "training_step.json").read_text())["runs"]
+    for run in runs.values():
+        contenders = {row["contender"] for row in run["rows"]}
+        assert "reference" in contenders
+        assert all(row["median_s"] > 0 for row in run["rows"])
+        for dtype, differences in run["same_update_max_abs_diff"].items():
+            # One SGD step from the same weights: float64 agrees to rounding (~1e-16 of O(1) weights);
+            # float32 to a few float32 ulps of the update (eps32 ~ 1.2e-7).
+            bound = 1e-12 if dtype == "float64" else 1e-6
+            assert all(value < bound for value in differences.values()), (dtype, differences)
+
+
+def test_gradcheck_benchmark_checks_every_parameter(quick_results):
+    rows = json.loads((quick_results / "gradcheck_cost.json").read_text())["rows"]
+    measured = [row for row in rows if row["seconds"] is not None]
+    assert {"reference central", "batched central", "batched complex"} <= {row["contender"] for row in measured}
+    for row in measured:
+        assert row["note"] != "FAILED", row
+        # Every method, even the crudest (TF's delta 1/1024), is within 1e-4 of the analytic gradient
+        # on this smooth tanh network; a larger error would mean the contender checked something else.
+        assert row["max_rel_error"] < 1e-4, row
+
+
+def test_suite_throughput_reports_each_available_oracle(quick_results):
+    rows = json.loads((quick_results / "suite_throughput.json").read_text())["rows"]
+    oracles = {row["oracle"] for row in rows}
+    assert {"reference", "finite_difference/complex"} <= oracles
+    assert all(row["examples"] > 0 and row["examples_per_s"] > 0 for row in rows)
