@@ -398,12 +398,10 @@ def output_activation_names(loss: str) -> list[str]:
     return list(_ops().valid_output_activations(loss))
 
 
-def minimum_outputs(loss: str, output_activation: str | None = None) -> int:
-    """Smallest output width that makes sense: the op table's ``min_outputs`` for the loss, and 2
-    for a softmax output (a softmax over one unit is the constant 1: a probability loss would sit
-    on its clamp and every gradient would be 0)."""
-    smallest = _ops().op(loss).min_outputs
-    return max(smallest, 2) if output_activation == "softmax" else smallest
+def minimum_outputs(loss: str, output_activation: str) -> int:
+    """Smallest output width that makes sense (op table's min_outputs: 2 for the categorical
+    losses and after a softmax, whose single output would be the constant 1)."""
+    return _ops().min_outputs(loss, output_activation)
 
 
 def targets(loss: str, shape: tuple[int, int], dtype: np.dtype, rng: np.random.Generator) -> np.ndarray:

@@ -1,0 +1,73 @@
+"""Exact kinks: relu / leaky_relu pre-activations that are exactly 0 (kink_models()).
+
+* the reference's derivative there is the documented one-sided one: relu'(0) = 0, leaky'(0) = alpha;
+* torch and TensorFlow (functional and layer paths) compute the same gradients there: their
+  convention is the reference's (a different convention shows up as a gradient mismatch on the
+  rows listed in the report's kink points);
+* reference_nn.gradcheck reports those elements as inconclusive, never as failures.
+
+Kink examples are dyadic (exact in float32 and float64 in every summation order), so a zero is a
+zero in every framework.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import event, given
+from oracle_comparison import check_oracle_agreement, oracle_named
+from property_checks import check_kink_gradcheck_inconclusive, check_kink_reference_convention
+
+from equivalence_tests.config import ModelConfig
+from equivalence_tests.oracles.finite_difference import cost_function
+from equivalence_tests.oracles.reference_oracle import reference_cost_and_gradients
+from equivalence_tests.profiles import property_settings
+from equivalence_tests.strategies import kink_models
+from reference_nn.gradcheck import check_gradients
+
+FRAMEWORK_PATHS = [
+    pytest.param("torch_functional", marks=pytest.mark.torch),
+    pytest.param("torch_layers", marks=pytest.mark.torch),
+    pytest.param("tensorflow_functional", marks=pytest.mark.tensorflow),
+    pytest.param("tensorflow_keras", marks=pytest.mark.tensorflow),
+]
+
+
+@property_settings("kinks/reference_convention")
+@given(kink_models())
+def test_reference_derivative_at_kink_is_the_documented_one_sided_slope(example):
+    check_kink_reference_convention(example)
+
+
+@pytest.mark.parametrize("oracle_id", FRAMEWORK_PATHS)
+@property_settings("kinks/framework_convention")
+@given(example=kink_models())
+def test_frameworks_use_the_reference_convention_at_kinks(oracle_id, example):
+    oracle = oracle_named(oracle_id)
+    if not oracle.available:
+        pytest.skip(oracle.unavailable_reason)
+    check_oracle_agreement(example, oracle_id, prop="kinks/framework_convention")
+
+
+@property_settings("kinks/gradcheck_inconclusive")
+@given(kink_models())
+def test_gradcheck_calls_kink_elements_inconclusive_not_failed(example):
+    check_kink_gradcheck_inconclusive(example)
+    event(f"{len(example.kink_points)} kink point(s)")
+
+
+def test_gradcheck_marks_the_kink_of_a_single_relu_inconclusive():
+    """A fixed kink that matters: ``Z1 = 1 * 1 - 1 = 0`` feeds the output through W2 = 2, so the
+    central difference sees the average slope (W2 / 2 times the loss gradient) while the reference
+    takes relu'(0) = 0. gradcheck must pass with W1 and b1 inconclusive, the rest verified."""
+    config = ModelConfig(layer_dims=(1, 1, 1), activations=("relu", "identity"), loss="mse")
+    params = {"W1": np.array([[1.0]]), "b1": np.array([[-1.0]]), "W2": np.array([[2.0]]), "b2": np.array([[0.5]])}
+    X, Y = np.array([[1.0]]), np.array([[3.0]])
+
+    def gradients(p):
+        return reference_cost_and_gradients(config, p, X, Y)[2]
+
+    report = check_gradients(cost_function(config, X, Y), gradients, params, method="central")
+    assert report.passed and report.inconclusive, str(report)
+    assert report["W1"].n_inconclusive == 1 and report["b1"].n_inconclusive == 1, str(report)
+    assert report["W2"].status == report["b2"].status == "pass", str(report)
