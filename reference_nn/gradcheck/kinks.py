@@ -50,7 +50,8 @@ def is_kink(sides: OneSided, tolerance: float, f_scale: float, eval_dtype) -> bo
     proportionality of D(h/2) or D(h/4) to D(h) (see tolerances.KINK_NONLINEARITY).
     """
     d = sides.jumps
-    noise = 4.0 * tol.rounding_error(f_scale, sides.steps[-1], eval_dtype)
+    # f(x+s) - 2 f(x) + f(x-s) is what measure_noise measures: eps * f_scale covers it; 2x for safety
+    noise = 2.0 * tol.eps(eval_dtype) * f_scale / sides.steps[-1]
     if not (np.all(np.isfinite(d)) and abs(d[0]) > max(tolerance, tol.KINK_NOISE_MARGIN * float(noise))):
         return False
     departure = np.abs(d[1:] - d[0] * sides.steps[1:] / sides.steps[0])

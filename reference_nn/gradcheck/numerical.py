@@ -52,20 +52,29 @@ def central_difference(ev: LossEvaluator, key: str, indices=None) -> Estimate:
     return Estimate(values, errors, h, "central")
 
 
-def richardson(ev: LossEvaluator, key: str, levels: int = tol.RICHARDSON_LEVELS) -> Estimate:
+def richardson(
+    ev: LossEvaluator,
+    key: str,
+    levels: int = tol.RICHARDSON_LEVELS,
+    indices=None,
+    first_step: float = tol.RICHARDSON_FIRST_STEP,
+) -> Estimate:
     """Ridders' extrapolation of central differences at steps h0 / 2^j, j < levels, per element.
 
+    h0 = first_step * max(1, |x|) (rounded to a power of two); indices: flat indices (default all).
     Where the extrapolation is less certain than a plain central difference (a kink or the edge of
     f's domain within the larger steps), the central difference is used for that element instead.
     """
-    x = ev.point[key].reshape(-1).astype(np.float64)
-    h0 = np.exp2(np.floor(np.log2(tol.RICHARDSON_FIRST_STEP * np.maximum(1.0, np.abs(x)))))
+    x_all = ev.point[key].reshape(-1).astype(np.float64)
+    idx = np.arange(x_all.size) if indices is None else np.asarray(indices)
+    x = x_all[idx]
+    h0 = np.exp2(np.floor(np.log2(first_step * np.maximum(1.0, np.abs(x)))))
     steps = h0[None, :] / np.exp2(np.arange(levels))[:, None]  # (levels, n)
     diffs = np.empty_like(steps)
     scale = np.full(x.size, ev.f_scale)
     for j in range(levels):
-        plus = np.array([ev.with_element(key, i, xi + hj) for i, (xi, hj) in enumerate(zip(x, steps[j], strict=True))])
-        minus = np.array([ev.with_element(key, i, xi - hj) for i, (xi, hj) in enumerate(zip(x, steps[j], strict=True))])
+        plus = np.array([ev.with_element(key, i, xi + hj) for i, xi, hj in zip(idx, x, steps[j], strict=True)])
+        minus = np.array([ev.with_element(key, i, xi - hj) for i, xi, hj in zip(idx, x, steps[j], strict=True)])
         diffs[j] = (plus - minus) / (2 * steps[j])
         scale = np.fmax(scale, np.fmax(np.abs(plus), np.abs(minus)))
     values, errors, best_steps = ridders_tableau(diffs, steps, tol.rounding_error(scale, steps, ev.eval_dtype))
@@ -74,7 +83,7 @@ def richardson(ev: LossEvaluator, key: str, levels: int = tol.RICHARDSON_LEVELS)
     central_bound = central_bound + tol.method_rtol("central", ev.eval_dtype) * np.abs(values)
     worse = np.flatnonzero(~(errors <= central_bound))  # also where Richardson found no finite value
     if worse.size:
-        fallback = central_difference(ev, key, indices=worse)
+        fallback = central_difference(ev, key, indices=idx[worse])
         values[worse] = fallback.values
         errors[worse] = fallback.errors + tol.method_rtol("central", ev.eval_dtype) * np.abs(fallback.values)
         best_steps[worse] = fallback.steps

@@ -96,13 +96,13 @@ def test_gross_bugs_are_caught_in_float32(bug):
 # layer scaled by (1 + delta) and for its largest element alone. central is bounded by its truncation
 # allowance eps^(1/3) = 6e-6; richardson / complex by the analytic allowance sqrt(eps) = 1.5e-8 times
 # the RMS floor; directional loses ~sqrt(n) on one element; taylor by the analytic allowance over the
-# projection. 1e-4, the bar, is caught by all with 10x to 1000x to spare.
+# projection and f's measured noise. 1e-4, the bar, is caught by all (taylor: with 1x-10x).
 SMALLEST_CAUGHT = {
     "central": (1e-5, 1e-5),
     "richardson": (1e-7, 1e-7),
     "complex": (1e-7, 1e-7),
     "directional": (1e-7, 1e-6),
-    "taylor": (1e-6, 1e-6),
+    "taylor": (1e-5, 1e-5),  # 1e-4 on some seeds for one element: still the bar
 }
 
 
