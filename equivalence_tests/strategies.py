@@ -247,7 +247,8 @@ class ExampleRecipe:
     (half the entries exactly 0), "repeated_column" (every sample equals the first).
     ``bias_kind``: "small" (U[-0.5, 0.5]) or "zero" (the classic initialisation).
     ``kinks``: False keeps relu / leaky_relu pre-activations a margin away from 0; True builds
-    dyadic parameters and inputs with exact zeros there (see :func:`build_kink_example`).
+    dyadic parameters and inputs with exact zeros there (see :func:`build_kink_example`), forced in
+    the first ``kink_layers`` relu / leaky_relu layers.
     """
 
     config: ModelConfig
@@ -257,6 +258,7 @@ class ExampleRecipe:
     input_kind: str = "normal"
     bias_kind: str = "small"
     kinks: bool = False
+    kink_layers: int = 3
 
     def build(self) -> ModelExample:
         return build_example(self)
@@ -285,6 +287,15 @@ class ModelExample:
     @property
     def config(self) -> ModelConfig:
         return self.recipe.config
+
+    @property
+    def separable_kinks(self) -> bool:
+        """All exact zeros in one layer, at most one per row: then any single parameter moves at most
+        one zero pre-activation per unit, so the documented one-sided slope is one that a numerical
+        derivative can see (chained kinks can combine slopes no single perturbation reaches)."""
+        layers = {layer for layer, _, _ in self.kink_points}
+        rows = [(layer, row) for layer, row, _ in self.kink_points]
+        return len(layers) <= 1 and len(rows) == len(set(rows))
 
     def describe(self) -> str:
         """``config.describe()`` plus batch size, weight scale and input kind."""
@@ -342,13 +353,15 @@ def models(
 
 
 @st.composite
-def kink_models(draw, max_batch: int = 6, loss: str | None = None, dtype: str | None = None) -> ModelExample:
+def kink_models(draw, max_batch: int = 6, loss: str | None = None, dtype: str | None = None,
+                kink_layers: int = 3) -> ModelExample:
     """Examples whose relu / leaky_relu layers have pre-activations that are exactly 0.
 
     Parameters and inputs are small dyadic rationals (multiples of 1/4 and 1/2), so every
     product and sum is exact in float32 and float64 whatever the summation order: the zeros are
     exact zeros in every framework, not 1e-17. Depth <= 3, widths <= 6, hidden activations
-    from relu / leaky_relu / identity with leaky slope 0.25 (dyadic, keeps values exact).
+    from relu / leaky_relu / identity with leaky slope 0.25 (dyadic, keeps values exact). Zeros
+    are forced in the first ``kink_layers`` relu / leaky_relu layers (others may hold zeros by chance).
     """
     config = draw(
         model_configs(
@@ -368,7 +381,8 @@ def kink_models(draw, max_batch: int = 6, loss: str | None = None, dtype: str | 
     elif len(activations) == 1 and activations[0] not in KINKED_ACTIVATIONS:
         assume(False)  # a one-layer network with a smooth output has no kink to aim at
     config = dataclasses.replace(config, activations=activations, leaky_relu_alpha=0.25, l2=0.0)
-    recipe = ExampleRecipe(config=config, batch_size=draw(batch_sizes(1, max_batch)), seed=draw(seeds()), kinks=True)
+    recipe = ExampleRecipe(config=config, batch_size=draw(batch_sizes(1, max_batch)), seed=draw(seeds()), kinks=True,
+                           kink_layers=kink_layers)
     example = recipe.build()
     assume(example.kink_points)
     _note_example(example)
@@ -555,7 +569,7 @@ def build_kink_example(recipe: ExampleRecipe) -> ModelExample:
     X = rng.integers(-grid, grid + 1, (dims[0], recipe.batch_size)) / _KINK_INPUT_STEPS
     params: dict[str, np.ndarray] = {}
     kink_points: list[tuple[int, int, int]] = []
-    A, exact = X, True
+    A, exact, forced = X, True, 0
     for layer, activation in enumerate(config.activation_objects(), start=1):
         n_in, n_out = dims[layer - 1], dims[layer]
         W = rng.integers(-_KINK_WEIGHT_STEPS, _KINK_WEIGHT_STEPS + 1, (n_out, n_in)) / _KINK_WEIGHT_STEPS
@@ -566,7 +580,9 @@ def build_kink_example(recipe: ExampleRecipe) -> ModelExample:
             products = W @ A  # exact: dyadic with few bits
             rows = np.flatnonzero(rng.random(n_out) < 0.75)
             columns = rng.integers(0, recipe.batch_size, rows.size)
-            b[rows, 0] = -products[rows, columns]
+            if forced < recipe.kink_layers:
+                b[rows, 0] = -products[rows, columns]
+                forced += 1
             Z = products + b
             kink_points += [(layer, int(i), int(j)) for i, j in np.argwhere(Z == 0)]
         params[f"W{layer}"], params[f"b{layer}"] = W.astype(dtype), b.astype(dtype)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from functools import cache
 
+from hypothesis import assume, event
 from property_report import failure_report
 
 from equivalence_tests.oracles import (
@@ -44,6 +45,15 @@ def oracle_named(oracle_id: str) -> Oracle:
 @cache
 def reference_oracle() -> ReferenceOracle:
     return ReferenceOracle()
+
+
+def assume_expressible(example: ModelExample, oracle_id: str) -> None:
+    """Reject (hypothesis.assume) configurations the op table says this oracle path computes
+    differently (e.g. Keras bce after softmax); the event shows how often that happens."""
+    reason = oracle_named(oracle_id).unsupported_reason(example.config)
+    if reason is not None:
+        event(f"not expressible by {oracle_id}")
+    assume(reason is None)
 
 
 def _badness(comparison: Comparison) -> float:

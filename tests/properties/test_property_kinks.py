@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import event, given
-from oracle_comparison import check_oracle_agreement, oracle_named
+from hypothesis import assume, event, given
+from oracle_comparison import assume_expressible, check_oracle_agreement, oracle_named
 from property_checks import check_kink_gradcheck_inconclusive, check_kink_reference_convention
 
 from equivalence_tests.config import ModelConfig
@@ -46,12 +46,17 @@ def test_frameworks_use_the_reference_convention_at_kinks(oracle_id, example):
     oracle = oracle_named(oracle_id)
     if not oracle.available:
         pytest.skip(oracle.unavailable_reason)
+    assume_expressible(example, oracle_id)
     check_oracle_agreement(example, oracle_id, prop="kinks/framework_convention")
 
 
 @property_settings("kinks/gradcheck_inconclusive")
-@given(kink_models())
+@given(kink_models(kink_layers=1))
 def test_gradcheck_calls_kink_elements_inconclusive_not_failed(example):
+    # Chained kinks (zeros in two layers on one path, or two in one unit) can make the documented
+    # value a combination of slopes that no single-parameter difference sees; gradcheck then says
+    # FAIL with a note "sit at a kink but ... outside the one-sided slopes" (its documented limit).
+    assume(example.separable_kinks)
     check_kink_gradcheck_inconclusive(example)
     event(f"{len(example.kink_points)} kink point(s)")
 
