@@ -346,8 +346,8 @@ def adam_epsilon_placement() -> ConventionResult:
         reference,
         (1e-12, "10 float64 steps on |theta|<=1 round to ~1e-15; 1e-12 is far below the epsilon effect (>=1e-8)"),
         {"torch": torch_value, "tensorflow": tensorflow_value},
-        "TF oracle applies torch's Adam formula in TF ops instead of keras.optimizers.Adam (no constant Keras "
-        "epsilon equals torch's: it would have to be eps*sqrt(1-beta2**t)); Keras Adam is only reported here",
+        "the TF oracle uses keras.optimizers.Adam but sets optimizer.epsilon = eps*sqrt(1-beta2**t) before each "
+        "step t (read eagerly), which equals torch's update exactly; no constant Keras epsilon could",
     )
 
 
@@ -401,8 +401,8 @@ def float32_hyperparameters() -> ConventionResult:
         | {slope_case: -float(rn.LeakyReLU(0.01).evaluate(np.array([[-1.0]]))[0, 0])},
         (1e-15, "one float64 step or product on values <= 1: a few roundings of 1.1e-16 each"),
         {"torch": torch_value, "tensorflow": tensorflow_value},
-        "the TF oracle writes leaky_relu as tf.where(z > 0, z, alpha * z) with a float64 alpha; Keras optimizers "
-        "are compared in float64 only with float32-exact (dyadic) hyper-parameters",
+        "the TF oracle passes float64 learning rates and constants to Keras optimizers (which fixes SGD/Adam); "
+        "tf.nn.leaky_relu's float32 slope cannot be fixed: float64 TF models with leaky_relu get rtol 1e-5 (op table)",
     )
 
 
@@ -429,8 +429,8 @@ def bce_clipping() -> ConventionResult:
         {case: float(bce.value(np.array([[p]]), np.array([[float(y)]]))) for case, (p, y) in BCE_CASES.items()},
         (1e-12, "float64 log of values >= 1e-9 and a clamp: relative rounding ~1e-16 on costs <= 100"),
         {"torch": torch_value, "tensorflow": tensorflow_value},
-        "the TF oracle computes BCE as -mean(y*max(log p, -100) + (1-y)*max(log(1-p), -100)) in TF ops, "
-        "not keras BinaryCrossentropy, whose clip also zeroes the gradient for p < 1e-7 or p > 1 - 1e-7",
+        "the TF twins are Keras' own BCE, so the op table restricts bce / cross_entropy inputs to p in "
+        "[1e-7, 1-1e-7] (outside it Keras' clip also zeroes the gradient); the strategies stay inside",
     )
 
 
@@ -494,8 +494,8 @@ def weight_decay_coupling() -> ConventionResult:
         reference,
         (1e-15, "one or two float64 steps on |theta|<=1 with dyadic constants: a few roundings of 1.1e-16"),
         {"torch": torch_value, "tensorflow": tensorflow_value},
-        "the oracles never pass weight_decay= to a framework: ModelConfig.l2 becomes an explicit "
-        "0.5*l2*sum(W**2) loss term (weights only), identical in every framework",
+        "torch gets weight_decay= (coupled); the TF oracle adds wd*theta to the gradient itself instead of "
+        "Keras' decoupled weight_decay=; ModelConfig.l2 is an explicit 0.5*l2*sum(W**2) loss term everywhere",
     )
 
 
