@@ -231,7 +231,9 @@ def check_backward_linearity(layer, x: np.ndarray, u: np.ndarray, v: np.ndarray,
 
     Tolerance: each backward is a sum of at most K products (K = the largest dimension), with error
     <= K eps times its magnitude (backward_magnitude); three backward calls and the combination:
-    ``4 (K + 2) eps (|a| |u|-magnitude + |b| |v|-magnitude)``."""
+    ``4 (K + 2) (eps (|a| |u|-magnitude + |b| |v|-magnitude) + tiny)``, where ``tiny`` (the dtype's
+    smallest normal number) bounds the absolute error of results that underflow (a saturated sigmoid
+    derivative times a small upstream value)."""
     dtype = x.dtype
     eps = eps_of(dtype)
     layer.forward(x)
@@ -248,7 +250,7 @@ def check_backward_linearity(layer, x: np.ndarray, u: np.ndarray, v: np.ndarray,
     mismatches = []
     for name in combined:
         expected = a * of_u[name] + b * of_v[name]
-        tolerance = 4 * (K + 2) * eps * (abs(a) * size_u[name] + abs(b) * size_v[name])
+        tolerance = 4 * (K + 2) * (eps * (abs(a) * size_u[name] + abs(b) * size_v[name]) + np.finfo(dtype).tiny)
         mismatches.append(worst_mismatch(f"backward {name}", expected, combined[name], tolerance))
     assert_no_mismatch("metamorphic/backward_linearity", None, mismatches, "a*B(u) + b*B(v)", "B(a*u + b*v)",
                        extra=[f"layer: {label} {layer!r}, dtype {dtype}, x{x.shape}, u{u.shape}",

@@ -15,6 +15,12 @@ the complex-step probe of reference_nn.gradcheck (real steps from 2^-4) meets a 
 oracle falls back to central differences, whose rounding noise (eps |f| / h ~ 1e-10 |f|) is then
 ~1e-6 of the gradient, above the table's FD rtol 1e-8 / atol 1e-12. The oracle does not pass its
 error estimate on; the gradcheck property (which uses it) covers tiny weights.
+
+Finite differences in float32 use SGD only: the table passes a float32 gradient whose small entries
+carry errors up to 1e-4 of the tensor's RMS, and Adam's first step (lr g / (|g| + eps)) normalizes
+each entry, turning that into ~5e-4 of the step (FD float32 updated_params rtol: 2e-4). Example:
+1-2-8-3 identity,relu,identity bce_with_logits adam(lr=1e-4, eps=1e-6) float32, ExampleRecipe seed
+3285: W3[0, 6] normalized error 4.95e-4. Reported to the table's owner.
 """
 
 from __future__ import annotations
@@ -47,9 +53,13 @@ def agreement_test(oracle_id: str):
     finite_difference = oracle_id == "finite_difference"
     max_parameters = FD_MAX_PARAMETERS if finite_difference else None
     scales = FD_SCALES if finite_difference else AGREEMENT_SCALES
+    configs = model_configs(**CALIBRATED)
+    if finite_difference:
+        configs = st.one_of(model_configs(dtype="float64", **CALIBRATED),
+                            model_configs(dtype="float32", optimizers=("sgd",), **CALIBRATED))
 
     @property_settings(f"agreement/{oracle_id}")
-    @given(models(model_configs(**CALIBRATED), scales=scales, max_parameters=max_parameters))
+    @given(models(configs, scales=scales, max_parameters=max_parameters))
     def run(example):
         assume_expressible(example, oracle_id)
         event(f"loss {example.config.loss}, {example.config.dtype}")
