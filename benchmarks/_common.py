@@ -39,6 +39,8 @@ def pin_threads(threads: int) -> dict[str, Any]:
     # OpenMP runtimes (torch's, TF's oneDNN) read this at load time; set it before they load.
     os.environ["OMP_NUM_THREADS"] = str(threads)
     _frameworks["threads"] = threads
+    if _frameworks.get("torch") is not None:
+        _frameworks["torch"].set_num_threads(threads)
     try:
         import threadpoolctl
     except ImportError:
@@ -192,6 +194,9 @@ def machine_description() -> dict[str, Any]:
         "numpy": np.__version__,
         "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", "(unset)"),
         "threads": _frameworks.get("threads"),
+        # Other processes on a 2-core box distort everything (multi-threaded BLAS stalls when a core
+        # is taken): the 1-minute load average when the description was taken tells the reader.
+        "load_average_1min": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
     }
     try:
         import threadpoolctl
@@ -230,7 +235,7 @@ def describe_machine_markdown(info: dict[str, Any]) -> str:
     return (
         f"Machine: {info['cpu']}, {info['logical_cpus']} logical CPUs, {info['threads']} threads per "
         f"framework; NumPy BLAS: {blas} (OPENBLAS_CORETYPE={info['OPENBLAS_CORETYPE']}); {versions}; "
-        f"{info['date_utc']} UTC."
+        f"{info['date_utc']} UTC; 1-min load average {info.get('load_average_1min')} when written."
     )
 
 

@@ -15,7 +15,10 @@ tests/properties/test_property_oracle_agreement.py) and passed to ``oracle.run``
   Keras set-up), less the steady-state time of the same call;
 * per example: wall time of the ``@given`` run divided by the examples run, split into the oracle's
   own ``run`` time and the rest (drawing the example, building its arrays, Hypothesis bookkeeping);
-* examples per second = 1 / per-example time.
+* examples per second = 1 / per-example time, for three set-ups: one process with 2 threads per
+  framework; two worker processes at once with 2 threads each (what ``pytest -n 2`` does on this
+  2-core machine, since nothing in the suite sets thread counts); two workers with 1 thread each.
+  Two-worker figures are the sum over both workers.
 
 Rows "(drawing only)" run the same ``@given`` loops with an oracle that does nothing: the floor
 that drawing and building examples sets for any oracle. ``--quick`` skips the import timing.
@@ -23,9 +26,12 @@ that drawing and building examples sets for any oracle. ``--quick`` skips the im
 
 from __future__ import annotations
 
+import argparse
+import json
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -185,7 +191,7 @@ def measure(quick: bool) -> list[dict[str, Any]]:
             {
                 "oracle": name,
                 "version": oracle.version,
-                "import_s": None if quick else import_seconds(IMPORTS[name]),
+                "import_s": None,  # filled in by the parent, from fresh interpreters
                 "first_call_s": first,
                 "steady_call_s": steady,
                 "first_call_extra_s": first - steady,
@@ -200,11 +206,60 @@ def measure(quick: bool) -> list[dict[str, Any]]:
     return rows
 
 
+# (label, parallel worker processes, threads per framework in each)
+CONFIGURATIONS = (
+    ("1 process, 2 threads", 1, 2),
+    ("2 processes (pytest -n 2), 2 threads each", 2, 2),
+    ("2 processes (pytest -n 2), 1 thread each", 2, 1),
+)
+
+
+def run_configuration(workers: int, threads: int, quick: bool) -> list[list[dict[str, Any]]]:
+    """``workers`` child processes started together, each measuring every oracle; their rows."""
+    with tempfile.TemporaryDirectory() as folder:
+        paths = [Path(folder) / f"worker{index}.json" for index in range(workers)]
+        children = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "benchmarks.suite_throughput",
+                    "--child-json",
+                    str(path),
+                    "--threads",
+                    str(threads),
+                ]
+                + (["--quick"] if quick else [])
+            )
+            for path in paths
+        ]
+        for child in children:
+            if child.wait() != 0:
+                raise RuntimeError(f"suite throughput worker exited with {child.returncode}")
+        return [json.loads(path.read_text()) for path in paths]
+
+
+def combine(configurations: dict[str, list[list[dict[str, Any]]]]) -> list[dict[str, Any]]:
+    """Rows of the first configuration, plus each configuration's total examples per second
+    (summed over its parallel workers) under ``examples_per_s_by_configuration``."""
+    first = next(iter(configurations.values()))[0]
+    rows = []
+    for position, row in enumerate(first):
+        row = dict(row)
+        row["examples_per_s_by_configuration"] = {
+            label: sum(worker[position]["examples_per_s"] for worker in workers)
+            for label, workers in configurations.items()
+        }
+        rows.append(row)
+    return rows
+
+
 def markdown(rows: list[dict[str, Any]], machine: dict[str, Any], quick: bool) -> str:
+    labels = list(rows[0].get("examples_per_s_by_configuration", {})) if rows else []
     headers = [
         "oracle",
-        "examples / s",
-        "per example",
+        *(f"examples / s, {label}" for label in labels),
+        "examples / s" if not labels else "per example (1st configuration)",
         "in oracle.run",
         "drawing + Hypothesis",
         "first call (extra)",
@@ -214,8 +269,8 @@ def markdown(rows: list[dict[str, Any]], machine: dict[str, Any], quick: bool) -
     body = [
         [
             r["oracle"],
-            f"{r['examples_per_s']:.1f}",
-            common.fmt_seconds(r["per_example_s"]),
+            *(f"{r['examples_per_s_by_configuration'][label]:.1f}" for label in labels),
+            f"{r['examples_per_s']:.1f}" if not labels else common.fmt_seconds(r["per_example_s"]),
             f"{100 * r['oracle_share']:.0f}%",
             f"{100 * (1 - r['oracle_share']):.0f}%",
             common.fmt_seconds(r["first_call_extra_s"]),
@@ -257,11 +312,27 @@ def plot(rows: list[dict[str, Any]]) -> Any:
 
 def main(argv: list[str] | None = None) -> list[Path]:
     parser = common.base_parser(__doc__.splitlines()[0])
+    parser.add_argument("--child-json", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    common.pin_threads(args.threads)
-    common.import_torch()  # thread counts set here, before the oracles import the frameworks
-    common.import_tensorflow()
-    rows = measure(args.quick)
+    if args.quick or args.child_json:  # one configuration, in this process
+        common.pin_threads(args.threads)
+        common.import_torch()  # thread counts set here, before the oracles import the frameworks
+        common.import_tensorflow()
+        rows = measure(args.quick)
+        if args.child_json:
+            args.child_json.write_text(json.dumps(rows))
+            return [args.child_json]
+    else:
+        configurations = {}
+        for label, workers, threads in CONFIGURATIONS:
+            common.log(f"  suite throughput: {label}")
+            configurations[label] = run_configuration(workers, threads, args.quick)
+        rows = combine(configurations)
+        imports = {module: import_seconds(module) for module in dict.fromkeys(IMPORTS.values())}
+        for row in rows:
+            if row["oracle"] in IMPORTS:
+                row["import_s"] = imports[IMPORTS[row["oracle"]]]
+        common.pin_threads(args.threads)
     machine = common.machine_description()
     text = markdown(rows, machine, args.quick)
     paths = common.write_outputs("suite_throughput", text, {"machine": machine, "rows": rows}, plot(rows), args.out)
