@@ -45,18 +45,12 @@ LOG_CLAMP = -100.0  # torch.nn.BCELoss clamps log outputs to >= -100
 GRADIENT_DENOMINATOR_CLAMP = 1e-12  # torch's BCELoss backward clamps x (1 - x) to >= 1e-12
 
 
-def _clamped_log(P: np.ndarray) -> np.ndarray:
-    """``log(P)`` with every value below -100 replaced by -100 (so ``log(0) = -100``, no warning)."""
+def _clamped_log(P: np.ndarray, *, one_minus: bool = False) -> np.ndarray:
+    """``log(P)`` (or ``log(1 - P)``, computed as ``log1p(-P)``: exact for tiny ``P``, where
+    ``1 - P`` would round the information away; torch does the same), with every value below
+    -100 replaced by -100, so ``log(0) = -100`` with no warning."""
     with np.errstate(divide="ignore"):
-        logs = np.log(P)
-    return np.where(logs.real < LOG_CLAMP, P.dtype.type(LOG_CLAMP), logs)
-
-
-def _clamped_log_one_minus(P: np.ndarray) -> np.ndarray:
-    """``log(1 - P)`` computed as ``log1p(-P)`` (exact for tiny ``P``, where ``1 - P`` would round
-    away the information; torch does the same), clamped to ``>= -100``."""
-    with np.errstate(divide="ignore"):
-        logs = np.log1p(-P)
+        logs = np.log1p(-P) if one_minus else np.log(P)
     return np.where(logs.real < LOG_CLAMP, P.dtype.type(LOG_CLAMP), logs)
 
 
@@ -123,11 +117,14 @@ def _targets_like(Y: Any, AL: np.ndarray) -> np.ndarray:
     return Y
 
 
-def _check_unit_interval(Y: np.ndarray) -> None:
+def _binary_targets(Y: Any, AL: np.ndarray) -> np.ndarray:
+    """Targets of the binary cross-entropies: the shape of ``AL``, values in [0, 1]."""
+    Y = _targets_like(Y, AL)
     outside = (Y < 0) | (Y > 1)
     if outside.any():
         index = tuple(int(i) for i in np.argwhere(outside)[0])
         raise ValueError(f"Y for binary cross-entropy must lie in [0, 1]; got {Y[index].item()!r} at index {index}")
+    return Y
 
 
 class MSE(Loss):
@@ -151,12 +148,10 @@ class BinaryCrossEntropy(Loss):
     output_description = "probabilities in [0, 1]"
 
     def prepare_targets(self, Y, AL):
-        Y = _targets_like(Y, AL)
-        _check_unit_interval(Y)
-        return Y
+        return _binary_targets(Y, AL)
 
     def value(self, AL, Y):
-        return -_mean(Y * _clamped_log(AL) + (1 - Y) * _clamped_log_one_minus(AL))
+        return -_mean(Y * _clamped_log(AL) + (1 - Y) * _clamped_log(AL, one_minus=True))
 
     def gradient(self, AL, Y):
         denominator = np.maximum(AL * (1 - AL), AL.dtype.type(GRADIENT_DENOMINATOR_CLAMP))
@@ -175,9 +170,7 @@ class BinaryCrossEntropyWithLogits(Loss):
     output_description = "logits"
 
     def prepare_targets(self, Y, AL):
-        Y = _targets_like(Y, AL)
-        _check_unit_interval(Y)
-        return Y
+        return _binary_targets(Y, AL)
 
     def value(self, AL, Y):
         positive = AL.real > 0
