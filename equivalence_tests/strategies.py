@@ -353,8 +353,8 @@ def models(
 
 
 @st.composite
-def kink_models(draw, max_batch: int = 6, loss: str | None = None, dtype: str | None = None,
-                kink_layers: int = 3) -> ModelExample:
+def kink_models(draw, max_batch: int = 6, loss: str | st.SearchStrategy[str] | None = None,
+                dtype: str | None = None, kink_layers: int = 3) -> ModelExample:
     """Examples whose relu / leaky_relu layers have pre-activations that are exactly 0.
 
     Parameters and inputs are small dyadic rationals (multiples of 1/4 and 1/2), so every

@@ -11,7 +11,12 @@ through a few layers would push every pre-activation several units away from 0 (
 with the sum of |W| per layer). With kinks inside all its steps the tableau can converge on a
 wrong value: ExampleRecipe(1-5-5-6-1-1 relu,relu,relu,leaky_relu,sigmoid bce, tiny weights, seed 0)
 gives W3[2, 1] = 4.79e-11 numerically vs 8.82e-11 analytic (the analytic one is right: complex step
-agrees). Reported to the gradient checker's owner."""
+agrees). Reported to the gradient checker's owner.
+
+Relu networks leave out the "saturating" scale (relu does not saturate: it only makes activations grow
+8x per layer): there central differences' truncation allowance eps^(1/3) is exceeded on the last
+layer (6-1-1-3-2-1-2 relu x5, softmax, cross_entropy: W6 rel err 2.1e-5, complex step agrees with the
+reference), a limit of the central method, not of the gradient."""
 
 from __future__ import annotations
 
@@ -35,6 +40,6 @@ def test_reference_gradients_pass_complex_step_check(example):
 
 @property_settings("gradcheck/piecewise_linear")
 @given(models(model_configs(hidden=st.sampled_from(["relu", "leaky_relu"]), max_width=12),
-              max_parameters=MAX_PARAMETERS))
+              max_parameters=MAX_PARAMETERS, scales=st.sampled_from(["tiny", "classic", "he"])))
 def test_reference_gradients_pass_central_difference_check_on_relu_networks(example):
     check_reference_gradcheck(example, "central")

@@ -7,7 +7,16 @@
 * reference_nn.gradcheck reports those elements as inconclusive, never as failures.
 
 Kink examples are dyadic (exact in float32 and float64 in every summation order), so a zero is a
-zero in every framework.
+zero in every framework. The framework comparison runs in float64: the branch taken at an exact zero
+does not depend on the dtype, and in float32 the tolerance table does not cover the cancellation in
+p - y that these small dyadic networks often produce (torch float32: 9.4e-4 normalized on a 3-3-6-1
+relu,leaky_relu,tanh mse model, rtol 2e-4; reported to the table's owner). It also leaves out the
+categorical losses: with small dyadic weights two columns of W_L are often equal, and then
+W_L^T (p - y) is exactly 0 in exact arithmetic (p and y both sum to 1) but 1e-17 of rounding in one
+implementation and 0 in another, which the table's normalized error (tensor RMS floor, atol 0)
+calls a disagreement of 100%. Softmax outputs are left out for the same reason (softmax is
+invariant to adding a constant, so W_L with equal entries gives an exact-zero gradient made of
+noise). The kinks sit in hidden layers, so the loss and the output do not matter to them.
 """
 
 from __future__ import annotations
@@ -15,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from hypothesis import assume, event, given
+from hypothesis import strategies as st
 from oracle_comparison import assume_expressible, check_oracle_agreement, oracle_named
 from property_checks import check_kink_gradcheck_inconclusive, check_kink_reference_convention
 
@@ -25,6 +35,7 @@ from equivalence_tests.profiles import property_settings
 from equivalence_tests.strategies import kink_models
 from reference_nn.gradcheck import check_gradients
 
+NON_CATEGORICAL_LOSSES = ["mse", "bce", "bce_with_logits"]
 FRAMEWORK_PATHS = [
     pytest.param("torch_functional", marks=pytest.mark.torch),
     pytest.param("torch_layers", marks=pytest.mark.torch),
@@ -41,11 +52,12 @@ def test_reference_derivative_at_kink_is_the_documented_one_sided_slope(example)
 
 @pytest.mark.parametrize("oracle_id", FRAMEWORK_PATHS)
 @property_settings("kinks/framework_convention")
-@given(example=kink_models())
+@given(example=kink_models(dtype="float64", loss=st.sampled_from(NON_CATEGORICAL_LOSSES)))
 def test_frameworks_use_the_reference_convention_at_kinks(oracle_id, example):
     oracle = oracle_named(oracle_id)
     if not oracle.available:
         pytest.skip(oracle.unavailable_reason)
+    assume("softmax" not in example.config.activations)
     assume_expressible(example, oracle_id)
     check_oracle_agreement(example, oracle_id, prop="kinks/framework_convention")
 
