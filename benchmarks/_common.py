@@ -99,6 +99,7 @@ class Timing:
     q3_s: float
     samples: int
     inner: int
+    best_s: float  # the fastest round: what the code does when no neighbour stalls a BLAS thread
 
 
 def interleaved_timings(
@@ -132,7 +133,9 @@ def interleaved_timings(
     result = {}
     for name, values in per_call.items():
         quartiles = statistics.quantiles(values, n=4) if len(values) > 1 else [values[0]] * 3
-        result[name] = Timing(statistics.median(values), quartiles[0], quartiles[2], len(values), inner[name])
+        result[name] = Timing(
+            statistics.median(values), quartiles[0], quartiles[2], len(values), inner[name], min(values)
+        )
     return result
 
 

@@ -17,6 +17,11 @@ nominal count. No contender computes dA of the input layer (nothing needs dX), s
 done is 0.72x nominal for this model; the "% of peak" column uses the work actually done. The
 ceiling is the measured GFLOP/s of one large ``np.matmul`` in the same dtype.
 
+Two statistics per contender: the median round (the brief's measure) and the best round. On a
+shared 2-core machine a neighbour process that holds one core stalls any 2-thread BLAS or OpenMP
+call for a scheduler tick (tens of ms), so medians swing with the neighbours' load; the best round
+shows what each implementation does when not stalled. Targets are reported for both.
+
 NumPy's OpenBLAS kernel depends on ``OPENBLAS_CORETYPE`` (this machine forces 'Haswell', AVX2, for
 old-OpenBLAS safety). With ``--blas both`` (default) the whole comparison runs twice: in this process
 as the environment is, and in a child process with ``OPENBLAS_CORETYPE``/``OPENBLAS_L2_SIZE`` removed
@@ -179,7 +184,8 @@ def same_update_check(m: int, dtype: str) -> dict[str, float]:
 
 # ------------------------------------------------------------------------------- measure
 def matmul_peak_gflops(dtype: str, size: int, repeats: int) -> float:
-    """GFLOP/s of one ``(size, size) @ (size, size)`` np.matmul in ``dtype``: median of ``repeats``."""
+    """GFLOP/s of one ``(size, size) @ (size, size)`` np.matmul in ``dtype``: the fastest of ``repeats``
+    (a ceiling: what the BLAS reaches when nothing else competes for the cores)."""
     rng = np.random.default_rng(1)
     a = rng.standard_normal((size, size)).astype(dtype)
     b = rng.standard_normal((size, size)).astype(dtype)
@@ -189,13 +195,15 @@ def matmul_peak_gflops(dtype: str, size: int, repeats: int) -> float:
         start = time.perf_counter()
         np.matmul(a, b)
         times.append(time.perf_counter() - start)
-    return 2.0 * size**3 / float(np.median(times)) / 1e9
+    return 2.0 * size**3 / min(times) / 1e9
 
 
 def measure(quick: bool) -> dict[str, Any]:
     """Every (dtype, batch): interleaved timings of all contenders, plus the matmul peaks."""
     batches = QUICK_BATCHES if quick else BATCHES
-    repeats, round_seconds = (3, 0.002) if quick else (11, 0.04)
+    # Short rounds, many of them: a neighbour's stall (a scheduler tick, ~4-50 ms) then spoils single
+    # rounds instead of every round, and the median and best rounds stay meaningful.
+    repeats, round_seconds = (3, 0.002) if quick else (41, 0.004)
     peaks = {dtype: matmul_peak_gflops(dtype, 256 if quick else 2048, 3 if quick else 7) for dtype in DTYPES}
     rows = []
     for dtype in DTYPES:
@@ -212,6 +220,8 @@ def measure(quick: bool) -> dict[str, Any]:
                         "batch": m,
                         "contender": name,
                         "median_s": timing.median_s,
+                        "best_s": timing.best_s,
+                        "best_vs_reference": timing.best_s / timings["reference"].best_s,
                         "q1_s": timing.q1_s,
                         "q3_s": timing.q3_s,
                         "rounds": timing.samples,
@@ -243,12 +253,17 @@ def measure_in_child(args: Any) -> dict[str, Any]:
 
 # -------------------------------------------------------------------------------- report
 def evaluate_targets(run: dict[str, Any]) -> list[str]:
+    return [line for statistic in ("median_s", "best_s") for line in _targets(run, statistic)]
+
+
+def _targets(run: dict[str, Any], statistic: str) -> list[str]:
+    label = "median round" if statistic == "median_s" else "best round"
     lines = []
     rows = run["rows"]
     by_key = {(r["dtype"], r["batch"], r["contender"]): r for r in rows}
     pairs = [(r["dtype"], r["batch"]) for r in rows if r["contender"] == "reference"]
     torch_ratios = [
-        by_key[(d, m, "torch eager")]["median_s"] / by_key[(d, m, "reference")]["median_s"]
+        by_key[(d, m, "torch eager")][statistic] / by_key[(d, m, "reference")][statistic]
         for d, m in pairs
         if (d, m, "torch eager") in by_key
     ]
@@ -256,7 +271,7 @@ def evaluate_targets(run: dict[str, Any]) -> list[str]:
         worst = min(torch_ratios)
         verdict = "MET" if worst >= 1.0 else "NOT MET"
         lines.append(
-            f"- Reference no slower than torch eager at every size: **{verdict}** "
+            f"- ({label}) Reference no slower than torch eager at every size: **{verdict}** "
             f"(slowest case: torch time / reference time = {worst:.2f}; >= 1 means the reference is as fast or faster)"
         )
     for dtype in DTYPES:
@@ -264,13 +279,13 @@ def evaluate_targets(run: dict[str, Any]) -> list[str]:
         if largest is None:
             continue
         reference = by_key[(dtype, largest, "reference")]
-        achieved = needed_flops(largest) / reference["median_s"] / 1e9
+        achieved = needed_flops(largest) / reference[statistic] / 1e9
         peak = run["matmul_peak_gflops"][dtype]
         verdict = "MET" if achieved * PEAK_TARGET_FACTOR >= peak else "NOT MET"
         lines.append(
-            f"- {dtype}, batch {largest}: reference within {PEAK_TARGET_FACTOR}x of the matmul peak: **{verdict}** "
-            f"(peak / achieved = {peak / achieved:.2f}; achieved {achieved:.0f} GFLOP/s of work done, "
-            f"{reference['gflops_nominal']:.0f} nominal, peak {peak:.0f})"
+            f"- ({label}) {dtype}, batch {largest}: reference within {PEAK_TARGET_FACTOR}x of the matmul peak: "
+            f"**{verdict}** (peak / achieved = {peak / achieved:.2f}; achieved {achieved:.0f} GFLOP/s of work "
+            f"done, {nominal_flops(largest) / reference[statistic] / 1e9:.0f} nominal, peak {peak:.0f})"
         )
     return lines
 
@@ -282,6 +297,8 @@ def markdown_for_run(label: str, run: dict[str, Any]) -> str:
         "contender",
         "time / step (median [IQR])",
         "time vs reference",
+        "best round",
+        "best vs reference",
         "GFLOP/s (nominal)",
         "% of matmul peak",
     ]
@@ -295,6 +312,8 @@ def markdown_for_run(label: str, run: dict[str, Any]) -> str:
                 f"{common.fmt_seconds(r['median_s'])} "
                 f"[{common.fmt_seconds(r['q1_s'])}–{common.fmt_seconds(r['q3_s'])}]",
                 f"{r['time_vs_reference']:.2f}x",
+                common.fmt_seconds(r["best_s"]),
+                f"{r['best_vs_reference']:.2f}x",
                 f"{r['gflops_nominal']:.1f}",
                 f"{100 * r['fraction_of_peak']:.0f}%",
             ]
