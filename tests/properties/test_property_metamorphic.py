@@ -41,8 +41,12 @@ def test_sgd_step_is_theta_minus_lr_g(example):
     check_sgd_step(example)
 
 
+# Not the saturating scale: a saturated softmax / sigmoid backward, A (dA - sum(dA A)) or A (1 - A), cancels
+# to a relative accuracy of eps / (1 - A), so two summation orders of the same gradient legitimately
+# differ far beyond sqrt(eps) (3-2-1-1 softmax hidden, float64: 2.3e-5). Permutation keeps every
+# per-sample term and only reorders the batch sum, so it keeps all scales.
 @property_settings("metamorphic/batch_mean_gradient")
-@given(models(model_configs(**SMALL), max_batch=8))
+@given(models(model_configs(**SMALL), max_batch=8, scales=st.sampled_from(["tiny", "classic", "he"])))
 def test_batch_gradient_is_mean_of_per_sample_gradients(example):
     check_batch_mean_gradient(example)
 
