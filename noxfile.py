@@ -73,7 +73,7 @@ def matrix(session: nox.Session, tf: str, torch: str, numpy: str) -> None:
     if reason:
         session.skip(f"tensorflow-cpu {tf} with numpy {numpy}: {reason}")
     session.install("-c", TORCH_CONSTRAINTS, f"torch=={torch}", f"tensorflow-cpu=={tf}", f"numpy=={numpy}")
-    session.install("-c", TORCH_CONSTRAINTS, f"numpy=={numpy}", "-e", ".[test]")
+    session.install("-c", TORCH_CONSTRAINTS, f"numpy=={numpy}", "-e", ".[test,plots,benchmarks,cli]")
     print_versions(session)
     session.run("python", "-m", "pytest", "-n", "2", "-p", "no:cacheprovider", *session.posargs, env=QUIET_TF)
     DRIFT_FOLDER.mkdir(parents=True, exist_ok=True)
