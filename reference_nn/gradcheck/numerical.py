@@ -9,7 +9,9 @@ the step used. Costs in evaluations of f per element: central 2, richardson 2 * 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -132,7 +134,11 @@ def complex_step(ev: LossEvaluator, key: str) -> Estimate:
     return Estimate(values, errors, h, "complex")
 
 
-ELEMENTWISE = {"central": central_difference, "richardson": richardson, "complex": complex_step}
+ELEMENTWISE: dict[str, Callable[..., Any]] = {
+    "central": central_difference,
+    "richardson": richardson,
+    "complex": complex_step,
+}
 
 
 # ---------------------------------------------------------------------------------------------

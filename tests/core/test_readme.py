@@ -24,7 +24,7 @@ def test_check_your_own_gradients_example_prints_the_documented_report():
     printed = output.getvalue().strip().splitlines()
     assert printed[0] == shown[0]
     assert len(printed) == len(shown)
-    for got, want in zip(printed[2:], shown[2:]):
+    for got, want in zip(printed[2:], shown[2:], strict=True):
         got_columns, want_columns = got.split(), want.split()
         # name, status, worst index, analytic, numeric, method: identical. The abs/rel error
         # columns (~1e-16 for passing rows) are rounding noise that may differ between BLAS builds.
