@@ -94,7 +94,7 @@ def minimums(session: nox.Session) -> None:
     """The lowest declared versions: numpy 1.23 with the reference-only tests (no frameworks:
     no tensorflow-cpu release installs with numpy < 1.26)."""
     session.install(
-        "numpy==1.23.5", "hypothesis==6.100.0", "pytest==8.0.0", "mpmath==1.3.0", "pytest-regressions==2.5.0"
+        "numpy==1.23.5", "hypothesis==6.139.0", "pytest==8.0.0", "mpmath==1.3.0", "pytest-regressions==2.5.0"
     )
     session.install("--no-deps", "-e", ".")
     print_versions(session)
