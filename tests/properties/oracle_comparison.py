@@ -72,7 +72,7 @@ def check_oracle_agreement(example: ModelExample, oracle_id: str, prop: str = "a
     config = example.config
     reference = reference_oracle().run(config, example.params, example.X, example.Y)
     result = oracle.run(config, example.params, example.X, example.Y)
-    comparisons = compare_results(reference, result, config, example.params)
+    comparisons = compare_results(reference, result, config, example.params, example.X, example.Y)
     failures = sorted((c for c in comparisons if not c.passed), key=_badness, reverse=True)
     if not failures:
         return result

@@ -21,6 +21,7 @@ from hypothesis import event
 from property_report import Mismatch, assert_no_mismatch, failure_report, worst_mismatch
 
 import reference_nn as rn
+from equivalence_tests.error_scale import error_scales
 from equivalence_tests.oracles.finite_difference import cost_function
 from equivalence_tests.oracles.reference_oracle import reference_cost_and_gradients
 from equivalence_tests.strategies import KINKED_ACTIVATIONS, ModelExample
@@ -301,7 +302,8 @@ def check_kink_reference_convention(example: ModelExample) -> None:
     so the float32 example takes the same branch; float64 keeps float32 rounding of near-cancelling
     sums (p - y with p ~ y) out of a check that is about the branch.
 
-    Tolerance: rounding_tolerance(float64) plus 4 |g(-d) - g(-2d)|, which bounds the extrapolation's
+    Tolerance: rounding_tolerance(float64, floored at the entry's running-error magnitude,
+    equivalence_tests.error_scale) plus 4 |g(-d) - g(-2d)|, which bounds the extrapolation's
     remainder (d |g''| ~ 1e-6 of the first-order change) and the rounding noise of the nudged
     gradients themselves; a wrong convention moves the gradient by the full one-sided slope difference
     (times the upstream gradient), about 1e6 times more than that change."""
@@ -324,9 +326,12 @@ def check_kink_reference_convention(example: ModelExample) -> None:
     remainder = {name: 4 * np.abs(near[name] - far[name]) for name in near}
     params64 = {name: value.astype(np.float64) for name, value in example.params.items()}
     _, at_kink = reference_gradients(config64, params=params64, X=X64, Y=Y64)
+    # floor: the running-error magnitude of each gradient entry (an entry that is exactly 0 in theory,
+    # e.g. where two softmax weights are equal, is rounding of terms of that size, not 0)
+    floors = error_scales(config64.config, params64, X64, Y64).gradients
     mismatches = []
     for name in left:
-        tolerance = rounding_tolerance(left[name], at_kink[name], "float64") + remainder[name]
+        tolerance = rounding_tolerance(left[name], at_kink[name], "float64", floors[name]) + remainder[name]
         mismatches.append(worst_mismatch(f"gradient {name}", left[name], at_kink[name], tolerance))
     assert_no_mismatch("kinks/reference_convention", example, mismatches, "one-sided limit from below",
                        "at Z = 0", extra=[f"kink points (layer, row, column): {list(example.kink_points)}"])

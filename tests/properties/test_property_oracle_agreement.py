@@ -26,16 +26,22 @@ each entry, turning that into ~5e-4 of the step (FD float32 updated_params rtol:
 from __future__ import annotations
 
 import pytest
-from hypothesis import event, given
+from hypothesis import assume, event, given
 from hypothesis import strategies as st
 from oracle_comparison import assume_expressible, check_oracle_agreement, oracle_named
 
 from equivalence_tests.profiles import property_settings
 from equivalence_tests.strategies import model_configs, models
 
-AGREEMENT_SCALES = st.sampled_from(["tiny", "classic", "he"])
+AGREEMENT_SCALES = st.sampled_from(["tiny", "classic", "he", "saturating"])
+# Finite differences: no saturating weights. Their gradients vanish (~1e-12) while the numerical
+# derivative's error is relative to the cost (non-analytic clamps / maxima make the complex step
+# fall back to differences): 5.5e-5 relative on a saturated model. That error is the numerical
+# method's, not rounding of the same sums, so the running-error floor does not describe it.
 FD_SCALES = st.sampled_from(["classic", "he"])
-CALIBRATED = {"max_depth": 4, "max_width": 8}
+# Deeper and wider than the table's measurement (depth 4, width 8): the running-error floor
+# (equivalence_tests.error_scale) carries the growth with depth and width; width 16 keeps it fast.
+CALIBRATED = {"max_depth": 6, "max_width": 16}
 # Finite differences cost one (complex step) to twelve (Richardson) cost evaluations per parameter.
 FD_MAX_PARAMETERS = 200
 
@@ -54,14 +60,16 @@ def agreement_test(oracle_id: str):
     max_parameters = FD_MAX_PARAMETERS if finite_difference else None
     scales = FD_SCALES if finite_difference else AGREEMENT_SCALES
     configs = model_configs(**CALIBRATED)
-    if finite_difference:
-        configs = st.one_of(model_configs(dtype="float64", **CALIBRATED),
-                            model_configs(dtype="float32", optimizers=("sgd",), **CALIBRATED))
 
     @property_settings(f"agreement/{oracle_id}")
     @given(models(configs, scales=scales, max_parameters=max_parameters))
     def run(example):
         assume_expressible(example, oracle_id)
+        # Saturating weights: one step only. A second step starts from where the first (lr up to 0.5)
+        # threw a saturated float32 net: 1-1-4-2 identity,identity,softmax cross_entropy sgd(lr=0.5)
+        # x2 float32 (ExampleRecipe seed in the report) gives torch NaN and TF a different iterate.
+        # That is divergence, not rounding of the same sums; reported.
+        assume(example.recipe.weight_scale != "saturating" or example.config.steps == 1)
         event(f"loss {example.config.loss}, {example.config.dtype}")
         check_oracle_agreement(example, oracle_id)
 

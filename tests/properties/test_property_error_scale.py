@@ -1,0 +1,87 @@
+"""The running-error floor (equivalence_tests.error_scale) stays small enough that real bugs show.
+
+The agreement properties divide ``|r - c|`` by ``max(|r|, |c|, rms, M)`` with ``M`` the running-error
+magnitude (a worst-case bound: the sum of |terms|, compounded through the layers). If ``M`` grew far
+above the values, a wrong gradient could hide under it. Two checks:
+
+* fixed well-conditioned models (He weights, widths 4-8, depth 2-3, tanh / relu hidden layers,
+  mse, batch 8, seeds 0-49): ``max M <= 1e3 rms(gradient)`` for every gradient tensor, and a
+  gradient scaled by ``1 + 1e-6`` (float64) or ``1 + 1e-3`` (float32) is a mismatch for the table;
+* Hypothesis-drawn float64 models (classic / He weights, any loss): a ``1 + 1e-6`` error is caught in
+  every gradient tensor that is not itself cancellation noise (``max M <= 1e5 rms``; beyond that the
+  gradient is rounding of terms 1e5 times larger, and a relative error of it means nothing).
+
+Measured (2026-11-22): fixed models max M / rms 2.9e2; planted-bug margin (normalized error / rtol)
+at least 1.7e4 in float64 and 2.2 in float32. Drawn models: margin at least 2.6e3 in float64.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import event, given
+from hypothesis import strategies as st
+
+from equivalence_tests.config import ModelConfig
+from equivalence_tests.error_scale import error_scales
+from equivalence_tests.oracles import ReferenceOracle
+from equivalence_tests.profiles import property_settings
+from equivalence_tests.strategies import model_configs, models
+from equivalence_tests.tolerances import compare
+
+SCALE_BOUND = 1e3  # well-conditioned: M at most this many times the gradient RMS
+CANCELLATION_LIMIT = 1e5  # beyond this M / rms the gradient is rounding of much larger terms
+PLANTED = {"float64": 1e-6, "float32": 1e-3}  # relative gradient errors the table must catch
+
+
+def well_conditioned_model(seed: int, dtype: str):
+    rng = np.random.default_rng(seed)
+    dims = tuple(int(n) for n in rng.integers(4, 9, size=int(rng.integers(3, 5)) - 1)) + (1,)
+    hidden = tuple(str(rng.choice(["tanh", "relu"])) for _ in dims[2:])
+    config = ModelConfig(dims, (*hidden, "identity"), "mse", dtype=dtype)
+    params = {}
+    for l in range(1, len(dims)):
+        params[f"W{l}"] = (rng.standard_normal((dims[l], dims[l - 1])) * np.sqrt(2 / dims[l - 1])).astype(dtype)
+        params[f"b{l}"] = (0.1 * rng.standard_normal((dims[l], 1))).astype(dtype)
+    X = rng.standard_normal((dims[0], 8)).astype(dtype)
+    Y = rng.standard_normal((1, 8)).astype(dtype)
+    return config, params, X, Y
+
+
+def planted_margin(config, gradient, scale, relative: float) -> float:
+    """normalized error / rtol of ``gradient * (1 + relative)`` against ``gradient`` (> 1: caught)."""
+    planted = gradient.astype(np.float64) * (1 + relative)
+    verdict = compare("gradient", config.dtype, "torch", gradient, planted, config=config, error_scale=scale)
+    assert verdict.passed is (verdict.max_rel_error <= verdict.tolerance.rtol)
+    return verdict.max_rel_error / verdict.tolerance.rtol
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_error_scale_of_well_conditioned_models_is_bounded_and_planted_bugs_are_caught(dtype):
+    ratios, margins = [], []
+    for seed in range(50):
+        config, params, X, Y = well_conditioned_model(seed, dtype)
+        gradients = ReferenceOracle().run(config, params, X, Y).gradients
+        scales = error_scales(config, params, X, Y)
+        for name, gradient in gradients.items():
+            rms = float(np.sqrt(np.mean(gradient.astype(np.float64) ** 2)))
+            ratios.append(float(np.max(scales.gradients[name])) / rms)
+            margins.append(planted_margin(config, gradient, scales.gradients[name], PLANTED[dtype]))
+    assert max(ratios) <= SCALE_BOUND, f"max error scale / rms {max(ratios):.3g} > {SCALE_BOUND:g}"
+    assert min(margins) > 1, f"a planted {PLANTED[dtype]:g} error passed (margin {min(margins):.3g})"
+
+
+@property_settings("error_scale/planted_bug_caught")
+@given(models(model_configs(dtype="float64", max_depth=4, max_width=8), scales=st.sampled_from(["classic", "he"])))
+def test_planted_float64_gradient_bug_is_caught_unless_the_gradient_is_cancellation_noise(example):
+    config = example.config
+    gradients = ReferenceOracle().run(config, example.params, example.X, example.Y).gradients
+    scales = error_scales(config, example.params, example.X, example.Y)
+    for name, gradient in gradients.items():
+        rms = float(np.sqrt(np.mean(gradient ** 2)))
+        noise = rms == 0 or float(np.max(scales.gradients[name])) > CANCELLATION_LIMIT * rms
+        if noise:
+            event("a gradient tensor is cancellation noise (skipped)")
+            continue
+        margin = planted_margin(config, gradient, scales.gradients[name], PLANTED["float64"])
+        assert margin > 1, f"a planted 1e-6 error in d{name} passed (margin {margin:.3g}) on {config.describe()}"
