@@ -11,8 +11,12 @@ above the values, a wrong gradient could hide under it. Two checks:
   every gradient tensor that is not itself cancellation noise (``max M <= 1e5 rms``; beyond that the
   gradient is rounding of terms 1e5 times larger, and a relative error of it means nothing).
 
-Measured (2026-11-22): fixed models max M / rms 2.9e2; planted-bug margin (normalized error / rtol)
-at least 1.7e4 in float64 and 2.2 in float32. Drawn models: margin at least 2.6e3 in float64.
+Measured (2026-11-22, rtol 32 eps): fixed models max M / rms 5.9e2; planted-bug margin (normalized
+error / rtol) at least 6.2e5 in float64 and only 1.16 in float32 (median 14): the worst-case bound
+leaves float32 just enough room to see a 1e-3 bug in well-conditioned models. Over 1000 gradient
+tensors of measure_agreement's random models (all losses and activations) a 1e-3 float32 error goes
+unseen in 10% of tensors (those with heavy cancellation); a 1e-6 float64 error is always caught
+(margin >= 1.1e4).
 """
 
 from __future__ import annotations

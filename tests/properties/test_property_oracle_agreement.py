@@ -30,6 +30,8 @@ from hypothesis import assume, event, given
 from hypothesis import strategies as st
 from oracle_comparison import assume_expressible, check_oracle_agreement, oracle_named
 
+from equivalence_tests.oracles.base import run_steps
+from equivalence_tests.oracles.reference_oracle import reference_cost_and_gradients
 from equivalence_tests.profiles import property_settings
 from equivalence_tests.strategies import model_configs, models
 
@@ -44,6 +46,26 @@ FD_SCALES = st.sampled_from(["classic", "he"])
 CALIBRATED = {"max_depth": 6, "max_width": 16}
 # Finite differences cost one (complex step) to twelve (Richardson) cost evaluations per parameter.
 FD_MAX_PARAMETERS = 200
+
+KERAS_CLIP = 1e-7  # keras.backend.epsilon(): bce / cross_entropy clip probabilities to [eps, 1 - eps]
+
+
+def probabilities_stay_unclipped(example) -> bool:
+    """For bce / cross_entropy: every output probability of the reference at the parameters the
+    optimizer visits (before each step) lies in [1e-7, 1 - 1e-7]. Other losses: True."""
+    config = example.config
+    if config.loss not in ("bce", "cross_entropy"):
+        return True
+    visited = []
+
+    def gradient_at(params):
+        AL, _, gradients = reference_cost_and_gradients(config, params, example.X, example.Y)
+        visited.append(AL)
+        return gradients
+
+    run_steps(config, example.params, gradient_at)
+    return all(float(AL.min()) >= KERAS_CLIP and float(AL.max()) <= 1 - KERAS_CLIP for AL in visited)
+
 
 ORACLES = [
     pytest.param("finite_difference", id="finite_difference"),
@@ -70,6 +92,11 @@ def agreement_test(oracle_id: str):
         # x2 float32 (ExampleRecipe seed in the report) gives torch NaN and TF a different iterate.
         # That is divergence, not rounding of the same sums; reported.
         assume(example.recipe.weight_scale != "saturating" or example.config.steps == 1)
+        if oracle_id.startswith("tensorflow"):
+            # Keras clips probabilities to [1e-7, 1 - 1e-7] in bce / cross_entropy (the op table's
+            # stated domain); an optimizer step can leave it (6-5-1-1-4 identity,...,softmax
+            # cross_entropy sgd(lr=0.1) x2: p = 1.7e-9 after step 1, displacement off by 1e-2).
+            assume(probabilities_stay_unclipped(example))
         event(f"loss {example.config.loss}, {example.config.dtype}")
         check_oracle_agreement(example, oracle_id)
 
