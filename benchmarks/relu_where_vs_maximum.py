@@ -27,7 +27,7 @@ for dt in (np.float32, np.float64):
         Yo = np.eye(10, dtype=dt)[:, rng.integers(0, 10, m)]
         p0 = rn.initialize_parameters([784, 256, 128, 10], dtype=dt)
 
-        def step(acts, p):
+        def step(acts, p, X=X, Yo=Yo):
             AL, c = rn.model_forward(X, p, acts)
             rn.compute_cost(AL, Yo, "softmax_cross_entropy")
             return rn.SGD(0.01).step(p, rn.model_backward(AL, Yo, c, "softmax_cross_entropy"))
