@@ -39,7 +39,7 @@ from reference_nn.layers import (
     linear_forward,
     linear_parameter_gradients,
 )
-from reference_nn.losses import Loss, get_loss, l2_gradient, l2_penalty
+from reference_nn.losses import Loss, compute_loss, get_loss, l2_gradient, l2_penalty
 
 Params = dict[str, np.ndarray]
 
@@ -202,8 +202,6 @@ def compute_cost(
     """``loss(AL, Y)`` plus, if ``l2 > 0``, ``0.5 * l2 * sum(W**2)`` over the weights of ``params``.
 
     Returns a scalar of ``AL``'s dtype (float32 in, float32 out)."""
-    from reference_nn.losses import compute_loss
-
     cost = compute_loss(AL, Y, loss)
     l2 = check_positive_finite("l2", l2, allow_zero=True)
     if l2 > 0:
