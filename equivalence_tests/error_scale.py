@@ -254,14 +254,17 @@ def error_scales(config: ModelConfig, params: Params, X: np.ndarray, Y: np.ndarr
     displacement_scale = {name: np.zeros_like(value) for name, value in theta.items()}
     state: dict[str, dict[str, np.ndarray]] = {name: {} for name in theta}
     optimizer = opt.build()
+    # The compared gradients are those at the initial parameters: keep their scales; the iterates'
+    # gradient scales (grads_t, M_grads_t) only feed the optimizer's displacement bound.
+    grads_t, M_grads_t = grads, M_grads
     for t in range(1, config.steps + 1):
         if t > 1:
-            _, _, _, grads, M_grads = gradient_scales(config, theta, X, Y)
+            _, _, _, grads_t, M_grads_t = gradient_scales(config, theta, X, Y)
         for name in theta:
-            g = grads[name] + opt.weight_decay * theta[name]
-            M_g = M_grads[name] + opt.weight_decay * np.abs(theta[name])
+            g = grads_t[name] + opt.weight_decay * theta[name]
+            M_g = M_grads_t[name] + opt.weight_decay * np.abs(theta[name])
             displacement_scale[name] += _step_scale(opt, state[name], g, M_g, t, eps_dtype)
-        theta = optimizer.step(theta, grads)
+        theta = optimizer.step(theta, grads_t)
     # Underflow: each operation may also lose up to the smallest normal number absolutely (flush to
     # zero: TF's oneDNN kernels turn a float32 gradient of 2e-40 into 0). Error <= eps M + tiny, so
     # M gains tiny / eps (1e-31 in float32, 1e-292 in float64: nothing next to normal values).

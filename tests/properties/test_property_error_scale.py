@@ -89,3 +89,28 @@ def test_planted_float64_gradient_bug_is_caught_unless_the_gradient_is_cancellat
             continue
         margin = planted_margin(config, gradient, scales.gradients[name], PLANTED["float64"])
         assert margin > 1, f"a planted 1e-6 error in d{name} passed (margin {margin:.3g}) on {config.describe()}"
+
+
+def test_gradient_scales_are_those_of_the_initial_parameters_when_several_steps_are_taken():
+    """The compared gradients are taken at the initial parameters, so their error scales must be
+    too, not those of the last optimizer iterate. Regression (thorough run, 2026-11-23): in this
+    12-1-7-1-1-1 model the relu unit of layer 4 switches off after the first SGD step, the last
+    iterate's scales were 0 upstream of it, and a 137-eps rounding difference from torch was
+    judged against the underflow floor alone."""
+    from equivalence_tests.config import OptimizerConfig
+    from equivalence_tests.error_scale import gradient_scales
+    from equivalence_tests.strategies import ExampleRecipe
+
+    example = ExampleRecipe(
+        config=ModelConfig(layer_dims=(12, 1, 7, 1, 1, 1), activations=("tanh", "identity", "identity", "relu",
+                                                                          "identity"),
+                           loss="mse", optimizer=OptimizerConfig(name="sgd", learning_rate=0.001), steps=2,
+                           dtype="float64"),
+        batch_size=1, seed=8572, weight_scale="he", input_kind="uniform", bias_kind="small", kinks=False,
+        kink_layers=3).build()
+    *_, at_initial = gradient_scales(example.config, example.params, example.X, example.Y)
+    scales = error_scales(example.config, example.params, example.X, example.Y)
+    underflow = float(np.finfo(np.float64).tiny / np.finfo(np.float64).eps)
+    for name, expected in at_initial.items():
+        np.testing.assert_allclose(scales.gradients[name], expected + underflow, rtol=0, atol=0, err_msg=name)
+    assert float(np.max(scales.gradients["W1"])) > 1.0  # the upstream scale is alive, not the floor
