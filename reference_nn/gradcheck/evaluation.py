@@ -32,6 +32,7 @@ class LossEvaluator:
         self.complex_dtype = np.result_type(self.eval_dtype, np.complex64)
         self.point = {k: np.array(v, dtype=self.eval_dtype, copy=True) for k, v in params.items()}
         self.count = 0
+        self.kinked: bool | None = None  # f has a kink at the point (kinks.kinked_at_point); None: not probed
         self._complex_copies: dict[str, np.ndarray] = {}
         self.value0 = self._real(self.point, at="the given params")
         given = abs(self.value0) if f_scale is None else max(abs(self.value0), float(f_scale))
@@ -88,6 +89,10 @@ class LossEvaluator:
         """f(point) as a float; at the base point (``at`` given) a bad value raises, else it is nan."""
         self.count += 1
         return loss_value(self.f(point), at=at)
+
+    def at(self, point: Mapping[str, np.ndarray]) -> float:
+        """f at another point (a dict like ``self.point``); nan if f is not finite there."""
+        return self._real(dict(point))
 
     def with_element(self, key: str, flat_index: int, value: float) -> float:
         """f with ``params[key].flat[flat_index] = value``, all else unchanged."""

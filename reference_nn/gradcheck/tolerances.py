@@ -202,6 +202,39 @@ KINK_NONLINEARITY = 0.1
 # (f_scale includes f's measured second-difference noise), by this factor before a kink is believed.
 KINK_NOISE_MARGIN = 3.0
 
+# Coincident kinks (two ReLU units at 0 moved by the same weight, a whole unit at 0): the
+# derivative of f then depends on the direction of approach in the full parameter space, and a
+# convention such as ReLU'(0) = 0 for every unit can differ from the coordinate's partial derivative
+# (which may even exist: two units switching on in opposite directions with equal effect make f
+# linear along the coordinate) while still being the derivative of one of the smooth pieces that
+# meet at x. A failing element is therefore also compared with the slopes of the same coordinate
+# inside those pieces: central differences at x + r d and x + r d / 2 for NEARBY_PAIRS random sign
+# patterns d (and -d), scaled by each tensor's magnitude. A direction counts only if it shows a
+# piece: the slope moved by more than the element's tolerance and the noise, and by the same at r
+# and r / 2 (for smooth f the move is proportional to r, so a departure of KINK_NONLINEARITY from
+# proportionality is impossible there: it is ~r times the ratio of third to second derivatives,
+# 1e-5 relative). A smooth f never excuses a wrong value this way. The analytic value is
+# inconclusive when it lies within the range of the one-sided slopes and the pieces' slopes.
+# r = NEARBY_STEP_RATIO central steps (eps^(1/3) relative: r = 1e-4 in float64): far enough that the
+# element's own step straddles a kink only by chance (then the direction fails the r / 2 test or
+# gives an average of two pieces, inside the range anyway), close enough that the pieces' slopes
+# differ from their values at x by ~r of their curvature scale.
+# 16 pairs: k coincident kinks make 2^k pieces; for two (4 pieces, the common case) all are seen
+# with probability 1 - 4 (3/4)^32 > 0.9995, and the probes are seeded (the same on every run).
+# Cost: 16 pairs x 2 signs x 2 radii x 2 evaluations + 2 = 130 evaluations per element, so the
+# probe runs only where f has a kink at x at all: one-sided differences along KINK_PROBE_DIRECTIONS
+# seeded random directions of the whole parameter space, judged as a coordinate's are (is_kink),
+# once per check (12 evaluations). At coincident kinks a random direction sees the sum of the
+# units' jumps |c_k . d|, zero only on a set of directions of measure zero; a smooth f (the usual
+# case: a wrong gradient away from kinks) never passes that test, and pays 12 evaluations in all.
+# At most NEARBY_MAX_ELEMENTS failing elements per tensor are probed: a wrong tensor fails on its
+# first unexplained element; the rest keep their failure unexamined.
+KINK_PROBE_DIRECTIONS = 2
+KINK_PROBE_SEED = 20261123
+NEARBY_STEP_RATIO = 16.0
+NEARBY_PAIRS = 16
+NEARBY_MAX_ELEMENTS = 8
+
 
 # ---------------------------------------------------------------------------------------------
 # Taylor remainder test

@@ -5,8 +5,11 @@ bias puts a pre-activation exactly at 0). Inconclusive (kink, unresolvable) is a
 is not.
 
 Not in the space, on purpose: a whole ReLU unit sitting at 0 for every sample (zero weight row and
-zero bias). Several kinks then coincide, and the convention value ReLU'(0) = 0 can lie outside the
-one-sided slopes; the checker reports that as a failure with a note (see kinks.py).
+zero bias). Many kinks then coincide (one per sample, chained into the next layer), the convention
+value ReLU'(0) = 0 can lie outside the one-sided slopes, and the seeded probe of the pieces around
+the point (kinks.nearby_slopes) is not guaranteed to find the piece it belongs to; the checker may
+report that as a failure with a note. Two coincident kinks are tested in
+test_gradcheck_taylor_and_kinks.py.
 """
 
 import numpy as np

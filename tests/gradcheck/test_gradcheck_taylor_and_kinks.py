@@ -87,3 +87,51 @@ def test_max_and_relu_kinks_do_not_cry_wolf():
     for method in ("auto", "central", "richardson", "directional"):
         report = check_gradients(f, grad, params, method=method)
         assert report.passed and report.inconclusive, str(report)
+
+
+# Two ReLU units exactly at 0, moved by the shared weight w in opposite directions, with opposite
+# output weights: f(w, b) = -relu(0.25 w + b0) + relu(-0.25 w + b1) at w = 2, b = (-0.5, 0.5).
+# Along w alone f is linear (one unit switches on either way, each contributing slope -0.25), so
+# the central and one-sided differences all say -0.25; the convention ReLU'(0) = 0 for both units
+# says 0, the slope of the piece where both are off (reached by moving b, not w).
+def _two_units_at_zero(p):
+    z = np.array([0.25, -0.25]) * p["w"][0] + p["b"]
+    return float(-max(z[0], 0.0) + max(z[1], 0.0))
+
+
+TWO_UNITS_POINT = {"w": np.array([2.0]), "b": np.array([-0.5, 0.5])}
+
+
+def _two_units_gradient(w_value):
+    return lambda p: {"w": np.array([w_value]), "b": np.array([0.0, 0.0])}  # ReLU'(0) = 0 for both units
+
+
+@pytest.mark.parametrize("method", ["central", "richardson", "auto"])
+def test_relu_convention_at_two_coincident_kinks_is_inconclusive_not_failed(method):
+    report = check_gradients(_two_units_at_zero, _two_units_gradient(0.0), TWO_UNITS_POINT, method=method)
+    assert report.passed and report["w"].status == "inconclusive", str(report)
+    assert "several kinks meet" in report["w"].note
+
+
+@pytest.mark.parametrize("wrong", [0.3, -0.9])  # the pieces' slopes along w span [-0.5, 0]
+def test_value_outside_every_piece_at_coincident_kinks_still_fails(wrong):
+    report = check_gradients(_two_units_at_zero, _two_units_gradient(wrong), TWO_UNITS_POINT, method="central")
+    assert not report.passed and report["w"].status == "fail", str(report)
+    assert "outside every slope seen just off the point" in report["w"].note
+
+
+def test_nearby_slopes_find_no_pieces_in_a_smooth_function():
+    from reference_nn.gradcheck.evaluation import LossEvaluator
+    from reference_nn.gradcheck.kinks import nearby_slopes
+
+    params = {"x": np.array([0.3, -1.2, 2.0]), "y": np.array([[0.5, 0.1]])}
+    ev = LossEvaluator(lambda p: float(np.sum(np.sin(p["x"])) * np.sum(np.exp(p["y"]))), params, np.float64)
+    for index in range(3):
+        assert nearby_slopes(ev, "x", index, tolerance=1e-9).size == 0
+
+
+def test_a_small_error_in_a_smooth_function_is_not_excused_by_nearby_slopes():
+    params = {"x": np.array([0.3, -1.2, 2.0])}
+    wrong = lambda p: {"x": np.cos(p["x"]) * (1 + 1e-4)}  # noqa: E731
+    report = check_gradients(lambda p: float(np.sum(np.sin(p["x"]))), wrong, params, method="central")
+    assert not report.passed and report["x"].n_inconclusive == 0, str(report)
