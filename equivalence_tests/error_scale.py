@@ -33,8 +33,11 @@ Propagation (first order, all in float64, on the absolute values of the referenc
 
 Optimizer displacements (``theta_k - theta_0``) are sums of steps; each step's magnitude follows the
 same rules from the gradient magnitudes of the iterate it was taken at (the reference's iterates,
-in float64). SGD: ``lr M_d`` with ``M_d = M_g + wd |theta|`` and momentum buffers accumulating
-magnitudes. Adam divides by ``s = sqrt(v_hat)``: the step ``lr m_hat / (s + eps)`` has magnitude
+in float64), where the iterate's own uncertainty enters as an error of W and b (``R_Z += R_W |A| +
+R_b``, ``R_dA += R_W^T |dZ|``): the storage rounding of each step and, for Adam, the displacement
+bound so far (an entry whose gradient is rounding noise may step by +-lr in either implementation).
+SGD: ``lr M_d`` with ``M_d = M_g + wd |theta|`` and momentum buffers accumulating magnitudes.
+Adam divides by ``s = sqrt(v_hat)``: the step ``lr m_hat / (s + eps)`` has magnitude
 ``lr (M_m / (s + eps) + |m_hat| M_s / (s + eps)^2)`` where ``M_s`` bounds the error of ``s``:
 ``sqrt`` of a weighted sum of squares is 1-Lipschitz in the weighted 2-norm, so
 ``M_s = sqrt(sum_j w_j M_gj^2 / (1 - beta2^t))`` (no division by a possibly zero ``s``). This is
@@ -192,18 +195,27 @@ def _loss(loss: str, AL, R_AL, Y):
 
 
 # ------------------------------------------------------------------- forward + backward
-def gradient_scales(config: ModelConfig, params: Params, X: np.ndarray, Y: np.ndarray):
+def gradient_scales(config: ModelConfig, params: Params, X: np.ndarray, Y: np.ndarray,
+                    R_params: Params | None = None):
     """``(forward AL, R_forward, R_cost, gradients, R_gradients)``, all float64 (gradients are the
-    float64 values, used by the optimizer bound)."""
+    float64 values, used by the optimizer bound).
+
+    ``R_params`` (optional, eps units like every R): how uncertain the parameters themselves are,
+    for an optimizer iterate whose value two correct implementations may round differently (the
+    initial parameters are exact: None). Propagated to first order: ``R_Z += R_W |A| + R_b``,
+    ``R_dA_prev += R_W^T |dZ|`` and the l2 term's ``l2 R_W``."""
     L = config.n_layers
     W = {l: np.asarray(params[f"W{l}"], np.float64) for l in range(1, L + 1)}
     b = {l: np.asarray(params[f"b{l}"], np.float64) for l in range(1, L + 1)}
+    exact = {l: np.zeros_like(W[l]) for l in W} | {-l: np.zeros_like(b[l]) for l in b}
+    R_W = {l: np.asarray(R_params[f"W{l}"], np.float64) if R_params else exact[l] for l in W}
+    R_b = {l: np.asarray(R_params[f"b{l}"], np.float64) if R_params else exact[-l] for l in b}
     A = {0: np.asarray(X, np.float64)}
     R_A = {0: np.zeros_like(A[0])}
     Z, R_Z, slope, R_slope = {}, {}, {}, {}
     for l in range(1, L + 1):
         Z[l] = W[l] @ A[l - 1] + b[l]
-        R_Z[l] = np.abs(W[l]) @ (np.abs(A[l - 1]) + R_A[l - 1]) + np.abs(b[l])
+        R_Z[l] = np.abs(W[l]) @ (np.abs(A[l - 1]) + R_A[l - 1]) + np.abs(b[l]) + R_W[l] @ np.abs(A[l - 1]) + R_b[l]
         A[l], R_A[l], slope[l], R_slope[l] = _activation(config.activations[l - 1], Z[l], R_Z[l],
                                                            config.leaky_relu_alpha)
     Y64 = np.asarray(Y, np.float64)
@@ -219,10 +231,10 @@ def gradient_scales(config: ModelConfig, params: Params, X: np.ndarray, Y: np.nd
             R_dZ = np.maximum(R_dZ, (np.abs(A[l] - Y64) + R_A[l]) / divisor)
         grads[f"W{l}"] = dZ @ A[l - 1].T + config.l2 * W[l]
         R_grads[f"W{l}"] = ((np.abs(dZ) + R_dZ) @ np.abs(A[l - 1]).T + np.abs(dZ) @ R_A[l - 1].T
-                            + config.l2 * np.abs(W[l]))
+                            + config.l2 * (np.abs(W[l]) + R_W[l]))
         grads[f"b{l}"] = dZ.sum(axis=1, keepdims=True)
         R_grads[f"b{l}"] = (np.abs(dZ) + R_dZ).sum(axis=1, keepdims=True)
-        dA, R_dA = W[l].T @ dZ, np.abs(W[l]).T @ (np.abs(dZ) + R_dZ)
+        dA, R_dA = W[l].T @ dZ, np.abs(W[l]).T @ (np.abs(dZ) + R_dZ) + R_W[l].T @ np.abs(dZ)
     return A[L], R_A[L] + np.abs(A[L]), R_cost, grads, R_grads
 
 
@@ -259,7 +271,17 @@ def error_scales(config: ModelConfig, params: Params, X: np.ndarray, Y: np.ndarr
     grads_t, M_grads_t = grads, M_grads
     for t in range(1, config.steps + 1):
         if t > 1:
-            _, _, _, grads_t, M_grads_t = gradient_scales(config, theta, X, Y)
+            # The iterate is itself uncertain: each implementation stores theta_{t-1} rounded (eps
+            # |theta| per step), and Adam can make the stored values differ by far more: an entry whose
+            # gradient is at rounding level steps by up to +-lr in either implementation (its
+            # displacement bound says so), and every later gradient sees that difference. SGD's step
+            # error lr * err(g) is left out: it changes the next gradient by lr H err(g), no more than
+            # that gradient's own rounding bound while lr |H| <= 1 (a stable step), and propagating
+            # the worst-case M_g through lr would compound two worst cases (measured: a 3x loss of
+            # float32 sensitivity to planted displacement errors, and no thorough-run failure needs it).
+            R_theta = {name: (t - 1) * np.abs(theta[name])
+                       + (displacement_scale[name] if opt.name == "adam" else 0.0) for name in theta}
+            _, _, _, grads_t, M_grads_t = gradient_scales(config, theta, X, Y, R_params=R_theta)
         for name in theta:
             g = grads_t[name] + opt.weight_decay * theta[name]
             M_g = M_grads_t[name] + opt.weight_decay * np.abs(theta[name])

@@ -21,6 +21,8 @@ unseen in 10% of tensors (those with heavy cancellation); a 1e-6 float64 error i
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import event, given
@@ -114,3 +116,32 @@ def test_gradient_scales_are_those_of_the_initial_parameters_when_several_steps_
     for name, expected in at_initial.items():
         np.testing.assert_allclose(scales.gradients[name], expected + underflow, rtol=0, atol=0, err_msg=name)
     assert float(np.max(scales.gradients["W1"])) > 1.0  # the upstream scale is alive, not the floor
+
+
+@pytest.mark.parametrize(("dtype", "optimizer", "planted"), [
+    ("float64", "adam", 1e-6), ("float64", "sgd", 1e-6), ("float32", "sgd", 1e-2), ("float32", "adam", 1e-1)])
+def test_planted_error_in_a_three_step_displacement_is_caught(dtype, optimizer, planted):
+    """Displacements after 3 steps carry the optimizer's error bound, and for Adam the iterates' own
+    uncertainty (an entry whose gradient is rounding noise may step +-lr). How much that costs,
+    measured on the well-conditioned models (seeds 0-29, min / median margin = normalized error /
+    rtol of a planted relative error): float64 1e-6 caught with margin >= 1.5e4 (Adam) and 2.9e5
+    (SGD momentum); float32 SGD 1e-2: >= 5.5 (median 72); float32 Adam 1e-1: >= 2.8 (median 1e2),
+    and 1e-3 only in half the tensors (median 1.0): Adam's normalization makes float32 multi-step
+    trajectories agree to about 1e-2, not to eps."""
+    from equivalence_tests.config import OptimizerConfig
+
+    config_optimizer = (OptimizerConfig("adam", learning_rate=0.01) if optimizer == "adam"
+                        else OptimizerConfig("sgd", learning_rate=0.1, momentum=0.9))
+    margins = []
+    for seed in range(30):
+        config, params, X, Y = well_conditioned_model(seed, dtype)
+        config = dataclasses.replace(config, optimizer=config_optimizer, steps=3)
+        updated = ReferenceOracle().run(config, params, X, Y).updated_params
+        scales = error_scales(config, params, X, Y)
+        for name, theta0 in params.items():
+            displacement = updated[name].astype(np.float64) - theta0
+            planted_theta = theta0 + displacement * (1 + planted)
+            verdict = compare("updated_params", dtype, "torch", updated[name], planted_theta, config=config,
+                              initial=theta0, error_scale=scales.updated_params[name])
+            margins.append(verdict.max_rel_error / verdict.tolerance.rtol)
+    assert min(margins) > 1, f"a planted {planted:g} displacement error passed (margin {min(margins):.3g})"
