@@ -1,0 +1,76 @@
+"""A saturated tanh network whose loss curves on a scale far below the default steps.
+
+7-3-2-2-3-2 tanh x4 + softmax cross-entropy with saturating weights (a thorough-profile example,
+2026-11-23): d cost / d W1[1, 4] = -34.458484 changes by 1% over a relative step of 1e-5 (central
+differences: -63.5 at h = 1e-3, -34.717 at 1e-4, -34.4611 at 1e-5, -34.458484 at 1e-7). Richardson
+from its usual first step and the central difference at h = eps^(1/3) were both off by 4e-5 with
+error bounds that did not say so, and the complex-step probe, comparing with that Richardson value,
+rejected an f that is perfectly analytic. Every method must now pass the right gradient (via the
+smaller steps of the second opinion and of the probe) and still fail a wrong one.
+"""
+
+import pytest
+
+from equivalence_tests.config import ModelConfig, OptimizerConfig
+from equivalence_tests.oracles.finite_difference import cost_function
+from equivalence_tests.oracles.reference_oracle import reference_cost_and_gradients
+from equivalence_tests.strategies import ExampleRecipe
+from reference_nn.gradcheck import check_gradients
+
+METHODS = ["auto", "complex", "richardson", "central", "directional"]
+
+
+@pytest.fixture(scope="module")
+def saturated():
+    config = ModelConfig(layer_dims=(7, 3, 2, 2, 3, 2), activations=("tanh", "tanh", "tanh", "tanh", "softmax"),
+                         loss="cross_entropy", optimizer=OptimizerConfig(name="sgd", learning_rate=0.001),
+                         dtype="float64")
+    example = ExampleRecipe(config=config, batch_size=13, seed=2664649621, weight_scale="saturating",
+                            input_kind="normal", bias_kind="zero", kinks=False, kink_layers=3).build()
+
+    def gradients(params):
+        return reference_cost_and_gradients(config, params, example.X, example.Y)[2]
+
+    return cost_function(config, example.X, example.Y), gradients, example.params
+
+
+def test_the_example_is_as_curved_as_described(saturated):
+    f, gradients, params = saturated
+    moved = {k: v.copy() for k, v in params.items()}
+    x = params["W1"][1, 4]
+
+    def central(h):
+        moved["W1"][1, 4] = x + h
+        plus = f(moved)
+        moved["W1"][1, 4] = x - h
+        minus = f(moved)
+        return (plus - minus) / (2 * h)
+
+    analytic = gradients(params)["W1"][1, 4]
+    assert abs(central(1e-3) / analytic - 1) > 0.5  # the derivative is not resolved at 1e-3
+    assert abs(central(1e-7) / analytic - 1) < 1e-6  # and is at 1e-7, where it agrees with backprop
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_right_gradient_of_a_saturated_network_passes(saturated, method):
+    f, gradients, params = saturated
+    report = check_gradients(f, gradients, params, method=method)
+    assert report.passed, str(report)
+    if method in ("auto", "complex"):
+        assert report["W1"].method.endswith("complex"), str(report)
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("relative", [1e-3, 1e-4])
+def test_small_error_in_a_saturated_network_still_fails(saturated, method, relative):
+    f, gradients, params = saturated
+
+    def wrong(p):
+        g = gradients(p)
+        g["W1"] = g["W1"].copy()
+        g["W1"][1, 4] *= 1 + relative
+        return g
+
+    report = check_gradients(f, wrong, params, method=method)
+    assert not report.passed and report["W1"].status == "fail", str(report)
+    assert report["W1"].worst_index == (1, 4), str(report)
