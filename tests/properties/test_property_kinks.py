@@ -88,3 +88,34 @@ def test_gradcheck_marks_the_kink_of_a_single_relu_inconclusive():
     assert report.passed and report.inconclusive, str(report)
     assert report["W1"].n_inconclusive == 1 and report["b1"].n_inconclusive == 1, str(report)
     assert report["W2"].status == report["b2"].status == "pass", str(report)
+
+
+def _kink_recipe(layer_dims, activations, loss, alpha, batch_size, seed, kink_layers):
+    from equivalence_tests.config import OptimizerConfig
+    from equivalence_tests.strategies import ExampleRecipe
+
+    config = ModelConfig(layer_dims=layer_dims, activations=activations, loss=loss,
+                         optimizer=OptimizerConfig(name="sgd", learning_rate=0.001), dtype="float64",
+                         leaky_relu_alpha=alpha)
+    return ExampleRecipe(config=config, batch_size=batch_size, seed=seed, weight_scale="he", input_kind="normal",
+                         bias_kind="small", kinks=True, kink_layers=kink_layers)
+
+
+def test_former_thorough_failure_noise_level_gradient_at_a_kink():
+    """p - y cancels to rounding noise: the one-sided limit of W2[1, 0] is -1.3e-23 (noise of the
+    nudged points) against exactly 0 at the kink; the floor now includes the nudged points' error
+    scale (thorough run, 2026-11-23)."""
+    example = _kink_recipe((4, 1, 2, 2), ("leaky_relu", "identity", "softmax"), "cross_entropy", 0.25, 1,
+                           3496067, kink_layers=3).build()
+    assert example.kink_points == ((1, 0, 0),)
+    check_kink_reference_convention(example)
+
+
+def test_former_thorough_failure_two_units_at_zero_share_a_weight():
+    """2-1-5-1: two relu units of layer 2 sit at 0 in one sample, moved in opposite directions by
+    W1 with equal effect; the convention lies outside W1's one-sided slopes (which agree) and is the
+    slope of the piece where both are off (thorough run, 2026-11-22)."""
+    example = _kink_recipe((2, 1, 5, 1), ("leaky_relu", "relu", "identity"), "bce_with_logits", 0.25, 4,
+                           1759, kink_layers=1).build()
+    assert example.separable_kinks and len(example.kink_points) == 2
+    check_kink_gradcheck_inconclusive(example)
