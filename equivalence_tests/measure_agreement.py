@@ -1,6 +1,6 @@
 """Measure how far each oracle is from the reference over many random models.
 
-    python -m equivalence_tests.measure_agreement --models 300 --seed 0 [--json out.json]
+    python -m equivalence_tests.measure_agreement --models 300 --seed 0 [--error-scale] [--json out.json]
 
 Draws ``--models`` random models per dtype (depth 1-4, widths 1-8, batch 1-16, hidden
 activations from every activation row, a loss with one of its valid output activations, L2 on
@@ -9,6 +9,10 @@ on each, and prints the largest normalized error (``tolerances.normalized_errors
 (quantity, dtype, oracle path) with the model that produced it, next to the table's tolerance.
 Models where an op row overrides a tolerance are reported on their own line (tagged with the
 row), so the base numbers are not inflated by a known convention difference.
+
+With ``--error-scale`` the normalized error also has the running-error floor of
+:mod:`equivalence_tests.error_scale` (what the property suite uses) and is printed next to the
+:data:`~equivalence_tests.tolerances.SCALED_TOLERANCES` rtol, with the max in units of the dtype's eps.
 
 The ``+keras-conventions`` TF path (plain Keras optimizer calls) is measured too: its numbers
 are the size of the Keras conventions the default TF oracle compensates.
@@ -26,6 +30,7 @@ import numpy as np
 
 from equivalence_tests import ops
 from equivalence_tests.config import ModelConfig, OptimizerConfig
+from equivalence_tests.error_scale import error_scales
 from equivalence_tests.oracles import (
     FiniteDifferenceOracle,
     ReferenceOracle,
@@ -33,7 +38,7 @@ from equivalence_tests.oracles import (
     TorchOracle,
     UnsupportedConfiguration,
 )
-from equivalence_tests.tolerances import normalized_errors, tolerance_for
+from equivalence_tests.tolerances import EPS, normalized_errors, tolerance_for
 
 ACTIVATIONS = tuple(row.name for row in ops.ops_of_kind("activation"))
 LOSSES = tuple(row.name for row in ops.ops_of_kind("loss"))
@@ -83,7 +88,9 @@ def override_tag(quantity: str, dtype: str, oracle: str, config: ModelConfig) ->
     return "+".join(rows)
 
 
-def measure(n_models: int, seed: int) -> dict[tuple[str, str, str, str], Worst]:
+def measure(n_models: int, seed: int, error_scale: bool = False) -> dict[tuple[str, str, str, str], Worst]:
+    """The worst normalized error per (quantity, dtype, oracle path, override tag); ``error_scale``:
+    with the running-error floor of each element (equivalence_tests.error_scale)."""
     oracles = [TorchOracle("functional"), TorchOracle("layers"), TensorFlowOracle("functional"),
                TensorFlowOracle("keras"), TensorFlowOracle("functional", conventions="keras"),
                FiniteDifferenceOracle()]
@@ -95,19 +102,26 @@ def measure(n_models: int, seed: int) -> dict[tuple[str, str, str, str], Worst]:
         for _ in range(n_models):
             config, params, X, Y = random_model(rng, dtype)
             expected = reference.run(config, params, X, Y)
+            scales = error_scales(config, params, X, Y) if error_scale else None
+
+            def scale_of(quantity: str, name: str = "", scales=scales):
+                return None if scales is None else scales.for_quantity(quantity, name)
+
             for oracle in oracles:
                 try:
                     result = oracle.run(config, params, X, Y)
                 except UnsupportedConfiguration:
                     continue
-                pairs = {"forward": [(expected.forward, result.forward, None)],
-                         "cost": [(expected.cost, result.cost, None)],
-                         "gradient": [(expected.gradients[k], result.gradients[k], None) for k in params],
-                         "updated_params": [(expected.updated_params[k], result.updated_params[k], params[k])
-                                            for k in params]}
+                pairs = {"forward": [(expected.forward, result.forward, None, scale_of("forward"))],
+                         "cost": [(expected.cost, result.cost, None, scale_of("cost"))],
+                         "gradient": [(expected.gradients[k], result.gradients[k], None, scale_of("gradient", k))
+                                      for k in params],
+                         "updated_params": [(expected.updated_params[k], result.updated_params[k], params[k],
+                                             scale_of("updated_params", k)) for k in params]}
                 for quantity, arrays in pairs.items():
-                    error = max(float(np.max(normalized_errors(r, c, initial=i, steps=config.steps, dtype=dtype)[0],
-                                             initial=0.0)) for r, c, i in arrays)
+                    error = max(float(np.max(normalized_errors(r, c, initial=i, steps=config.steps, dtype=dtype,
+                                                               error_scale=m)[0], initial=0.0))
+                                for r, c, i, m in arrays)
                     tag = override_tag(quantity, dtype, oracle.name, config)
                     key = (quantity, dtype, oracle.name, tag)
                     worst = table.setdefault(key, Worst())
@@ -122,20 +136,25 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", type=int, default=300, help="random models per dtype")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--error-scale", action="store_true",
+                        help="normalize with the running-error floor (the property suite's comparison)")
     parser.add_argument("--json", help="also write the table here")
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    table = measure(args.models, args.seed)
+    table = measure(args.models, args.seed, error_scale=args.error_scale)
     print(f"{'quantity':15s} {'dtype':8s} {'oracle':40s} {'override':12s} {'n':>4s} {'median':>9s} {'max':>9s} "
-          f"{'rtol':>9s}  worst model")
+          f"{'max/eps':>8s} {'rtol':>9s}  worst model")
     for (quantity, dtype, oracle, tag), worst in sorted(table.items()):
-        rtol = tolerance_for(quantity, dtype, oracle.split("+")[0]).rtol
+        rtol = tolerance_for(quantity, dtype, oracle.split("+")[0], scaled=args.error_scale).rtol
         print(f"{quantity:15s} {dtype:8s} {oracle:40s} {tag or '-':12s} {worst.count:4d} "
-              f"{float(np.median(worst.errors)):9.2e} {worst.error:9.2e} {rtol:9.1e}  {worst.model}")
-    print(f"# {args.models} models per dtype, seed {args.seed}, {time.perf_counter() - start:.0f} s")
+              f"{float(np.median(worst.errors)):9.2e} {worst.error:9.2e} {worst.error / EPS[dtype]:8.2f} "
+              f"{rtol:9.1e}  {worst.model}")
+    floor = "running-error floor" if args.error_scale else "RMS floor"
+    print(f"# {args.models} models per dtype, seed {args.seed}, {floor}, {time.perf_counter() - start:.0f} s")
     if args.json:
         with open(args.json, "w") as handle:
             json.dump([{"quantity": q, "dtype": d, "oracle": o, "override": t, "n": w.count, "max": w.error,
+                        "error_scale": args.error_scale,
                         "median": float(np.median(w.errors)), "model": w.model} for (q, d, o, t), w in table.items()],
                       handle, indent=1)
     return 0

@@ -124,3 +124,23 @@ def test_a_wrong_reference_gradient_is_caught_against_torch(dtype: str, relative
     assert [(c.quantity, c.name, c.worst_index) for c in failing] == [("gradient", "W2", tuple(int(i) for i in index))]
     with pytest.raises(AssertionError, match="gradient W2"):
         assert_agree(wrong, result, config, params)
+
+
+@pytest.mark.torch
+def test_measure_agreement_reports_the_running_error_floor_figures_within_the_scaled_table(capsys):
+    """``python -m equivalence_tests.measure_agreement --error-scale``: the figures behind
+    SCALED_TOLERANCES. On a few models each printed max stays under the scaled rtol it prints, and
+    the max/eps column is the max divided by the dtype's eps."""
+    pytest.importorskip("torch")
+    from equivalence_tests import measure_agreement
+
+    table = measure_agreement.measure(3, seed=5, error_scale=True)
+    assert table, "no oracle ran"
+    for (quantity, dtype, oracle, tag), worst in table.items():
+        if tag or "+" in oracle:  # op-row overrides and the plain-Keras-conventions path are not the table's
+            continue
+        rtol = tolerance_for(quantity, dtype, oracle, scaled=True).rtol
+        assert worst.error <= rtol, (quantity, dtype, oracle, worst.error, rtol, worst.model)
+    measure_agreement.main(["--models", "1", "--seed", "5", "--error-scale"])
+    out = capsys.readouterr().out
+    assert "max/eps" in out and "running-error floor" in out
