@@ -23,8 +23,8 @@ Propagation (first order, all in float64, on the absolute values of the referenc
 * a derivative computed from the rounded output, as frameworks do (tanh: ``1 - A^2``, sigmoid:
   ``A (1 - A)``): the magnitudes of those terms (``1 + A^2``), so a saturated unit's tiny derivative
   carries an absolute error ~eps; relu, leaky_relu and identity derivatives are exact;
-* a log clamped to ``[-100, 0]`` (BCE, cross-entropy): its error is at most 100, so the propagated
-  part ``M_p / p`` is capped there (honest: the clamp bounds the value);
+* a log clamped to ``[-100, 0]`` (BCE, cross-entropy): ``M = |log p| + M_p / p``, where the
+  propagated part is capped at ``100 / eps`` (an error of 100: the clamp bounds both values);
 * backward: ``M_dZ = M_dA |g'| + |dA| M_g'``, ``M_dW = M_dZ |A_prev|^T + |dZ| M_A_prev^T + l2 |W|``,
   ``M_db = sum M_dZ``, ``M_dA_prev = |W|^T M_dZ``; softmax: ``s = sum A dA``,
   ``M_dZ = M_A |dA - s| + A (M_dA + M_s)``, ``M_s = sum (M_A |dA| + A M_dA)``;
@@ -133,16 +133,22 @@ def _activation(name: str, Z: np.ndarray, R_Z: np.ndarray, alpha: float):
     raise ValueError(f"no error-scale rule for activation {name!r}")
 
 
-def _clamped_log(p: np.ndarray, R_p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(log p clamped to >= -100, R)``: its error is ``R_p / p``, at most the clamp's range."""
+def _clamped_log(p: np.ndarray, R_p: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarray]:
+    """``(log p clamped to >= -100, R)``: its error is ``eps R_p / p`` (first order), and never more
+    than the clamp's range 100 (both sides lie in [-100, 0]): R is capped at ``100 / eps``.
+
+    The propagated part is what a saturated probability costs: ``1 - p`` for ``p = 1 - 1e-5`` has
+    the absolute error of ``p`` (eps), so ``log(1 - p)`` is good to ``eps / 1e-5`` only, in any
+    implementation that starts from the rounded ``p`` (the reference's bce does; a framework that
+    keeps the logits does not)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         log = np.maximum(np.log(p), -LOG_CLAMP_MAGNITUDE)
         propagated = np.where(p > 0, R_p / np.where(p > 0, p, 1.0), np.inf)
-    return log, np.abs(log) + np.minimum(propagated, LOG_CLAMP_MAGNITUDE)
+    return log, np.abs(log) + np.minimum(propagated, LOG_CLAMP_MAGNITUDE / eps)
 
 
 # ------------------------------------------------------------------------------ losses
-def _loss(loss: str, AL, R_AL, Y):
+def _loss(loss: str, AL, R_AL, Y, eps: float):
     """``(cost, R_cost, dAL, R_dAL)`` before the l2 penalty. AL, Y (nL, m)."""
     n, m = AL.shape
     size = AL.size
@@ -152,8 +158,8 @@ def _loss(loss: str, AL, R_AL, Y):
         R_d = np.abs(d) + R_AL
         return np.mean(d * d), float(np.mean(d * d + 2 * np.abs(d) * R_d)), 2 * d / size, 2 * (np.abs(d) + R_d) / size
     if loss == "bce":
-        log_p, R_log_p = _clamped_log(AL, R_AL)
-        log_q, R_log_q = _clamped_log(1 - AL, 1 + R_AL)
+        log_p, R_log_p = _clamped_log(AL, R_AL, eps)
+        log_q, R_log_q = _clamped_log(1 - AL, 1 + R_AL, eps)
         cost = -np.mean(Y * log_p + (1 - Y) * log_q)
         R_cost = float(np.mean(aY * R_log_p + np.abs(1 - Y) * R_log_q))
         numerator, R_numerator = AL - Y, np.abs(AL - Y) + R_AL
@@ -173,7 +179,7 @@ def _loss(loss: str, AL, R_AL, Y):
         p = _sigmoid(Z)
         return cost, R_cost, (p - Y) / size, (np.abs(p - Y) + p + p * (1 - p) * R_Z) / size
     if loss == "cross_entropy":
-        log_p, R_log_p = _clamped_log(AL, R_AL)
+        log_p, R_log_p = _clamped_log(AL, R_AL, eps)
         cost = -np.sum(Y * log_p) / m
         R_cost = float(np.sum(aY * R_log_p) / m)
         denominator = np.maximum(AL, DENOMINATOR_CLAMP)
@@ -219,7 +225,7 @@ def gradient_scales(config: ModelConfig, params: Params, X: np.ndarray, Y: np.nd
         A[l], R_A[l], slope[l], R_slope[l] = _activation(config.activations[l - 1], Z[l], R_Z[l],
                                                            config.leaky_relu_alpha)
     Y64 = np.asarray(Y, np.float64)
-    _, R_cost, dA, R_dA = _loss(config.loss, A[L], R_A[L], Y64)
+    _, R_cost, dA, R_dA = _loss(config.loss, A[L], R_A[L], Y64, float(np.finfo(config.numpy_dtype).eps))
     R_cost += 0.5 * config.l2 * sum(float(np.sum(W[l] ** 2)) for l in W)
     m = A[0].shape[1]
     grads, R_grads = {}, {}

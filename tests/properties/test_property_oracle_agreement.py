@@ -143,6 +143,13 @@ def _regressions():
                                  ("tensorflow_functional", pytest.mark.tensorflow),
                                  ("tensorflow_keras", pytest.mark.tensorflow)):
             cases.append(pytest.param(oracle_id, recipe, marks=marks, id=f"adam_tiny_{dtype}_x{steps}-{oracle_id}"))
+    # bce from a saturated sigmoid (p = 1 - 1.1e-5): log(1 - p) from the rounded p is good to 1e-11
+    # only, the reference's cost is 3e-13 from the exact one, TF (which keeps the logits) is not; the
+    # error scale capped the log's propagated error at 100 eps instead of an error of 100.
+    saturated_bce = _regression((5, 2, 6), ("identity", "sigmoid"), "bce", sgd, 1, "float64", 2, "saturating",
+                                "sparse", "small", 6)
+    cases.append(pytest.param("tensorflow_functional", saturated_bce, marks=pytest.mark.tensorflow,
+                              id="saturated_bce-tensorflow_functional"))
     return cases
 
 
