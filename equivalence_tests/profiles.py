@@ -27,20 +27,27 @@ measured time of each test are in :data:`EXAMPLE_BUDGETS` and its comments. Meas
 (50 tests: 20 properties, 13 meta-tests, 17 strategy/profile tests; the spread is the load of the
 shared machine), inside the 4-5 minute share of the repository's 10-minute budget.
 
-Thorough (2026-11-22, -n 2, seconds per test), as far as it was run; NOT all green yet:
+Thorough (2026-11-23, ``HYPOTHESIS_PROFILE=thorough python -m pytest tests/properties -n 2
+-p no:cacheprovider``, torch 2.13.0, TF 2.21.0, numpy 2.4.6): **58 passed in 497 s** on the
+2-core machine, every property at its full thorough budget (Hypothesis statistics: "Stopped
+because settings.max_examples"; the agreement properties, whose @given is built per oracle and
+has no statistics of its own, were counted by wrapping their comparison in a second, independent
+thorough draw that also passed: finite differences 2000, torch functional 3000, torch layers
+2000, TF functional 2000, TF keras 2000 examples checked). Seconds per test: agreement TF keras 125,
+TF functional 91, finite differences 59, torch functional 39, torch layers 30; gradcheck complex
+82, central/relu 66; kinks: framework convention 19-76 per path, gradcheck inconclusive 54,
+reference convention 36; metamorphic 8-27 each; planted-bug error scale 13.
 
-* passed: metamorphic, 5000 examples each (13-76 s); kinks/reference_convention 5000 (54 s);
-  gradcheck/smooth 3000 (76-87 s); gradcheck/piecewise_linear 3000 (76-130 s);
-  kinks/framework_convention 2000 on all four framework paths (20-72 s); agreement with
-  finite_difference (61 s), torch layers (26 s), TF functional (65 s, after leaving out optimizer
-  iterates outside Keras' probability clip [1e-7, 1 - 1e-7], a stated convention) and TF keras
-  (45 s). These agreement runs used the running-error floor (equivalence_tests.error_scale) before
-  its last change (the underflow floor tiny/eps), and were re-checked on their failing examples after it.
-* failed: agreement/torch_functional on one float64 example, normalized error 3.04e-14 (137 eps)
-  against rtol 7.1e-15 (32 eps): gradient W1[0, 8] of 12-1-7-1-1-1 tanh,identity,identity,relu,
-  identity mse, sgd x2, batch 1, seed 8572 (a width-1 tanh chain the error scale under-estimates;
-  not diagnosed). kinks/gradcheck_inconclusive: reference_nn.gradcheck reports FAIL instead of
-  inconclusive at chained kinks (2-1-5-1 leaky_relu,relu,identity bce_with_logits).
+Getting there took five thorough runs; each failure was a flaw of the harness, fixed with the
+example kept as a regression test (not by narrowing the strategies, except where stated):
+error_scale took the gradient scales of the last optimizer iterate (a relu unit that switched off
+zeroed them); it left out an Adam iterate's own uncertainty (a gradient at rounding level steps
++-lr in either implementation) and capped a clamped log's error at 100 eps instead of an error of
+100; gradcheck said FAIL where two relu units sit at 0 together (now: the slopes of the pieces
+around the point) and cried wolf on a saturated tanh net whose derivative changes on a 1e-5 scale
+(now: a second opinion from 64x and 4096x smaller steps); the kink-convention property's floor
+missed the noise of its nudged points; and the finite-difference agreement now leaves out
+iterates past the reference's log clamp (p < e^-100, where the cost is flat).
 """
 
 from __future__ import annotations
