@@ -77,6 +77,21 @@ def sgd_update_with_wrong_sign(monkeypatch):
     monkeypatch.setattr(rn.SGD, "_update", broken)
 
 
+def adam_bias_correction_stuck_at_step_one(monkeypatch):
+    """t = 1 in the bias corrections at every step: right at the first step, wrong from the second
+    on (m_hat too large by (1 - beta1^t) / (1 - beta1)); only a multi-step comparison sees it."""
+    original = rn.Adam._update
+
+    def broken(self, name, theta, gradient, state):
+        taken, self.steps_taken = self.steps_taken, 1
+        try:
+            return original(self, name, theta, gradient, state)
+        finally:
+            self.steps_taken = taken
+
+    monkeypatch.setattr(rn.Adam, "_update", broken)
+
+
 # ----------------------------------------------------------------------------- examples
 def recipe(dims, activations, loss, m, seed=3, dtype="float64", **config) -> ExampleRecipe:
     model = ModelConfig(layer_dims=dims, activations=activations, loss=loss, dtype=dtype, **config)
@@ -89,6 +104,12 @@ RELU_NET = recipe((3, 5, 1), ("relu", "sigmoid"), "bce", m=4)
 SQUARE_NET = recipe((3, 3, 3), ("tanh", "identity"), "mse", m=3)
 MSE_NET = recipe((2, 3, 2), ("tanh", "identity"), "mse", m=6)
 SGD_NET = recipe((3, 4, 1), ("tanh", "sigmoid"), "bce", m=5, optimizer=OptimizerConfig("sgd", learning_rate=0.1))
+# Three Adam steps, in float32 too: the iterates' own uncertainty (error_scale) must not hide a slip
+# that shows only from step 2 on.
+ADAM_NET = recipe((3, 4, 2), ("tanh", "identity"), "mse", m=5, steps=3,
+                  optimizer=OptimizerConfig("adam", learning_rate=0.01))
+ADAM_NET_FLOAT32 = recipe((3, 4, 2), ("tanh", "identity"), "mse", m=5, steps=3, dtype="float32",
+                          optimizer=OptimizerConfig("adam", learning_rate=0.01))
 KINK_NET = ExampleRecipe(config=ModelConfig((2, 3, 1), ("relu", "identity"), "mse"), batch_size=3, seed=5,
                          kinks=True)
 
@@ -132,6 +153,10 @@ CASES = [
     (sgd_update_with_wrong_sign, "metamorphic/sgd_step", lambda: check_sgd_step(SGD_NET.build()), "SGD.step"),
     (sgd_update_with_wrong_sign, "agreement/torch_functional", agreement("torch_functional", SGD_NET),
      "updated_params"),
+    (adam_bias_correction_stuck_at_step_one, "agreement/torch_functional", agreement("torch_functional", ADAM_NET),
+     "updated_params"),
+    (adam_bias_correction_stuck_at_step_one, "agreement/torch_functional",
+     agreement("torch_functional", ADAM_NET_FLOAT32), "updated_params"),
 ]
 
 
