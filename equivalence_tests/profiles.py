@@ -23,9 +23,10 @@ time in torch/TF, not in data generation, and the checker's timing would vary be
 
 Examples per property (``@given`` tests in ``tests/properties``), ci / dev / thorough, and the
 measured time of each test are in :data:`EXAMPLE_BUDGETS` and its comments. Measured wall time of
-``pytest tests/properties tests/strategies -n 2`` on the project's 2-core machine: ci 60-118 s
-(50 tests: 20 properties, 13 meta-tests, 17 strategy/profile tests; the spread is the load of the
-shared machine), inside the 4-5 minute share of the repository's 10-minute budget.
+``pytest tests/properties tests/strategies -n 2`` on the project's 2-core machine (2026-11-23):
+ci 139 s for 77 tests (20 Hypothesis properties, 15 meta-tests, 25 fixed-example tests: former
+thorough failures, error-scale sensitivity, a single-relu kink; 17 strategy/profile tests); the ci counts were doubled that day (from 78 s) because the whole
+README test command still runs in about 2.5 minutes, well inside the 10-minute target.
 
 Thorough (2026-11-23, ``HYPOTHESIS_PROFILE=thorough python -m pytest tests/properties -n 2
 -p no:cacheprovider``, torch 2.13.0, TF 2.21.0, numpy 2.4.6): **58 passed in 497 s** on the
@@ -67,27 +68,27 @@ EXAMPLE_BUDGETS: dict[str, tuple[int, int, int]] = {
     # Comments: seconds per test measured with `pytest tests/properties tests/strategies -n 2` on the
     # 2-core machine, ci profile (torch 2.13.0, TF 2.21.0; includes each worker's first TF call).
     # reference vs an oracle: forward, cost, every gradient, parameters after k steps
-    "agreement/finite_difference": (400, 40, 2000),  # ci 16.5 s
-    "agreement/torch_functional": (400, 40, 3000),  # ci 10.6 s
-    "agreement/torch_layers": (400, 40, 2000),  # ci 10.9 s
-    "agreement/tensorflow_functional": (250, 25, 2000),  # ci 17.4 s
-    "agreement/tensorflow_keras": (150, 15, 2000),  # ci 16.0 s
+    "agreement/finite_difference": (800, 40, 2000),  # ci 22.7 s
+    "agreement/torch_functional": (800, 40, 3000),  # ci 10.1 s
+    "agreement/torch_layers": (800, 40, 2000),  # ci 8.1 s
+    "agreement/tensorflow_functional": (500, 25, 2000),  # ci 22.1 s
+    "agreement/tensorflow_keras": (300, 15, 2000),  # ci 17.6 s
     # a planted 1e-6 float64 gradient bug is caught under the running-error floor
-    "error_scale/planted_bug_caught": (200, 20, 2000),
+    "error_scale/planted_bug_caught": (400, 20, 2000),  # ci 2.0 s
     # the reference's gradients against reference_nn.gradcheck
-    "gradcheck/smooth": (400, 40, 3000),  # ci 18.9 s
-    "gradcheck/piecewise_linear": (500, 40, 3000),  # ci 21.4 s
+    "gradcheck/smooth": (800, 40, 3000),  # ci 18.5 s
+    "gradcheck/piecewise_linear": (1000, 40, 3000),  # ci 20.3 s
     # metamorphic properties of the reference alone
-    "metamorphic/softmax_ce_gradient_sums": (500, 50, 5000),  # ci 6.3 s
-    "metamorphic/l2_adds_lambda_w": (500, 50, 5000),  # ci 4.7 s
-    "metamorphic/sgd_step": (500, 50, 5000),  # ci 4.9 s
-    "metamorphic/backward_linearity": (800, 80, 5000),  # ci 2.5 s
-    "metamorphic/batch_mean_gradient": (500, 50, 5000),  # ci 4.8 s
-    "metamorphic/batch_permutation": (500, 50, 5000),  # ci 6.2 s
+    "metamorphic/softmax_ce_gradient_sums": (1000, 50, 5000),  # ci 4.9 s
+    "metamorphic/l2_adds_lambda_w": (1000, 50, 5000),  # ci 5.5 s
+    "metamorphic/sgd_step": (1000, 50, 5000),  # ci 7.0 s
+    "metamorphic/backward_linearity": (1600, 80, 5000),  # ci 2.5 s
+    "metamorphic/batch_mean_gradient": (1000, 50, 5000),  # ci 5.3 s
+    "metamorphic/batch_permutation": (1000, 50, 5000),  # ci 5.1 s
     # exact zeros in relu / leaky_relu pre-activations (framework row: per framework path, 4 paths)
-    "kinks/reference_convention": (500, 50, 5000),  # ci 7.1 s
-    "kinks/framework_convention": (200, 20, 2000),  # ci 7.9 / 3.9 / 14.6 / 19.1 s (torch f/l, tf f/keras)
-    "kinks/gradcheck_inconclusive": (400, 40, 3000),  # ci 10.5 s
+    "kinks/reference_convention": (1000, 50, 5000),  # ci 8.1 s
+    "kinks/framework_convention": (400, 20, 2000),  # ci 6.6 / 4.7 / 11.0 / 13.5 s (torch f/l, tf f/keras)
+    "kinks/gradcheck_inconclusive": (800, 40, 3000),  # ci 12.9 s
 }
 
 _COMMON: dict[str, Any] = {
