@@ -73,17 +73,11 @@ def probabilities_stay_unclipped(example, clip: float = KERAS_CLIP) -> bool:
     return all(float(AL.min()) >= clip and float((1 - AL).min()) >= clip for AL in visited)
 
 
-ORACLES = [
-    pytest.param("finite_difference", id="finite_difference"),
-    pytest.param("torch_functional", marks=pytest.mark.torch),
-    pytest.param("torch_layers", marks=pytest.mark.torch),
-    pytest.param("tensorflow_functional", marks=pytest.mark.tensorflow),
-    pytest.param("tensorflow_keras", marks=[pytest.mark.tensorflow, pytest.mark.slow]),
-]
-
-
 def agreement_test(oracle_id: str):
-    """The @given test for one oracle, with that oracle's example budget (profiles.EXAMPLE_BUDGETS)."""
+    """The @given test for one oracle, with that oracle's example budget (profiles.EXAMPLE_BUDGETS).
+    Bound below to one module-level test per oracle, so that pytest collects each and Hypothesis
+    reports its statistics (``--hypothesis-show-statistics``: examples run, and how many each
+    ``assume`` rejected)."""
     finite_difference = oracle_id == "finite_difference"
     max_parameters = FD_MAX_PARAMETERS if finite_difference else None
     scales = FD_SCALES if finite_difference else AGREEMENT_SCALES
@@ -92,6 +86,9 @@ def agreement_test(oracle_id: str):
     @property_settings(f"agreement/{oracle_id}")
     @given(models(configs, scales=scales, max_parameters=max_parameters))
     def run(example):
+        oracle = oracle_named(oracle_id)
+        if not oracle.available:
+            pytest.skip(oracle.unavailable_reason)
         assume_expressible(example, oracle_id)
         # Saturating weights: one step only. A second step starts from where the first (lr up to 0.5)
         # threw a saturated float32 net: 1-1-4-2 identity,identity,softmax cross_entropy sgd(lr=0.5)
@@ -111,15 +108,16 @@ def agreement_test(oracle_id: str):
         event(f"loss {example.config.loss}, {example.config.dtype}")
         check_oracle_agreement(example, oracle_id)
 
+    run.__name__ = run.__qualname__ = f"test_reference_agrees_with_{oracle_id}"
     return run
 
 
-@pytest.mark.parametrize("oracle_id", ORACLES)
-def test_reference_agrees_with_oracle(oracle_id):
-    oracle = oracle_named(oracle_id)
-    if not oracle.available:
-        pytest.skip(oracle.unavailable_reason)
-    agreement_test(oracle_id)()
+test_reference_agrees_with_finite_difference = agreement_test("finite_difference")
+test_reference_agrees_with_torch_functional = pytest.mark.torch(agreement_test("torch_functional"))
+test_reference_agrees_with_torch_layers = pytest.mark.torch(agreement_test("torch_layers"))
+test_reference_agrees_with_tensorflow_functional = pytest.mark.tensorflow(agreement_test("tensorflow_functional"))
+test_reference_agrees_with_tensorflow_keras = pytest.mark.slow(
+    pytest.mark.tensorflow(agreement_test("tensorflow_keras")))
 
 
 # Examples the thorough profile once failed on (2026-11-23), kept as fixed regressions: each was a
