@@ -139,11 +139,34 @@ def _taylor_tensor(ev, key, g, v, dtype, floor) -> ParameterTaylor:
         status, note = PASS, ""
     elif linear <= allowance:
         status, note = PASS, f"linear term {linear:.1e} within the dtype's allowance {allowance:.1e}"
+    elif (hidden := _change_f_never_showed(plus, f0, remainder, steps, last)) is not None and (
+        hidden <= tol.analytic_rtol(ev.eval_dtype) * max(1.0, abs(f0))
+    ):
+        status, note = INCONCLUSIVE, (
+            f"f did not change along the direction at any fitted step (flat to the last bit, as when it "
+            f"is computed with cancellation); the gradient claims at most {hidden:.1e}, which rounding "
+            "of f can hide"
+        )
     elif _at_a_kink(slope_gv, plus, minus, f0, steps, noise, last, linear, allowance):
         status, note = INCONCLUSIVE, "f has a kink along the direction: g.v lies between the one-sided slopes"
     else:
         status, note = FAIL, f"remainder shrinks linearly: |(g_true - g).v| ~ {linear:.2e} > allowance {allowance:.1e}"
     return ParameterTaylor(key, status, slope, sym_slope, used, linear, allowance, list(steps), list(remainder), note)
+
+
+def _change_f_never_showed(plus, f0, remainder, steps, last) -> float | None:
+    """Where f(x + h v) == f(x) exactly at every step down from the largest such step to the fit's
+    smallest, the remainder is h |g.v| by construction and says nothing about f; the largest
+    h |g.v| over those steps (the change the gradient claims and f never showed) is returned, else
+    None. A gradient for a parameter f ignores claims a change at h = 0.3 too, and still fails; a
+    tiny right gradient of an f computed with cancellation (softplus(z) - z at z = 34 is exactly 0)
+    claims ~1e-14, below rounding of f's terms."""
+    if last is None:
+        return None
+    flat = plus == f0
+    if not flat[: last + 1].all():
+        return None
+    return float(np.max(remainder[: last + 1]))
 
 
 def _at_a_kink(slope_gv, plus, minus, f0, steps, noise, last, linear, allowance) -> bool:

@@ -135,3 +135,30 @@ def test_a_small_error_in_a_smooth_function_is_not_excused_by_nearby_slopes():
     wrong = lambda p: {"x": np.cos(p["x"]) * (1 + 1e-4)}  # noqa: E731
     report = check_gradients(lambda p: float(np.sum(np.sin(p["x"]))), wrong, params, method="central")
     assert not report.passed and report["x"].n_inconclusive == 0, str(report)
+
+
+def test_taylor_is_inconclusive_where_f_is_flat_to_the_last_bit():
+    """A perfectly fitted bce-from-logits sample: softplus(z) - y z at z = 34.4, y = 1 is computed as
+    exactly 0 (34.4 + 1.1e-15 rounds to 34.4), and stays 0 along +v. The right gradient (-1.1e-15)
+    then leaves a remainder h |g.v| that is linear by construction: not evidence of a wrong gradient
+    (Hypothesis found this; the Taylor test used to say FAIL)."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from gradcheck_nets import ClassicNet
+
+    net = ClassicNet(X=np.array([[-0.80193143]]), Y=np.array([[1.0]]), hidden="sigmoid", output="bce")
+    params = {"W1": np.array([[-7.45084866]]), "b1": np.array([[1.26133571]]), "W2": np.array([[34.08139597]]),
+              "b2": np.array([[0.3291192]])}
+    assert net.cost(params) == 0.0
+    report = taylor_test(net.cost, net.grads, params)
+    assert report.passed and report.results["W2"].status == "inconclusive", str(report)
+
+
+def test_taylor_still_fails_a_gradient_for_a_parameter_f_ignores():
+    params = {"x": np.array([0.5, -1.0]), "unused": np.array([2.0])}
+    report = taylor_test(lambda p: float(np.sum(p["x"] ** 2)),
+                         lambda p: {"x": 2 * p["x"], "unused": np.array([1e-3])}, params)
+    assert not report.passed and report.results["unused"].status == "fail", str(report)
+    assert report.results["x"].status == "pass", str(report)
