@@ -9,6 +9,7 @@ rejected an f that is perfectly analytic. Every method must now pass the right g
 smaller steps of the second opinion and of the probe) and still fail a wrong one.
 """
 
+import numpy as np
 import pytest
 
 from equivalence_tests.config import ModelConfig, OptimizerConfig
@@ -74,3 +75,24 @@ def test_small_error_in_a_saturated_network_still_fails(saturated, method, relat
     report = check_gradients(f, wrong, params, method=method)
     assert not report.passed and report["W1"].status == "fail", str(report)
     assert report["W1"].worst_index == (1, 4), str(report)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "known limitation: f = (q + 2.8e-14) / 2 where q = softplus(28.7) - 28.7 carries a rounding "
+    "offset of up to ulp(28.7) / 2 = 1.8e-15 that changes only when z moves by many ulps; the noise "
+    "probe (LossEvaluator.measure_noise) sees the smooth term move first and reports 2.5e-29, so the "
+    "error bounds of every method are too small for a gradient of 1.9e-13. Found by 1500 Hypothesis "
+    "examples of test_right_gradients_never_fail (60 in the suite)."))
+def test_known_limitation_loss_with_cancellation_at_a_perfect_fit():
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from gradcheck_nets import ClassicNet
+
+    net = ClassicNet(X=np.array([[-0.1572091, 0.4925922], [0.13884089, 0.81158499]]), Y=np.array([[1.0, 0.0]]),
+                     hidden="tanh", output="bce")
+    params = {"W1": np.array([[7.41338483, 19.51290379]]), "b1": np.array([[-8.63121276]]),
+              "W2": np.array([[-29.95381315]]), "b2": np.array([[-1.2656789]])}
+    report = check_gradients(net.cost, net.grads, params, method="auto")
+    assert report.passed, str(report)
