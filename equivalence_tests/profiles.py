@@ -27,7 +27,7 @@ measured time of each test are in :data:`EXAMPLE_BUDGETS` and its comments. Meas
 ci 139 s for 77 tests (20 Hypothesis properties, 15 meta-tests, 25 fixed-example tests: former
 thorough failures, error-scale sensitivity, a single-relu kink; 17 strategy/profile tests); the
 ci counts were doubled that day (from 78 s) because the whole README test command still runs in
-about 2.5 minutes, well inside the 10-minute target.
+2.6-3 minutes (157-182 s on a clean clone), well inside the 10-minute target.
 
 Thorough (2026-11-23, ``HYPOTHESIS_PROFILE=thorough python -m pytest tests/properties -n 2
 -p no:cacheprovider``, torch 2.13.0, TF 2.21.0, numpy 2.4.6): **58 passed in 497 s** on the
