@@ -81,14 +81,13 @@ def nearby_slopes(ev: LossEvaluator, key: str, flat_index: int, tolerance: float
     h = float(tol.central_step(np.float64(x), ev.eval_dtype))
     radius = tol.NEARBY_STEP_RATIO * tol.eps(ev.eval_dtype) ** (1.0 / 3.0)
     noise = 2.0 * tol.eps(ev.eval_dtype) * ev.f_scale / h
-    x_plus, x_minus = ev.eval_dtype.type(x + h), ev.eval_dtype.type(x - h)
-    at_x = (ev.with_element(key, flat_index, x_plus) - ev.with_element(key, flat_index, x_minus)) / (
-        float(x_plus) - float(x_minus))
+    at_x = _central_slope_at(ev, ev.point, key, flat_index, h)
     slopes = []
     for _ in range(pairs):
         pattern = _random_pattern(ev, rng)
         for sign in (1.0, -1.0):
-            far, near = (_central_slope_at(ev, key, flat_index, h, sign * r, pattern) for r in (radius, radius / 2))
+            far, near = (_central_slope_at(ev, _moved(ev, sign * r, pattern), key, flat_index, h)
+                         for r in (radius, radius / 2))
             if not (np.isfinite(far) and np.isfinite(near)):
                 continue
             move = far - at_x
@@ -113,8 +112,8 @@ def kinked_at_point(ev: LossEvaluator) -> bool:
             pattern = _random_pattern(ev, rng)
             forward, backward = np.empty(3), np.empty(3)
             for j, s in enumerate(steps):
-                forward[j] = (_value_at(ev, s, pattern) - ev.value0) / s
-                backward[j] = (ev.value0 - _value_at(ev, -s, pattern)) / s
+                forward[j] = (ev.at(_moved(ev, s, pattern)) - ev.value0) / s
+                backward[j] = (ev.value0 - ev.at(_moved(ev, -s, pattern))) / s
             if is_kink(OneSided(forward, backward, steps), 0.0, ev.f_scale, ev.eval_dtype):
                 ev.kinked = True
                 break
@@ -125,21 +124,22 @@ def _random_pattern(ev: LossEvaluator, rng: np.random.Generator) -> dict[str, np
     """Random signs times magnitudes in [0.5, 1.5] max(|x_j|, rms of the tensor) (1 for all zeros)."""
     pattern = {}
     for name, values in ev.point.items():
-        magnitude = np.maximum(np.abs(values.astype(np.float64)), _rms(values) or 1.0)
+        values = values.astype(np.float64)
+        magnitude = np.maximum(np.abs(values), tol._rms(values) or 1.0)
         pattern[name] = rng.choice([-1.0, 1.0], size=values.shape) * rng.uniform(0.5, 1.5, values.shape) * magnitude
     return pattern
 
 
-def _value_at(ev: LossEvaluator, radius: float, pattern) -> float:
-    return ev.at({name: (values + radius * pattern[name]).astype(ev.eval_dtype) for name, values in ev.point.items()})
+def _moved(ev: LossEvaluator, radius: float, pattern) -> dict[str, np.ndarray]:
+    """The evaluator's point moved by ``radius * pattern``, in the evaluation dtype."""
+    return {name: (values + radius * pattern[name]).astype(ev.eval_dtype) for name, values in ev.point.items()}
 
 
-def _central_slope_at(ev: LossEvaluator, key: str, flat_index: int, h: float, radius: float, pattern) -> float:
-    """Central difference of one element at the point moved by ``radius * pattern``."""
-    shifted = {name: (values + radius * pattern[name]).astype(ev.eval_dtype) for name, values in ev.point.items()}
-    centre = float(shifted[key].reshape(-1)[flat_index])
-    plus = {**shifted, key: _with(shifted[key], flat_index, centre + h, ev.eval_dtype)}
-    minus = {**shifted, key: _with(shifted[key], flat_index, centre - h, ev.eval_dtype)}
+def _central_slope_at(ev: LossEvaluator, point, key: str, flat_index: int, h: float) -> float:
+    """Central difference of one element at ``point`` (step ``h``, as actually representable)."""
+    centre = float(point[key].reshape(-1)[flat_index])
+    plus = {**point, key: _with(point[key], flat_index, centre + h, ev.eval_dtype)}
+    minus = {**point, key: _with(point[key], flat_index, centre - h, ev.eval_dtype)}
     step = float(plus[key].reshape(-1)[flat_index]) - float(minus[key].reshape(-1)[flat_index])
     return (ev.at(plus) - ev.at(minus)) / step
 
@@ -148,10 +148,6 @@ def _with(values: np.ndarray, flat_index: int, value: float, dtype) -> np.ndarra
     copy = np.array(values, dtype=dtype, copy=True)
     copy.reshape(-1)[flat_index] = value
     return copy
-
-
-def _rms(values: np.ndarray) -> float:
-    return float(np.sqrt(np.mean(np.square(values, dtype=np.float64)))) if values.size else 0.0
 
 
 def explained_by_kink(ev: LossEvaluator, key: str, flat_index: int, analytic: float, tolerance: float,

@@ -139,7 +139,7 @@ def _taylor_tensor(ev, key, g, v, dtype, floor) -> ParameterTaylor:
         status, note = PASS, ""
     elif linear <= allowance:
         status, note = PASS, f"linear term {linear:.1e} within the dtype's allowance {allowance:.1e}"
-    elif (hidden := _change_f_never_showed(plus, f0, remainder, steps, last)) is not None and (
+    elif (hidden := _change_f_never_showed(plus, f0, remainder, last)) is not None and (
         hidden <= tol.analytic_rtol(ev.eval_dtype) * max(1.0, abs(f0))
     ):
         status, note = INCONCLUSIVE, (
@@ -154,7 +154,7 @@ def _taylor_tensor(ev, key, g, v, dtype, floor) -> ParameterTaylor:
     return ParameterTaylor(key, status, slope, sym_slope, used, linear, allowance, list(steps), list(remainder), note)
 
 
-def _change_f_never_showed(plus, f0, remainder, steps, last) -> float | None:
+def _change_f_never_showed(plus, f0, remainder, last) -> float | None:
     """Where f(x + h v) == f(x) exactly at every step down from the largest such step to the fit's
     smallest, the remainder is h |g.v| by construction and says nothing about f; the largest
     h |g.v| over those steps (the change the gradient claims and f never showed) is returned, else

@@ -191,7 +191,8 @@ def _rms(x: np.ndarray) -> float:
 # ---------------------------------------------------------------------------------------------
 
 # The complex-step probe (numerical.complex_step_support) re-examines a disagreement with real
-# Richardson derivatives from first steps 64x and 4096x smaller (2^-10 and 2^-16 relative): small
+# Richardson derivatives from first steps 64x and 4096x smaller (2^-10 and 2^-16 relative), and the
+# second opinion on a failing element (check._second_opinion) uses the same two factors: small
 # enough to resolve a derivative that changes by 1% over 1e-5 (a saturated tanh network), large
 # enough that the smallest step (2^-21 ~ 5e-7) keeps rounding error (eps |f| / h ~ 5e-10 |f|) far
 # below the probe's 1e-6 agreement allowance.
