@@ -213,9 +213,12 @@ def gradient_scales(config: ModelConfig, params: Params, X: np.ndarray, Y: np.nd
     L = config.n_layers
     W = {l: np.asarray(params[f"W{l}"], np.float64) for l in range(1, L + 1)}
     b = {l: np.asarray(params[f"b{l}"], np.float64) for l in range(1, L + 1)}
-    exact = {l: np.zeros_like(W[l]) for l in W} | {-l: np.zeros_like(b[l]) for l in b}
-    R_W = {l: np.asarray(R_params[f"W{l}"], np.float64) if R_params else exact[l] for l in W}
-    R_b = {l: np.asarray(R_params[f"b{l}"], np.float64) if R_params else exact[-l] for l in b}
+
+    def uncertainty(name: str, like: np.ndarray) -> np.ndarray:
+        return np.asarray(R_params[name], np.float64) if R_params else np.zeros_like(like)
+
+    R_W = {l: uncertainty(f"W{l}", W[l]) for l in W}
+    R_b = {l: uncertainty(f"b{l}", b[l]) for l in b}
     A = {0: np.asarray(X, np.float64)}
     R_A = {0: np.zeros_like(A[0])}
     Z, R_Z, slope, R_slope = {}, {}, {}, {}

@@ -38,7 +38,7 @@ from equivalence_tests.oracles import (
     TorchOracle,
     UnsupportedConfiguration,
 )
-from equivalence_tests.tolerances import EPS, normalized_errors, tolerance_for
+from equivalence_tests.tolerances import EPS, compare_results, tolerance_for
 
 ACTIVATIONS = tuple(row.name for row in ops.ops_of_kind("activation"))
 LOSSES = tuple(row.name for row in ops.ops_of_kind("loss"))
@@ -103,25 +103,17 @@ def measure(n_models: int, seed: int, error_scale: bool = False) -> dict[tuple[s
             config, params, X, Y = random_model(rng, dtype)
             expected = reference.run(config, params, X, Y)
             scales = error_scales(config, params, X, Y) if error_scale else None
-
-            def scale_of(quantity: str, name: str = "", scales=scales):
-                return None if scales is None else scales.for_quantity(quantity, name)
-
             for oracle in oracles:
                 try:
                     result = oracle.run(config, params, X, Y)
                 except UnsupportedConfiguration:
                     continue
-                pairs = {"forward": [(expected.forward, result.forward, None, scale_of("forward"))],
-                         "cost": [(expected.cost, result.cost, None, scale_of("cost"))],
-                         "gradient": [(expected.gradients[k], result.gradients[k], None, scale_of("gradient", k))
-                                      for k in params],
-                         "updated_params": [(expected.updated_params[k], result.updated_params[k], params[k],
-                                             scale_of("updated_params", k)) for k in params]}
-                for quantity, arrays in pairs.items():
-                    error = max(float(np.max(normalized_errors(r, c, initial=i, steps=config.steps, dtype=dtype,
-                                                               error_scale=m)[0], initial=0.0))
-                                for r, c, i, m in arrays)
+                # the table's own comparison (forward, cost, each gradient, each displacement), without
+                # its verdicts: only the largest normalized error per quantity is kept
+                largest: dict[str, float] = {}
+                for comparison in compare_results(expected, result, config, params, scales=scales):
+                    largest[comparison.quantity] = max(largest.get(comparison.quantity, 0.0), comparison.max_rel_error)
+                for quantity, error in largest.items():
                     tag = override_tag(quantity, dtype, oracle.name, config)
                     key = (quantity, dtype, oracle.name, tag)
                     worst = table.setdefault(key, Worst())
