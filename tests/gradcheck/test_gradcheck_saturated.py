@@ -11,6 +11,7 @@ smaller steps of the second opinion and of the probe) and still fail a wrong one
 
 import numpy as np
 import pytest
+from gradcheck_nets import ClassicNet
 
 from equivalence_tests.config import ModelConfig, OptimizerConfig
 from equivalence_tests.oracles.finite_difference import cost_function
@@ -84,12 +85,6 @@ def test_small_error_in_a_saturated_network_still_fails(saturated, method, relat
     "error bounds of every method are too small for a gradient of 1.9e-13. Found by 1500 Hypothesis "
     "examples of test_right_gradients_never_fail (60 in the suite)."))
 def test_known_limitation_loss_with_cancellation_at_a_perfect_fit():
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).parent))
-    from gradcheck_nets import ClassicNet
-
     net = ClassicNet(X=np.array([[-0.1572091, 0.4925922], [0.13884089, 0.81158499]]), Y=np.array([[1.0, 0.0]]),
                      hidden="tanh", output="bce")
     params = {"W1": np.array([[7.41338483, 19.51290379]]), "b1": np.array([[-8.63121276]]),

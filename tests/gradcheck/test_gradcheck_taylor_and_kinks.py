@@ -2,9 +2,11 @@
 
 import numpy as np
 import pytest
+from gradcheck_nets import ClassicNet
 
 from reference_nn.gradcheck import check_gradients, one_sided_differences, taylor_test
 from reference_nn.gradcheck.evaluation import LossEvaluator
+from reference_nn.gradcheck.kinks import nearby_slopes
 
 
 def smooth_case():
@@ -121,8 +123,6 @@ def test_value_outside_every_piece_at_coincident_kinks_still_fails(wrong):
 
 
 def test_nearby_slopes_find_no_pieces_in_a_smooth_function():
-    from reference_nn.gradcheck.evaluation import LossEvaluator
-    from reference_nn.gradcheck.kinks import nearby_slopes
 
     params = {"x": np.array([0.3, -1.2, 2.0]), "y": np.array([[0.5, 0.1]])}
     ev = LossEvaluator(lambda p: float(np.sum(np.sin(p["x"])) * np.sum(np.exp(p["y"]))), params, np.float64)
@@ -142,12 +142,6 @@ def test_taylor_is_inconclusive_where_f_is_flat_to_the_last_bit():
     exactly 0 (34.4 + 1.1e-15 rounds to 34.4), and stays 0 along +v. The right gradient (-1.1e-15)
     then leaves a remainder h |g.v| that is linear by construction: not evidence of a wrong gradient
     (Hypothesis found this; the Taylor test used to say FAIL)."""
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).parent))
-    from gradcheck_nets import ClassicNet
-
     net = ClassicNet(X=np.array([[-0.80193143]]), Y=np.array([[1.0]]), hidden="sigmoid", output="bce")
     params = {"W1": np.array([[-7.45084866]]), "b1": np.array([[1.26133571]]), "W2": np.array([[34.08139597]]),
               "b2": np.array([[0.3291192]])}

@@ -28,11 +28,11 @@ import pytest
 from hypothesis import event, given
 from hypothesis import strategies as st
 
-from equivalence_tests.config import ModelConfig
-from equivalence_tests.error_scale import error_scales
+from equivalence_tests.config import ModelConfig, OptimizerConfig
+from equivalence_tests.error_scale import error_scales, gradient_scales
 from equivalence_tests.oracles import ReferenceOracle
 from equivalence_tests.profiles import property_settings
-from equivalence_tests.strategies import model_configs, models
+from equivalence_tests.strategies import ExampleRecipe, model_configs, models
 from equivalence_tests.tolerances import compare
 
 SCALE_BOUND = 1e3  # well-conditioned: M at most this many times the gradient RMS
@@ -99,10 +99,6 @@ def test_gradient_scales_are_those_of_the_initial_parameters_when_several_steps_
     12-1-7-1-1-1 model the relu unit of layer 4 switches off after the first SGD step, the last
     iterate's scales were 0 upstream of it, and a 137-eps rounding difference from torch was
     judged against the underflow floor alone."""
-    from equivalence_tests.config import OptimizerConfig
-    from equivalence_tests.error_scale import gradient_scales
-    from equivalence_tests.strategies import ExampleRecipe
-
     example = ExampleRecipe(
         config=ModelConfig(layer_dims=(12, 1, 7, 1, 1, 1), activations=("tanh", "identity", "identity", "relu",
                                                                           "identity"),
@@ -128,8 +124,6 @@ def test_planted_error_in_a_three_step_displacement_is_caught(dtype, optimizer, 
     (SGD momentum); float32 SGD 1e-2: >= 5.5 (median 72); float32 Adam 1e-1: >= 2.8 (median 1e2),
     and 1e-3 only in half the tensors (median 1.0): Adam's normalization makes float32 multi-step
     trajectories agree to about 1e-2, not to eps."""
-    from equivalence_tests.config import OptimizerConfig
-
     config_optimizer = (OptimizerConfig("adam", learning_rate=0.01) if optimizer == "adam"
                         else OptimizerConfig("sgd", learning_rate=0.1, momentum=0.9))
     margins = []

@@ -27,11 +27,11 @@ from hypothesis import assume, event, given
 from oracle_comparison import assume_expressible, check_oracle_agreement, oracle_named
 from property_checks import check_kink_gradcheck_inconclusive, check_kink_reference_convention
 
-from equivalence_tests.config import ModelConfig
+from equivalence_tests.config import ModelConfig, OptimizerConfig
 from equivalence_tests.oracles.finite_difference import cost_function
 from equivalence_tests.oracles.reference_oracle import reference_cost_and_gradients
 from equivalence_tests.profiles import property_settings
-from equivalence_tests.strategies import kink_models
+from equivalence_tests.strategies import ExampleRecipe, kink_models
 from reference_nn.gradcheck import check_gradients
 
 FRAMEWORK_PATHS = [
@@ -91,9 +91,6 @@ def test_gradcheck_marks_the_kink_of_a_single_relu_inconclusive():
 
 
 def _kink_recipe(layer_dims, activations, loss, alpha, batch_size, seed, kink_layers):
-    from equivalence_tests.config import OptimizerConfig
-    from equivalence_tests.strategies import ExampleRecipe
-
     config = ModelConfig(layer_dims=layer_dims, activations=activations, loss=loss,
                          optimizer=OptimizerConfig(name="sgd", learning_rate=0.001), dtype="float64",
                          leaky_relu_alpha=alpha)

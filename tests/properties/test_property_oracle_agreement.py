@@ -26,16 +26,19 @@ exposed.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import assume, event, given
 from hypothesis import strategies as st
 from oracle_comparison import assume_expressible, check_oracle_agreement, oracle_named
 
+from equivalence_tests.config import ModelConfig, OptimizerConfig
 from equivalence_tests.oracles.base import run_steps
 from equivalence_tests.oracles.reference_oracle import reference_cost_and_gradients
 from equivalence_tests.profiles import property_settings
-from equivalence_tests.strategies import model_configs, models
+from equivalence_tests.strategies import ExampleRecipe, model_configs, models
 
 AGREEMENT_SCALES = st.sampled_from(["tiny", "classic", "he", "saturating"])
 # Finite differences: no saturating weights. Their gradients vanish (~1e-12) while the numerical
@@ -125,9 +128,6 @@ test_reference_agrees_with_tensorflow_keras = pytest.mark.slow(
 # that failed on it is listed.
 def _regression(layer_dims, activations, loss, optimizer, steps, dtype, seed, weight_scale, input_kind,
                 bias_kind, batch_size, l2=0.0, alpha=0.01):
-    from equivalence_tests.config import ModelConfig
-    from equivalence_tests.strategies import ExampleRecipe
-
     return ExampleRecipe(config=ModelConfig(layer_dims=layer_dims, activations=activations, loss=loss, l2=l2,
                                             optimizer=optimizer, steps=steps, dtype=dtype, leaky_relu_alpha=alpha),
                          batch_size=batch_size, seed=seed, weight_scale=weight_scale, input_kind=input_kind,
@@ -135,8 +135,6 @@ def _regression(layer_dims, activations, loss, optimizer, steps, dtype, seed, we
 
 
 def _regressions():
-    from equivalence_tests.config import OptimizerConfig
-
     adam, sgd = OptimizerConfig("adam", learning_rate=0.001), OptimizerConfig("sgd", learning_rate=0.001)
     # The gradient scales were the last iterate's: a relu unit that switched off after step 1 zeroed
     # them upstream, and a 137-eps rounding difference was judged against nothing.
@@ -175,10 +173,6 @@ def test_finite_difference_filter_leaves_out_exactly_the_iterates_past_the_log_c
     """The FD narrowing above, on the thorough-run example that needed it: three steps reach
     p = 2.2e-45 < e^-100 (filtered out), the first two do not, and there the reference agrees
     with finite differences."""
-    import dataclasses
-
-    from equivalence_tests.config import OptimizerConfig
-
     recipe = _regression((1, 2, 1, 2, 1, 5), ("identity",) * 4 + ("softmax",), "cross_entropy",
                          OptimizerConfig("sgd", learning_rate=0.5, momentum=0.5), 3, "float64", 0, "he", "normal",
                          "small", 1)
