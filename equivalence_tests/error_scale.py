@@ -296,13 +296,26 @@ def error_scales(config: ModelConfig, params: Params, X: np.ndarray, Y: np.ndarr
             M_g = M_grads_t[name] + opt.weight_decay * np.abs(theta[name])
             displacement_scale[name] += _step_scale(opt, state[name], g, M_g, t, eps_dtype)
         theta = optimizer.step(theta, grads_t)
-    # Underflow: each operation may also lose up to the smallest normal number absolutely (flush to
-    # zero: TF's oneDNN kernels turn a float32 gradient of 2e-40 into 0). Error <= eps M + tiny, so
-    # M gains tiny / eps (1e-31 in float32, 1e-292 in float64: nothing next to normal values).
-    underflow = float(np.finfo(config.numpy_dtype).tiny) / eps_dtype
+    underflow = _underflow(config)
     return ErrorScales(forward=M_forward + underflow, cost=M_cost + underflow,
                        gradients={name: value + underflow for name, value in M_grads.items()},
                        updated_params={name: value + underflow for name, value in displacement_scale.items()})
+
+
+def gradient_error_scales(config: ModelConfig, params: Params, X: np.ndarray, Y: np.ndarray) -> Params:
+    """``error_scales(...).gradients`` alone, without the optimizer steps' bounds (which cost a
+    gradient-scale pass per step)."""
+    *_, M_grads = gradient_scales(config, params, X, Y)
+    underflow = _underflow(config)
+    return {name: value + underflow for name, value in M_grads.items()}
+
+
+def _underflow(config: ModelConfig) -> float:
+    """Each operation may also lose up to the smallest normal number absolutely (flush to zero: TF's
+    oneDNN kernels turn a float32 gradient of 2e-40 into 0). Error <= eps M + tiny, so M gains
+    tiny / eps (1e-31 in float32, 1e-292 in float64: nothing next to normal values)."""
+    info = np.finfo(config.numpy_dtype)
+    return float(info.tiny) / float(info.eps)
 
 
 def _step_scale(opt, state: dict[str, np.ndarray], g: np.ndarray, M_g: np.ndarray, t: int, eps_dtype: float):

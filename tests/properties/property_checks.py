@@ -21,7 +21,7 @@ from hypothesis import event
 from property_report import Mismatch, assert_no_mismatch, failure_report, worst_mismatch
 
 import reference_nn as rn
-from equivalence_tests.error_scale import error_scales
+from equivalence_tests.error_scale import gradient_error_scales
 from equivalence_tests.oracles.finite_difference import cost_function
 from equivalence_tests.oracles.reference_oracle import reference_cost_and_gradients
 from equivalence_tests.strategies import KINKED_ACTIVATIONS, ModelExample
@@ -333,9 +333,9 @@ def check_kink_reference_convention(example: ModelExample) -> None:
     # where p - y cancels to rounding noise, near and far carry different noise that the remainder
     # term, made for smooth change, does not bound; 4-1-2-2 leaky_relu,identity,softmax cross_entropy,
     # seed 3496067, thorough run: W2[1, 0] limit -1.3e-23 against exactly 0 at the kink).
-    floor_at_kink = error_scales(config64.config, params64, X64, Y64).gradients
-    floor_near = error_scales(config64.config, params_near, X64, Y64).gradients
-    floor_far = error_scales(config64.config, params_far, X64, Y64).gradients
+    floor_at_kink = gradient_error_scales(config64.config, params64, X64, Y64)
+    floor_near = gradient_error_scales(config64.config, params_near, X64, Y64)
+    floor_far = gradient_error_scales(config64.config, params_far, X64, Y64)
     floors = {name: np.maximum(floor_at_kink[name], 2 * floor_near[name] + floor_far[name]) for name in floor_at_kink}
     mismatches = []
     for name in left:
