@@ -1,0 +1,169 @@
+"""``refnn check``: check the user's own loss and gradient functions, or a layer object, against
+numerical derivatives (``reference_nn.gradcheck``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from equivalence_tests.cli.common import (
+    EXIT_DISAGREE,
+    EXIT_OK,
+    UsageError,
+    load_object,
+    parse_shape_option,
+    parse_sizes,
+)
+from equivalence_tests.cli.output import json_default, spinner
+
+METHODS = ("auto", "central", "richardson", "complex", "directional")
+
+
+def load_npz_params(path: str) -> dict[str, np.ndarray]:
+    """Parameters from an ``.npz`` file, without pickle (object arrays are refused)."""
+    if not Path(path).is_file():
+        raise UsageError(f"--params: file {path!r} does not exist")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            return {name: archive[name] for name in archive.files}
+    except ValueError as error:  # pickled object arrays, or not an npz at all
+        raise UsageError(f"--params: cannot load {path!r} without pickle: {error}") from None
+    except OSError as error:
+        raise UsageError(f"--params: {path!r} is not a NumPy .npz file: {error}") from None
+
+
+def build_params(args: argparse.Namespace) -> dict[str, np.ndarray]:
+    """From ``--params FILE.npz`` and/or ``--shape NAME=AxB`` (seeded standard normal, ``--dtype``)."""
+    shapes = dict(parse_shape_option(text) for text in args.shape)
+    if args.params:
+        params = load_npz_params(args.params)
+        for name, shape in shapes.items():  # --shape with --params: a statement about the file
+            if name not in params:
+                raise UsageError(f"--params {args.params} has no key {name!r} (keys: {', '.join(sorted(params))})")
+            if params[name].shape != shape:
+                raise UsageError(
+                    f"--params {args.params}: {name!r} has shape {params[name].shape}, --shape says {shape}"
+                )
+        return params
+    if not shapes:
+        raise UsageError("give the parameters: --params FILE.npz, or shapes like --shape W1=4x3 --shape b1=4x1")
+    rng = np.random.default_rng(args.seed)
+    return {name: rng.standard_normal(shape).astype(args.dtype) for name, shape in shapes.items()}
+
+
+def _describe_params(params: dict[str, np.ndarray]) -> str:
+    return ", ".join(f"{name} {value.shape}" for name, value in params.items())
+
+
+def preflight(loss: Callable, gradient: Callable, params: dict[str, np.ndarray], names: tuple[str, str]) -> None:
+    """Call ``loss(params)`` and ``gradient(params)`` once, turning a missing key or a shape error in the
+    user's code into one clear line (the check itself would bury it under a traceback)."""
+    for function, name in zip((loss, gradient), names, strict=True):
+        try:
+            function({key: value.copy() for key, value in params.items()})
+        except KeyError as error:
+            raise UsageError(
+                f"{name}(params) looked up key {error} that the parameters do not have "
+                f"(they have: {_describe_params(params)})"
+            ) from None
+        except (ValueError, TypeError, IndexError) as error:
+            raise UsageError(
+                f"{name}(params) raised {type(error).__name__}: {error} (wrong shapes? parameters: "
+                f"{_describe_params(params)})"
+            ) from None
+
+
+def make_layer(obj: Any, spec: str) -> Any:
+    """A layer instance from ``obj``: an object with forward/backward, or a class/factory taking no arguments."""
+    if hasattr(obj, "forward") and hasattr(obj, "backward") and not isinstance(obj, type):
+        return obj
+    if callable(obj):
+        try:
+            made = obj()
+        except TypeError as error:
+            raise UsageError(f"{spec} must be a layer object or a class/function of no arguments: {error}") from None
+        if hasattr(made, "forward") and hasattr(made, "backward"):
+            return made
+    raise UsageError(f"{spec} is not a layer: expected an object with forward(x) and backward(dy), got {obj!r:.80}")
+
+
+def command_check(args: argparse.Namespace) -> int:
+    from reference_nn import gradcheck
+
+    tolerances = {key: value for key, value in (("rtol", args.rtol), ("atol", args.atol)) if value is not None}
+    if len(args.targets) == 1:
+        if args.input_shape is None:
+            raise UsageError("checking a layer needs --input-shape N_INxM (e.g. --input-shape 3x5)")
+        input_shape = parse_sizes(args.input_shape, "--input-shape", separators="x,")
+        layer = make_layer(load_object(args.targets[0], "LAYER"), args.targets[0])
+        x = np.random.default_rng(args.seed).standard_normal(input_shape).astype(args.dtype)
+        try:
+            with spinner(f"checking {args.targets[0]}"):
+                report = gradcheck.check_layer(layer, x, method=args.method, seed=args.seed, **tolerances)
+        except (ValueError, TypeError, KeyError) as error:
+            raise UsageError(f"{args.targets[0]} with input of shape {input_shape}: {error}") from None
+    elif len(args.targets) == 2:
+        loss = load_object(args.targets[0], "LOSS")
+        gradient = load_object(args.targets[1], "GRAD")
+        for function, spec in zip((loss, gradient), args.targets, strict=True):
+            if not callable(function):
+                raise UsageError(f"{spec} must be a function of params, got {type(function).__name__}")
+        params = build_params(args)
+        names = tuple(spec.rpartition(":")[2] for spec in args.targets)
+        preflight(loss, gradient, params, names)  # type: ignore[arg-type]
+        try:
+            with spinner(f"checking {args.targets[1]} against {args.method} differences of {args.targets[0]}"):
+                report = gradcheck.check_gradients(
+                    loss, gradient, params, method=args.method, seed=args.seed, **tolerances
+                )
+        except (ValueError, TypeError, KeyError) as error:
+            raise UsageError(f"{args.targets[1]}: {error}") from None
+    else:
+        raise UsageError(f"give MODULE:LOSS MODULE:GRAD, or one MODULE:LAYER; got {len(args.targets)} targets")
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2, default=json_default))
+    else:
+        print(report)
+        print(verdict_lines(report))
+    return EXIT_OK if report.passed else EXIT_DISAGREE
+
+
+def verdict_lines(report: Any) -> str:
+    """One line per wrong parameter naming the element, or one PASS line."""
+    if report.passed:
+        extra = " (some elements inconclusive at a kink; see the table)" if report.inconclusive else ""
+        return f"PASS: {len(report.results)} gradient(s) agree with numerical derivatives{extra}"
+    lines = []
+    for name in report.failed_parameters:
+        result = report[name]
+        where = "along a random direction" if result.worst_index is None else f"at element {result.worst_index}"
+        lines.append(
+            f"WRONG: gradient of {name!r} {where}: hand-written {result.analytic:.6g}, numerical "
+            f"{result.numeric:.6g} ({result.n_failed} of {result.n_elements} elements outside tolerance)"
+        )
+    return "\n".join(lines)
+
+
+def add_parser(commands: Any) -> None:
+    check = commands.add_parser(
+        "check", help="check your own loss/gradient functions or a layer object",
+        description="MODULE:LOSS MODULE:GRAD checks grad(params) -> dict against numerical derivatives of "
+        "loss(params) -> float; a single MODULE:LAYER checks a layer's backward (forward(x), backward(dy)).",
+    )  # fmt: skip
+    check.add_argument("targets", nargs="+", metavar="MODULE:NAME", help="MODULE:LOSS MODULE:GRAD, or MODULE:LAYER")
+    check.add_argument("--params", metavar="FILE.npz", help="parameters (loaded without pickle)")
+    check.add_argument("--shape", action="append", default=[], metavar="NAME=AxB",
+                       help="generate a parameter of this shape (seeded standard normal); repeatable")  # fmt: skip
+    check.add_argument("--input-shape", metavar="N_INxM", help="input shape for a layer check, e.g. 3x5")
+    check.add_argument("--method", choices=METHODS, default="auto", help="numerical derivative (default auto)")
+    check.add_argument("--rtol", type=float, help="relative tolerance (default: derived from dtype and method)")
+    check.add_argument("--atol", type=float, help="absolute tolerance (default: derived from dtype and method)")
+    check.add_argument("--seed", type=int, default=0)
+    check.add_argument("--dtype", choices=("float64", "float32"), default="float64", help="of generated arrays")
+    check.add_argument("--json", action="store_true", help="print the report as JSON")
+    check.set_defaults(handler=command_check)
