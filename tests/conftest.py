@@ -9,14 +9,46 @@
 * Prints the NumPy / torch / TensorFlow versions and the active profile in the report header,
   read from the installed distributions' metadata so that the header never imports torch or
   TensorFlow (importing TF takes seconds and prints to stderr).
+* Limits BLAS/OpenMP threads per pytest-xdist worker (:func:`limit_threads_per_worker`), so the
+  README's test command is as fast as ``.ci/run`` without any environment set by hand: two workers
+  on two cores that each start a full-width BLAS/OpenMP pool oversubscribe the cores (measured by
+  ``benchmarks/suite_throughput.py``: torch examples/s 86 -> 166 with one thread per worker).
 """
 
 from __future__ import annotations
 
 import importlib.metadata
+import os
 
 from equivalence_tests.profiles import active_profile_name, load_profile
 
+# Libraries that read their pool size from the environment when they are first loaded (torch's
+# OpenMP pool, MKL, TensorFlow's intra/inter-op pools).
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                     "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")  # fmt: skip
+
+
+def limit_threads_per_worker() -> int | None:
+    """Under pytest-xdist, give each worker ``cores // workers`` (>= 1) BLAS/OpenMP threads.
+
+    Environment variables cover the libraries loaded later (torch, TensorFlow); threadpoolctl
+    resizes the pools already loaded (NumPy's OpenBLAS, imported before this conftest). A value the
+    user exported is kept. Returns the thread count, or None outside xdist workers."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        return None
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    threads = max(1, (os.cpu_count() or 1) // max(1, workers))
+    for variable in _THREAD_VARIABLES:
+        os.environ.setdefault(variable, str(threads))
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # a light install without the test extra: the environment variables still apply
+        return threads
+    threadpool_limits(int(os.environ["OPENBLAS_NUM_THREADS"]))
+    return threads
+
+
+limit_threads_per_worker()
 load_profile()
 
 # Distribution names that provide each module; the first one installed is reported.

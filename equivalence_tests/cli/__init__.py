@@ -32,10 +32,22 @@ __all__ = [
 ]  # fmt: skip
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("reference-nn")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        from reference_nn import __version__
+
+        return __version__
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="refnn", description="Cross-check hand-written gradients against finite differences, torch and TensorFlow."
     )
+    parser.add_argument("--version", action="version", version=f"refnn (reference-nn) {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in (crosscheck, check, conventions, train):
         command.add_parser(commands)
