@@ -356,16 +356,34 @@ def test_printer_markdown_and_json(capsys):
     assert "| Convention |" in markdown
     assert f"numpy {np.__version__}" in markdown
     for convention in cv.CONVENTIONS:
-        assert f"**{convention.__name__}**" in markdown
+        assert f"**{convention.name}**" in markdown
 
     assert cv.main(["--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["versions"]["numpy"] == np.__version__
-    assert [c["name"] for c in report["conventions"]] == [c.__name__ for c in cv.CONVENTIONS]
+    assert [c["name"] for c in report["conventions"]] == [c.name for c in cv.CONVENTIONS]
     assert {m["framework"] for m in report["conventions"][0]["measurements"]} == set(cv.FRAMEWORKS)
 
 
 def test_committed_table_lists_every_convention():
     table = (Path(__file__).resolve().parents[2] / "docs" / "conventions.md").read_text()
     for convention in cv.CONVENTIONS:
-        assert f"**{convention.__name__}**" in table, f"regenerate docs/conventions.md: {convention.__name__} missing"
+        assert f"**{convention.name}**" in table, f"regenerate docs/conventions.md: {convention.name} missing"
+
+
+def test_rows_are_declared_with_a_known_family_and_grouped_in_family_order():
+    families = [convention.family for convention in cv.CONVENTIONS]
+    assert set(families) <= set(cv.FAMILIES), f"unknown families {set(families) - set(cv.FAMILIES)}"
+    order = [cv.FAMILIES.index(family) for family in families]
+    assert order == sorted(order), f"CONVENTIONS must be grouped in FAMILIES order, got {families}"
+    names = [convention.name for convention in cv.CONVENTIONS]
+    assert len(names) == len(set(names)), f"duplicate convention names in {names}"
+
+
+def test_a_row_with_an_unknown_family_or_framework_is_refused():
+    row = dict(name="x", family="activations", question="q", setup="s", reference=lambda: 0.0, tolerance=0.0,
+               tolerance_reason="r", twins={}, harness_action="a")
+    with pytest.raises(ValueError, match="family must be one of"):
+        cv.Convention(**(row | {"family": "layers"}))
+    with pytest.raises(ValueError, match="twins must be keyed by"):
+        cv.Convention(**(row | {"twins": {"pytorch": lambda module: 0.0}}))

@@ -1,0 +1,190 @@
+"""Optimizer conventions (Adam's epsilon, defaults, float32 hyper-parameters, weight decay),
+measured live on one scalar parameter (:mod:`equivalence_tests.conventions.scalar_runs`).
+
+Hyper-parameters are dyadic (0.125, 0.875, 1 - 2**-10, ...) wherever Keras is involved, because
+Keras rounds hyper-parameters to float32 even for a float64 variable (``float32_hyperparameters``):
+a dyadic value is exact in float32 and keeps that effect out of the other rows. The momentum
+rows are in :mod:`equivalence_tests.conventions.momentum`.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+
+import reference_nn as rn
+from equivalence_tests.conventions.measuring import Convention
+from equivalence_tests.conventions.scalar_runs import keras_run, reference_run, torch_run
+
+# ------------------------------------------------------------------ Adam's epsilon
+# Dyadic Adam hyper-parameters, exact in float32 (see the module docstring).
+ADAM_LR, ADAM_BETA1, ADAM_BETA2, ADAM_EPS = 2.0**-10, 0.875, 1 - 2.0**-10, 2.0**-27
+ADAM_STEPS = 10
+ADAM_GRADIENTS = {"typical g=1e-2": 1e-2, "tiny g=1e-8 (~eps)": 1e-8}
+
+
+def _adam_cases(run) -> dict[str, float]:
+    """theta after ADAM_STEPS steps of each constant gradient; ``run(gradients) -> thetas``."""
+    return {case: run([g] * ADAM_STEPS)[-1] for case, g in ADAM_GRADIENTS.items()}
+
+
+def _epsilon_placement_torch(torch) -> dict[str, float]:
+    return _adam_cases(lambda gs: torch_run(torch, lambda p: torch.optim.Adam(
+        p, lr=ADAM_LR, betas=(ADAM_BETA1, ADAM_BETA2), eps=ADAM_EPS), 1.0, gs))
+
+
+def _epsilon_placement_tensorflow(ns) -> dict[str, float]:
+    return _adam_cases(lambda gs: keras_run(ns, lambda: ns.keras.optimizers.Adam(
+        learning_rate=ADAM_LR, beta_1=ADAM_BETA1, beta_2=ADAM_BETA2, epsilon=ADAM_EPS), 1.0, gs))
+
+
+adam_epsilon_placement = Convention(
+    name="adam_epsilon_placement",
+    family="optimizers",
+    # torch adds eps to sqrt(v_hat) (bias-corrected), Keras to sqrt(v) (not), so Keras' epsilon acts
+    # like torch's eps / sqrt(1 - beta2**t): ~32x larger at t=1.
+    question="Adam: torch divides by sqrt(v_hat) + eps, Keras by sqrt(v) + eps (then bias-corrects)",
+    setup=f"theta0=1, {ADAM_STEPS} steps of a constant gradient g; lr=2^-10, betas=(0.875, 1-2^-10), "
+          "eps=2^-27 (~7.5e-9), float64; value = theta after the last step",
+    reference=lambda: _adam_cases(lambda gs: reference_run(
+        rn.Adam(learning_rate=ADAM_LR, beta1=ADAM_BETA1, beta2=ADAM_BETA2, eps=ADAM_EPS), 1.0, gs)),
+    tolerance=1e-12,
+    tolerance_reason="10 float64 steps on |theta|<=1 round to ~1e-15; 1e-12 is far below the epsilon effect (>=1e-8)",
+    twins={"torch": _epsilon_placement_torch, "tensorflow": _epsilon_placement_tensorflow},
+    harness_action="the TF oracle uses keras.optimizers.Adam but sets optimizer.epsilon = eps*sqrt(1-beta2**t) "
+                   "before each step t (read eagerly), which equals torch's update exactly; no constant Keras "
+                   "epsilon could",
+)
+
+adam_default_epsilon = Convention(
+    name="adam_default_epsilon",
+    family="optimizers",
+    question="default Adam epsilon",
+    setup="constructor default",
+    reference=lambda: rn.Adam().eps,
+    tolerance=0.0,
+    tolerance_reason="a default constant: must match exactly",
+    twins={"torch": lambda torch: float(torch.optim.Adam([torch.zeros(1, requires_grad=True)]).defaults["eps"]),
+           "tensorflow": lambda ns: float(ns.keras.optimizers.Adam().epsilon)},
+    harness_action="OptimizerConfig.eps is always passed explicitly; never rely on a default",
+)
+
+
+# -------------------------------------------------------- float32 hyper-parameters in Keras
+# Keras turns learning_rate, beta_1, beta_2 (and momentum) into float32 tensors before casting them to
+# a float64 variable's dtype, and tf.nn.leaky_relu holds its slope as a float32 attribute, so float64
+# Keras steps and TF leaky_relu values are off by float32 rounding.
+FLOAT32_CASES = {"SGD lr=0.1, 1 step": "sgd", "Adam lr=0.1 betas=(0.9, 0.999) eps=1e-8, 1 step": "adam"}
+SLOPE_CASE = "leaky_relu slope 0.01: -f(-1)"
+
+
+def _float32_reference() -> dict[str, float]:
+    make = {"sgd": lambda: rn.SGD(learning_rate=0.1),
+            "adam": lambda: rn.Adam(learning_rate=0.1, beta1=0.9, beta2=0.999, eps=1e-8)}
+    steps = {case: reference_run(make[kind](), 1.0, [0.5])[0] for case, kind in FLOAT32_CASES.items()}
+    return steps | {SLOPE_CASE: -float(rn.LeakyReLU(0.01).evaluate(np.array([[-1.0]]))[0, 0])}
+
+
+def _float32_torch(torch) -> dict[str, float]:
+    make = {"sgd": lambda p: torch.optim.SGD(p, lr=0.1),
+            "adam": lambda p: torch.optim.Adam(p, lr=0.1, betas=(0.9, 0.999), eps=1e-8)}
+    steps = {case: torch_run(torch, make[kind], 1.0, [0.5])[0] for case, kind in FLOAT32_CASES.items()}
+    x = torch.tensor([-1.0], dtype=torch.float64)
+    return steps | {SLOPE_CASE: -float(torch.nn.functional.leaky_relu(x, negative_slope=0.01)[0])}
+
+
+def _float32_tensorflow(ns) -> dict[str, float]:
+    make = {"sgd": lambda: ns.keras.optimizers.SGD(learning_rate=0.1),
+            "adam": lambda: ns.keras.optimizers.Adam(learning_rate=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8)}
+    steps = {case: keras_run(ns, make[kind], 1.0, [0.5])[0] for case, kind in FLOAT32_CASES.items()}
+    x = ns.tf.constant([-1.0], dtype=ns.tf.float64)
+    return steps | {SLOPE_CASE: -float(ns.tf.nn.leaky_relu(x, alpha=0.01)[0])}
+
+
+float32_hyperparameters = Convention(
+    name="float32_hyperparameters",
+    family="optimizers",
+    question="do float64 computations get float64 hyper-parameters?",
+    setup="theta0=1, one step of g=0.5, float64 variable; leaky_relu at x=-1 in float64; non-dyadic constants",
+    reference=_float32_reference,
+    tolerance=1e-15,
+    tolerance_reason="one float64 step or product on values <= 1: a few roundings of 1.1e-16 each",
+    twins={"torch": _float32_torch, "tensorflow": _float32_tensorflow},
+    harness_action="the TF oracle passes float64 learning rates and constants to Keras optimizers (which fixes "
+                   "SGD/Adam); tf.nn.leaky_relu's float32 slope cannot be fixed: float64 TF models with leaky_relu "
+                   "get rtol 1e-5 (op table)",
+)
+
+
+# ----------------------------------------------------------------------- weight decay
+# torch weight_decay adds wd*theta to the gradient (coupled, = an explicit L2 term); Keras weight_decay
+# first does theta -= lr*wd*theta, then the normal update (decoupled, AdamW).
+# Dyadic, exact in float32 and float64: theta0=1, g=0.5, lr=1/8, weight decay 1/16.
+WD_LR, WD, WD_BETA1, WD_BETA2, WD_EPS = 0.125, 0.0625, 0.875, 1 - 2.0**-10, 2.0**-27
+MOMENTUM_CASE = "SGD(momentum=0.5, weight_decay), 2 steps"
+
+
+def _weight_decay_reference() -> dict[str, float]:
+    adam = functools.partial(rn.Adam, learning_rate=WD_LR, beta1=WD_BETA1, beta2=WD_BETA2, eps=WD_EPS)
+    return {
+        "SGD(weight_decay)": reference_run(rn.SGD(WD_LR, weight_decay=WD), 1.0, [0.5])[-1],
+        "SGD + explicit L2": reference_run(rn.SGD(WD_LR), 1.0, [0.5], l2=WD)[-1],
+        MOMENTUM_CASE: reference_run(rn.SGD(WD_LR, momentum=0.5, weight_decay=WD), 1.0, [0.5] * 2)[-1],
+        "Adam(weight_decay)": reference_run(adam(weight_decay=WD), 1.0, [0.5])[-1],
+        "Adam + explicit L2": reference_run(adam(), 1.0, [0.5], l2=WD)[-1],
+        "AdamW(weight_decay)": reference_run(adam(weight_decay=WD, decoupled=True), 1.0, [0.5])[-1],
+    }
+
+
+def _weight_decay_torch(torch) -> dict[str, float]:
+    opt = torch.optim
+    adam_args = {"betas": (WD_BETA1, WD_BETA2), "eps": WD_EPS}
+    run = functools.partial(torch_run, torch, theta0=1.0)
+    return {
+        "SGD(weight_decay)": run(lambda p: opt.SGD(p, lr=WD_LR, weight_decay=WD), gradients=[0.5])[-1],
+        "SGD + explicit L2": run(lambda p: opt.SGD(p, lr=WD_LR), gradients=[0.5], l2=WD)[-1],
+        MOMENTUM_CASE: run(lambda p: opt.SGD(p, lr=WD_LR, momentum=0.5, weight_decay=WD), gradients=[0.5] * 2)[-1],
+        "Adam(weight_decay)": run(lambda p: opt.Adam(p, lr=WD_LR, weight_decay=WD, **adam_args), gradients=[0.5])[-1],
+        "Adam + explicit L2": run(lambda p: opt.Adam(p, lr=WD_LR, **adam_args), gradients=[0.5], l2=WD)[-1],
+        "AdamW(weight_decay)": run(lambda p: opt.AdamW(p, lr=WD_LR, weight_decay=WD, **adam_args),
+                                   gradients=[0.5])[-1],
+    }
+
+
+def _weight_decay_tensorflow(ns) -> dict[str, float]:
+    opt = ns.keras.optimizers
+    # Keras' epsilon at t=1 acts like torch's eps / sqrt(1 - beta2) (adam_epsilon_placement); handing it
+    # eps * sqrt(1 - beta2) = 2**-32 makes its first Adam step equal torch's, so only the decay differs.
+    adam_args = {"beta_1": WD_BETA1, "beta_2": WD_BETA2, "epsilon": WD_EPS * math.sqrt(1 - WD_BETA2)}
+    run = functools.partial(keras_run, ns, theta0=1.0)
+    return {
+        "SGD(weight_decay)": run(lambda: opt.SGD(learning_rate=WD_LR, weight_decay=WD), gradients=[0.5])[-1],
+        "SGD + explicit L2": run(lambda: opt.SGD(learning_rate=WD_LR), gradients=[0.5], l2=WD)[-1],
+        MOMENTUM_CASE: run(lambda: opt.SGD(learning_rate=WD_LR, momentum=0.5, weight_decay=WD),
+                           gradients=[0.5] * 2)[-1],
+        "Adam(weight_decay)": run(lambda: opt.Adam(learning_rate=WD_LR, weight_decay=WD, **adam_args),
+                                  gradients=[0.5])[-1],
+        "Adam + explicit L2": run(lambda: opt.Adam(learning_rate=WD_LR, **adam_args), gradients=[0.5], l2=WD)[-1],
+        "AdamW(weight_decay)": run(lambda: opt.AdamW(learning_rate=WD_LR, weight_decay=WD, **adam_args),
+                                   gradients=[0.5])[-1],
+    }
+
+
+weight_decay_coupling = Convention(
+    name="weight_decay_coupling",
+    family="optimizers",
+    question="weight_decay=: torch adds wd*theta to the gradient, Keras shrinks theta by lr*wd*theta separately",
+    setup="theta0=1, g=0.5, lr=1/8, wd=1/16, Adam betas=(0.875, 1-2^-10), eps=2^-27 (Keras: 2^-32, the same first "
+          "step), float64; value = theta after",
+    reference=_weight_decay_reference,
+    tolerance=1e-15,
+    tolerance_reason="one or two float64 steps on |theta|<=1 with dyadic constants: a few roundings of 1.1e-16",
+    twins={"torch": _weight_decay_torch, "tensorflow": _weight_decay_tensorflow},
+    harness_action="torch gets weight_decay= (coupled); the TF oracle adds wd*theta to the gradient itself instead "
+                   "of Keras' decoupled weight_decay=; ModelConfig.l2 is an explicit 0.5*l2*sum(W**2) loss term "
+                   "everywhere",
+)
+
+ROWS = (adam_epsilon_placement, adam_default_epsilon, float32_hyperparameters, weight_decay_coupling)
