@@ -15,6 +15,7 @@ from .numerical import central_difference, complex_step, directional_derivative,
 from .report import GradientReport, ParameterResult
 from .taylor import ParameterTaylor, TaylorReport, taylor_test
 from .validation import GradientKeyError
+from .vjp import check_vjp
 
 __all__ = [
     "METHODS",
@@ -27,6 +28,7 @@ __all__ = [
     "central_difference",
     "check_gradients",
     "check_layer",
+    "check_vjp",
     "complex_step",
     "directional_derivative",
     "numerical_gradient",

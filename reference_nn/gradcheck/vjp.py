@@ -1,0 +1,197 @@
+"""check_vjp: check a forward/backward function pair with a cache, in one call.
+
+    out, cache = affine_forward(x, w, b)           dx, dw, db = affine_backward(dout, cache)
+    report = check_vjp(affine_forward, affine_backward, x, w, b)
+
+forward(*inputs) returns ``(out, cache)``, or ``(out1, ..., outK, cache)`` for several outputs;
+backward(dout, cache) (or backward(dout1, ..., doutK, cache)) returns the gradients of the
+differentiable inputs (the float arrays) in input order: one array, or a tuple. The tool draws
+the upstream gradients dout itself (seeded; 1 for a scalar output such as a loss), so the scalar
+
+    L(inputs) = sum_k sum(out_k(inputs) * dout_k)
+
+has gradient exactly what backward returns (a vector-Jacobian product): every input gradient,
+``x`` included, is checked by check_gradients on L, and reported under forward's own parameter
+names (``x``, ``w``, ``b``, ``prev_h``). Config dicts, ints, integer arrays (token ids, labels)
+and None are passed unchanged (a fresh copy each call, see arguments.py), so a dropout seeded by
+its ``dropout_param`` gives the same mask on every call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from .arguments import (
+    argument_names,
+    contract,
+    contract_scale,
+    describe,
+    fresh,
+    is_differentiable,
+    upstream_gradient,
+)
+from .check import check_gradients
+from .containers import conform_gradient
+from .report import GradientReport
+
+UPSTREAM_SEED = 2**31 - 1  # second seed word for the upstream gradients (check_layer uses the same)
+
+
+def check_vjp(forward: Callable, backward: Callable, *inputs, outputs: int | Sequence[int] | None = None,
+              wrt: str | int | Sequence[str | int] | None = None, seed: int = 0, **options) -> GradientReport:
+    """Check ``backward`` against numerical derivatives of ``forward``; the report of check_gradients.
+
+    inputs: forward's positional arguments, e.g. ``x (N, D), w (D, M), b (M,)``; float arrays are
+    differentiated, anything else is passed unchanged. outputs: index (or indices) of the outputs
+    to drive (default: every float output); the others get a zero upstream gradient. wrt: the
+    names or positions of the inputs backward returns gradients for, when that is not every float
+    input (e.g. a float mask passed in). seed: for the upstream gradients and check_gradients.
+    options: passed to check_gradients (method, rtol, atol, ...). The report's notes say which
+    outputs were driven and which inputs were passed unchanged.
+    """
+    if not callable(forward):
+        raise TypeError(f"forward must be callable; got {type(forward).__name__}")
+    if not callable(backward):
+        raise TypeError(
+            f"backward must be callable; got {type(backward).__name__} (for loss(x, y) -> (loss, dx) use "
+            "check_value_and_grad(loss, x, y))"
+        )
+    if not inputs:
+        raise ValueError("check_vjp needs forward's inputs: check_vjp(forward, backward, x, w, b)")
+    names = argument_names(forward, len(inputs))
+    positions = _differentiable_positions(inputs, names, wrt)
+    keys = {i: names[i] for i in positions}
+    grad_keys = {i: ("d" + names[i]) if ("d" + names[i]) not in names else names[i] for i in positions}
+    point = {keys[i]: inputs[i] for i in positions}
+
+    def run_forward(theta):
+        args = [np.array(theta[keys[i]], copy=True) if i in keys else fresh(v) for i, v in enumerate(inputs)]
+        return _split(forward(*args))
+
+    outs, _ = run_forward(point)
+    driven = _driven(outputs, outs)
+    rng = np.random.default_rng([seed, UPSTREAM_SEED])
+    douts_given, douts = [], []
+    for i, out in enumerate(outs):
+        if i in driven:
+            given, as_float = upstream_gradient(out, rng)
+        else:
+            given = np.zeros_like(out) if isinstance(out, np.ndarray) else 0.0 if np.isscalar(out) else None
+            as_float = 0.0
+        douts_given.append(given)
+        douts.append(as_float)
+    shape_notes: list[str] = []
+
+    def grad_f(theta):
+        _, cache = run_forward(theta)
+        returned = backward(*[fresh(d) for d in douts_given], cache)
+        out = {}
+        for i, grad in _assign(returned, positions, len(inputs), names).items():
+            out[grad_keys[i]], note = conform_gradient(grad, point[keys[i]], "backward's gradient", keys[i])
+            if note and note not in shape_notes:
+                shape_notes.append(note)
+        return out
+
+    def loss(theta):
+        return contract(run_forward(theta)[0], douts, driven)
+
+    grad_f(point)  # bad counts or shapes raise here, before any numerical work
+    report = check_gradients(loss, grad_f, point, seed=seed, f_scale=contract_scale(outs, douts, driven), **options)
+    output_names = _output_names(backward, len(outs))
+    report.notes[:0] = [_upstream_note(outs, driven, output_names, seed)] + shape_notes
+    static = [f"{names[i]} ({describe(v)})" for i, v in enumerate(inputs) if i not in keys]
+    if static:
+        report.notes.insert(1, f"passed unchanged on every call: {', '.join(static)}")
+    return report
+
+
+def _differentiable_positions(inputs, names, wrt) -> list[int]:
+    """Positions of the inputs to differentiate: every float array, or those ``wrt`` names."""
+    if wrt is None:
+        positions = [i for i, v in enumerate(inputs) if is_differentiable(v)]
+        if not positions:
+            given = ", ".join(f"{n} ({describe(v)})" for n, v in zip(names, inputs, strict=True))
+            raise ValueError(
+                f"none of forward's inputs is a float32/float64 array, nothing to differentiate; got {given}"
+            )
+        return positions
+    positions = []
+    for item in [wrt] if isinstance(wrt, str | int) else list(wrt):
+        if isinstance(item, str):
+            if item not in names:
+                raise ValueError(f"wrt names {item!r}, which is not one of forward's inputs {names}")
+            index = names.index(item)
+        elif isinstance(item, int) and 0 <= item < len(inputs):
+            index = item
+        else:
+            raise ValueError(f"wrt must hold input names or positions 0..{len(inputs) - 1}; got {item!r}")
+        if not is_differentiable(inputs[index]):
+            raise TypeError(
+                f"wrt names {names[index]!r}, a {describe(inputs[index])}: only float arrays have gradients"
+            )
+        positions.append(index)
+    return sorted(set(positions))
+
+
+def _split(result) -> tuple[list, object]:
+    """(outputs, cache) from forward's return value (out, cache) or (out1, ..., cache)."""
+    if not isinstance(result, tuple | list) or len(result) < 2:
+        raise TypeError(
+            f"forward must return (out, cache), or (out1, ..., outK, cache) for several outputs; got "
+            f"{type(result).__name__}" + (f" of length {len(result)}" if isinstance(result, tuple | list) else "")
+        )
+    return list(result[:-1]), result[-1]
+
+
+def _driven(outputs, outs) -> list[int]:
+    """Indices of the outputs that get a random upstream gradient."""
+    floats = [i for i, out in enumerate(outs) if np.asarray(out).dtype.kind == "f"]
+    if outputs is None:
+        if not floats:
+            raise ValueError("forward returned no float output to differentiate")
+        return floats
+    chosen = [outputs] if isinstance(outputs, int) else list(outputs)
+    for i in chosen:
+        if not isinstance(i, int) or i not in floats:
+            raise ValueError(f"outputs must name float outputs among positions {floats}; got {outputs!r}")
+    return sorted(set(chosen))
+
+
+def _assign(returned, positions, n_inputs, names) -> dict[int, object]:
+    """Map backward's return value to input positions: one per differentiable input, or one per
+    input (the entries for static inputs, e.g. None for an index array, are ignored)."""
+    grads = list(returned) if isinstance(returned, tuple | list) else [returned]
+    if len(grads) == len(positions):
+        return dict(zip(positions, grads, strict=True))
+    if len(grads) == n_inputs:
+        return {i: grads[i] for i in positions}
+    expected = ", ".join(names[i] for i in positions)
+    hint = " (if it returns fewer on purpose, name them: wrt=[...])" if len(grads) < len(positions) else ""
+    raise ValueError(
+        f"backward returned {len(grads)} gradient(s) but forward has {len(positions)} differentiable input(s) "
+        f"({expected}): expected one per float input, in input order{hint}"
+    )
+
+
+def _output_names(backward, count: int) -> list[str]:
+    """Outputs named after backward's upstream parameters: ``dnext_h`` -> ``next_h``."""
+    names = argument_names(backward, count + 1, fallback="output")[:count]
+    return [
+        (n[1:] if n.startswith("d") and len(n) > 1 else n) if "[" not in n else f"output{i}"
+        for i, n in enumerate(names)
+    ]
+
+
+def _upstream_note(outs, driven, output_names, seed) -> str:
+    """Which outputs were driven, with what; and which were not."""
+    parts = [
+        f"{output_names[i]} (a scalar: upstream gradient 1)" if np.shape(outs[i]) == ()
+        else f"{output_names[i]} {np.shape(outs[i])}"
+        for i in driven
+    ]
+    random = any(np.shape(outs[i]) != () for i in driven)
+    note = f"drove output(s) {', '.join(parts)}" + (f" with upstream gradients N(0, 1), seed {seed}" if random else "")
+    skipped = [output_names[i] for i in range(len(outs)) if i not in driven]
+    return note + (f"; not driven (zero upstream gradient): {', '.join(skipped)}" if skipped else "")
