@@ -1,56 +1,62 @@
-"""``refnn train``: train the worked examples and save their plots."""
+"""``refnn train``: train the worked examples (``reference_nn.examples``) and save their plots.
+
+Plots go to ``--out`` (default ``refnn-output/`` in the working directory); ``--update-docs``
+refreshes the committed images in ``docs/images/`` of a source checkout. The examples ship inside
+the package, so a wheel install runs them; matplotlib (the ``plots`` extra) is checked before
+any training starts."""
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
+import importlib
 from pathlib import Path
 from typing import Any
 
 from equivalence_tests.cli.common import EXIT_OK, UsageError
 from equivalence_tests.cli.output import spinner
 
-EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"
-# name -> (file in examples/, whether it takes --out)
+# command-line name -> (module in reference_nn.examples, whether it draws plots)
 EXAMPLES = {
-    "two-two-two": ("mazur_2_2_2.py", False),
-    "classifier": ("deep_classifier.py", True),
-    "moons": ("two_moons.py", True),
-    "step-size": ("step_size.py", True),
+    "two-two-two": ("mazur_2_2_2", False),
+    "classifier": ("deep_classifier", True),
+    "moons": ("two_moons", True),
+    "step-size": ("step_size", True),
 }
-
-
-def _load_example(file_name: str, examples_dir: Path) -> Any:
-    path = examples_dir / file_name
-    if not path.is_file():
-        raise UsageError(
-            f"example {file_name} not found in {examples_dir} (refnn train needs the examples/ folder of a "
-            "source checkout; pass --examples-dir)"
-        )
-    spec = importlib.util.spec_from_file_location(f"refnn_example_{path.stem}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+# The folder of my_layer.py, the user-style layer that `refnn check` examples use (source checkout only).
+EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"
 
 
 def command_train(args: argparse.Namespace) -> int:
+    from reference_nn.examples._output import DEFAULT_OUT, ExampleUsageError, require_matplotlib
+
     names = list(EXAMPLES) if args.example == "all" else [args.example]
+    if args.update_docs and args.out is not None:
+        raise UsageError(f"--update-docs writes docs/images/ of the checkout; do not combine it with --out {args.out}")
+    if any(EXAMPLES[name][1] for name in names):
+        try:
+            require_matplotlib()
+        except ExampleUsageError as error:
+            raise UsageError(str(error)) from None
+    out = ["--update-docs"] if args.update_docs else ["--out", str(args.out if args.out is not None else DEFAULT_OUT)]
     status = EXIT_OK
     for name in names:
-        file_name, takes_out = EXAMPLES[name]
-        module = _load_example(file_name, Path(args.examples_dir))
-        argv = (["--quick"] if args.quick else []) + (["--out", str(args.out)] if takes_out and args.out else [])
-        print(f"== {name} (examples/{file_name} {' '.join(argv)})".rstrip())
-        with spinner(f"training {name}"):
-            status = max(status, module.main(argv))
+        module_name, plots = EXAMPLES[name]
+        module = importlib.import_module(f"reference_nn.examples.{module_name}")
+        argv = (["--quick"] if args.quick else []) + (out if plots else [])
+        print(f"== {name} (python -m reference_nn.examples.{module_name} {' '.join(argv)})".replace(" )", ")"))
+        try:
+            with spinner(f"training {name}"):
+                status = max(status, module.main(argv))
+        except ExampleUsageError as error:
+            raise UsageError(str(error)) from None
     return status
 
 
 def add_parser(commands: Any) -> None:
     train = commands.add_parser("train", help="train the worked examples and save their plots")
     train.add_argument("--example", choices=(*EXAMPLES, "all"), default="all")
-    train.add_argument("--out", type=Path, help="folder for the plots (default: the example's, docs/images)")
+    train.add_argument("--out", type=Path, help="folder for the plots (default refnn-output/ in the working directory)")
+    train.add_argument("--update-docs", action="store_true",
+                       help="write the plots into docs/images/ of the checkout (the README images)")  # fmt: skip
     train.add_argument("--quick", action="store_true", help="small, fast versions")
-    train.add_argument("--examples-dir", default=str(EXAMPLES_DIR), help=f"default {EXAMPLES_DIR}")
     train.set_defaults(handler=command_train)

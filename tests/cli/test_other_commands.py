@@ -26,10 +26,22 @@ def test_train_moons_quick_saves_both_plots(tmp_path, capsys):
         assert (tmp_path / name).read_bytes()[:8] == PNG_SIGNATURE
 
 
-def test_train_without_examples_folder_is_a_clear_error(tmp_path, capsys):
-    assert main(["train", "--example", "moons", "--examples-dir", str(tmp_path)]) == EXIT_USAGE
-    err = capsys.readouterr().err
-    assert "example two_moons.py not found" in err and err.count("\n") == 1
+def test_train_without_out_writes_refnn_output_in_the_working_directory(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "--example", "step-size", "--quick"]) == EXIT_OK
+    assert (tmp_path / "refnn-output" / "step_size.png").read_bytes()[:8] == PNG_SIGNATURE, "default output folder"
+
+
+def test_train_without_matplotlib_is_one_line_naming_the_extra(monkeypatch, capsys):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # importlib.util.find_spec then reports it missing
+    assert main(["train", "--example", "moons", "--quick"]) == EXIT_USAGE
+    captured = capsys.readouterr()
+    assert captured.err.strip() == (
+        'refnn train: error: the plots need matplotlib, which is not installed: pip install "reference-nn[plots]"'
+    ), captured.err
+    assert "==" not in captured.out, "nothing was trained before the error"
 
 
 def test_conventions_delegates(monkeypatch):

@@ -16,7 +16,7 @@ import reference_nn.gradcheck  # noqa: F401
 # pytest refuses pytest_plugins in a conftest.py below the rootdir when the whole suite runs.
 pytest_plugins = ["pytester"]
 
-USER_TESTS = '''
+USER_TESTS = """
 import numpy as np
 import pytest
 
@@ -47,7 +47,7 @@ def test_right_gradient(gradient_checker):
 
 def test_broken_gradient(gradient_checker):
     gradient_checker(loss, grad_forgot_tanh_derivative, PARAMS)
-'''
+"""
 
 
 def test_right_gradient_passes_broken_fails_naming_the_parameter(pytester):
@@ -148,6 +148,7 @@ def test_model_against_torch(pytester):
 def test_strategies_fixture_and_import(pytester):
     pytest.importorskip("hypothesis")
     import equivalence_tests.strategies  # noqa: F401  (imported before the run: see the top of this file)
+
     pytester.makepyfile(
         test_strategies="""
         from hypothesis import given, settings

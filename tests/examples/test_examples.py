@@ -13,21 +13,54 @@ import mpmath
 import numpy as np
 import pytest
 
-EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES_DIR = ROOT / "examples"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.mark.parametrize(
-    "script, extra",
-    [("mazur_2_2_2.py", []), ("deep_classifier.py", []), ("two_moons.py", ["--out"]), ("step_size.py", ["--out"]),
-     ("my_layer.py", None)],
+    "command, plots",
+    [(["-m", "reference_nn.examples.mazur_2_2_2", "--quick"], []),
+     (["-m", "reference_nn.examples.deep_classifier", "--quick"], []),
+     (["-m", "reference_nn.examples.two_moons", "--quick"], ["moons_loss.png", "moons_boundary.png"]),
+     (["-m", "reference_nn.examples.step_size", "--quick"], ["step_size.png"]),
+     ([str(EXAMPLES_DIR / "my_layer.py")], [])],
+    ids=["mazur", "classifier", "moons", "step_size", "my_layer"],
 )  # fmt: skip
-def test_runs_as_a_script(script, extra, tmp_path):
-    arguments = [] if extra is None else ["--quick", *(["--out", str(tmp_path)] if extra else [])]
-    done = subprocess.run([sys.executable, str(EXAMPLES_DIR / script), *arguments], capture_output=True,
-                          text=True, timeout=60, cwd=tmp_path)  # fmt: skip
+def test_runs_as_a_script_and_writes_only_into_refnn_output(command, plots, tmp_path):
+    """Without --out the plots go to refnn-output/ in the working directory, never into the checkout."""
+    committed = {path: path.read_bytes() for path in (ROOT / "docs" / "images").glob("*.png")}
+    done = subprocess.run([sys.executable, *command], capture_output=True, text=True, timeout=60,
+                          cwd=tmp_path)  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip()
+    assert done.stdout.strip(), "every example prints what it did"
+    for name in plots:
+        assert (tmp_path / "refnn-output" / name).read_bytes()[:8] == PNG_SIGNATURE, f"{name} not in refnn-output/"
+    for path, content in committed.items():
+        assert path.read_bytes() == content, f"running {command} changed the committed {path.name}"
+
+
+def test_missing_matplotlib_is_one_line_before_any_training(tmp_path):
+    """A numpy-only install: the example names the extra to install and trains nothing."""
+    blocker = tmp_path / "sitecustomize.py"  # hide matplotlib from the child interpreter
+    blocker.write_text("import sys\nsys.modules['matplotlib'] = None\n")
+    import os
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
+    done = subprocess.run([sys.executable, "-m", "reference_nn.examples.two_moons", "--quick"], capture_output=True,
+                          text=True, timeout=60, cwd=tmp_path, env=env)  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip() == (
+        'two_moons: error: the plots need matplotlib, which is not installed: pip install "reference-nn[plots]"'
+    ), done.stderr
+    assert "epochs" not in done.stdout, "the check must come before the training"
+
+
+def test_update_docs_is_refused_with_out(load_example, tmp_path, capsys):
+    from reference_nn.examples._output import ExampleUsageError
+
+    with pytest.raises(ExampleUsageError, match="do not combine it with --out"):
+        load_example("step_size").main(["--quick", "--update-docs", "--out", str(tmp_path)])
 
 
 # Matt Mazur, "A Step by Step Backpropagation Example" (2015): weights after one step, 9 digits.
@@ -135,5 +168,5 @@ def test_my_layer_bugs_are_caught_and_fixes_pass(load_example):
 
 @pytest.mark.parametrize("name", ["moons_loss", "moons_boundary", "step_size", "classifier_cost"])
 def test_committed_plots_exist(name):
-    path = EXAMPLES_DIR.parent / "docs" / "images" / f"{name}.png"
+    path = ROOT / "docs" / "images" / f"{name}.png"
     assert path.read_bytes()[:8] == PNG_SIGNATURE

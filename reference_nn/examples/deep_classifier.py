@@ -8,9 +8,10 @@ network has to learn to ignore. 10 % of the examples are held out for a test acc
 
 Run::
 
-    python examples/deep_classifier.py            # 2500 iterations, a few seconds
-    python examples/deep_classifier.py --quick    # 300 iterations on fewer points (CI)
-    python examples/deep_classifier.py --out docs/images   # also save the cost curve, classifier_cost.png
+    python -m reference_nn.examples.deep_classifier               # 2500 iterations, a few seconds
+    python -m reference_nn.examples.deep_classifier --quick       # 300 iterations on fewer points (CI)
+    python -m reference_nn.examples.deep_classifier --out plots   # also save the cost curve, classifier_cost.png
+    python -m reference_nn.examples.deep_classifier --update-docs # ... into docs/images/ (the README's plot)
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 import reference_nn as rn
+from reference_nn.examples._output import output_folder, pyplot, require_matplotlib, run_script
 
 LAYER_DIMS = [5, 20, 7, 5, 1]  # the classic 4-layer shape; n0 = 2 informative + 3 noise features
 N_NOISE_FEATURES = 3
@@ -58,10 +60,7 @@ def accuracy(params: dict[str, np.ndarray], X: np.ndarray, Y: np.ndarray) -> flo
 
 
 def plot_costs(costs: list[float], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     figure, axes = plt.subplots(figsize=(6, 4), dpi=100)
     axes.plot(np.arange(len(costs)), costs)
@@ -79,7 +78,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="300 iterations on 300 points (for CI)")
     parser.add_argument("--iterations", type=int, default=None, help="override the number of iterations")
     parser.add_argument("--out", type=Path, default=None, help="folder for classifier_cost.png (default: no plot)")
+    parser.add_argument("--update-docs", action="store_true", help="write classifier_cost.png into docs/images/")
     args = parser.parse_args(argv)
+    plots = args.out is not None or args.update_docs
+    if plots:
+        require_matplotlib()
+        out = output_folder(args)
     m = 300 if args.quick else 1000
     iterations = args.iterations if args.iterations is not None else (300 if args.quick else 2500)
     X, Y = make_ring_data(m)
@@ -87,12 +91,11 @@ def main(argv: list[str] | None = None) -> int:
     params, costs = train(X[:, :n_train], Y[:, :n_train], iterations)
     print(f"train accuracy: {accuracy(params, X[:, :n_train], Y[:, :n_train]):.3f}")
     print(f"test accuracy:  {accuracy(params, X[:, n_train:], Y[:, n_train:]):.3f}")
-    if args.out is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
-        plot_costs(costs, args.out / "classifier_cost.png")
-        print(f"wrote {args.out / 'classifier_cost.png'}")
+    if plots:
+        plot_costs(costs, out / "classifier_cost.png")
+        print(f"wrote {out / 'classifier_cost.png'}")
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_script(main, "deep_classifier"))

@@ -10,7 +10,7 @@ number and has the same gradient, so the reference must reproduce his published 
 
 Run::
 
-    python examples/mazur_2_2_2.py
+    python -m reference_nn.examples.mazur_2_2_2
 
 Layout (samples in columns): ``X (2, 1)``, ``W1 (2, 2)`` (row j: hidden unit j's weights),
 ``W2 (2, 2)``, ``b1, b2 (2, 1)``. Mazur shares one bias per layer; here each unit has its own

@@ -21,8 +21,9 @@ with ``reference_nn.gradcheck``, whose methods choose their own step.
 
 Run::
 
-    python examples/step_size.py                 # writes docs/images/step_size.png
-    python examples/step_size.py --quick --out /tmp
+    python -m reference_nn.examples.step_size                 # writes refnn-output/step_size.png
+    python -m reference_nn.examples.step_size --quick --out /tmp
+    python -m reference_nn.examples.step_size --update-docs   # refresh docs/images/step_size.png
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
-DEFAULT_OUT = Path(__file__).resolve().parent.parent / "docs" / "images"
+from reference_nn.examples._output import add_output_options, output_folder, pyplot, require_matplotlib, run_script
+
 X0 = 1.5
 # Errors below this are drawn at this floor: a complex step often hits the float64 value exactly
 # (error 0, or one ulp ~1e-16); below float64 eps all those values mean "as exact as float64 gets".
@@ -80,10 +82,7 @@ def relative_errors(method, steps: np.ndarray, dtype) -> np.ndarray:
 
 def plot(steps: np.ndarray, path: Path) -> dict[str, float]:
     """Draw the curves; returns the best relative error of each curve (for the printout)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     curves = {
         "central, float64": (central_difference, np.float64, "C0", "-"),
@@ -118,16 +117,17 @@ def plot(steps: np.ndarray, path: Path) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer steps (for CI)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"folder for the PNG (default {DEFAULT_OUT})")
+    add_output_options(parser, "step_size.png")
     args = parser.parse_args(argv)
+    require_matplotlib()
+    out = output_folder(args)
     steps = np.logspace(-1, -20, 39 if args.quick else 191)  # x + h must stay where sin**3 + cos**3 > 0
-    args.out.mkdir(parents=True, exist_ok=True)
-    best = plot(steps, args.out / "step_size.png")
+    best = plot(steps, out / "step_size.png")
     for label, error in best.items():
         print(f"best relative error, {label:22}: {error:.1e}")
-    print(f"wrote {args.out / 'step_size.png'}")
+    print(f"wrote {out / 'step_size.png'}")
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_script(main, "step_size"))

@@ -9,8 +9,9 @@ an upper half circle and a lower half circle shifted by (1, -0.5), plus Gaussian
 
 Run::
 
-    python examples/two_moons.py                    # writes docs/images/moons_loss.png and moons_boundary.png
-    python examples/two_moons.py --quick --out /tmp # a small, fast version (CI)
+    python -m reference_nn.examples.two_moons                  # writes refnn-output/moons_loss.png, moons_boundary.png
+    python -m reference_nn.examples.two_moons --quick --out /tmp   # a small, fast version (CI)
+    python -m reference_nn.examples.two_moons --update-docs        # refresh docs/images/ (the README's plots)
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from pathlib import Path
 import numpy as np
 
 import reference_nn as rn
+from reference_nn.examples._output import add_output_options, output_folder, pyplot, require_matplotlib, run_script
 
-DEFAULT_OUT = Path(__file__).resolve().parent.parent / "docs" / "images"
 LAYER_DIMS = [2, 16, 1]
 ACTIVATIONS = ["tanh", "sigmoid"]
 
@@ -78,10 +79,7 @@ def train(X_train, Y_train, X_test, Y_test, epochs: int, batch_size: int = 32, s
 
 
 def plot_losses(train_losses, test_losses, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     figure, axes = plt.subplots(figsize=(6, 4), dpi=100)
     epochs = np.arange(1, len(train_losses) + 1)
@@ -98,10 +96,7 @@ def plot_losses(train_losses, test_losses, path: Path) -> None:
 
 def plot_boundary(params, X, Y, n_train: int, mean, std, path: Path) -> None:
     """Predicted probability over a grid in the original coordinates, with the 0.5 contour."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     x_grid, y_grid = np.meshgrid(
         np.linspace(X[0].min() - 0.5, X[0].max() + 0.5, 300), np.linspace(X[1].min() - 0.5, X[1].max() + 0.5, 300)
@@ -127,9 +122,11 @@ def plot_boundary(params, X, Y, n_train: int, mean, std, path: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="200 points, 20 epochs (for CI)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"folder for the PNGs (default {DEFAULT_OUT})")
+    add_output_options(parser, "moons_loss.png and moons_boundary.png")
     parser.add_argument("--epochs", type=int, default=None)
     args = parser.parse_args(argv)
+    require_matplotlib()  # before the training, not after it
+    out = output_folder(args)
     n_samples = 200 if args.quick else 1000
     epochs = args.epochs if args.epochs is not None else (20 if args.quick else 200)
 
@@ -141,12 +138,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"epochs {epochs}: train loss {train_losses[-1]:.4f}, test loss {test_losses[-1]:.4f}")
     print(f"train accuracy {train_accuracy:.3f}, test accuracy {test_accuracy:.3f}")
 
-    args.out.mkdir(parents=True, exist_ok=True)
-    plot_losses(train_losses, test_losses, args.out / "moons_loss.png")
-    plot_boundary(params, X, Y, X_train.shape[1], mean, std, args.out / "moons_boundary.png")
-    print(f"wrote {args.out / 'moons_loss.png'} and {args.out / 'moons_boundary.png'}")
+    plot_losses(train_losses, test_losses, out / "moons_loss.png")
+    plot_boundary(params, X, Y, X_train.shape[1], mean, std, out / "moons_boundary.png")
+    print(f"wrote {out / 'moons_loss.png'} and {out / 'moons_boundary.png'}")
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_script(main, "two_moons"))
