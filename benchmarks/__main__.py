@@ -1,9 +1,11 @@
-"""Run all three benchmarks: ``python -m benchmarks [--quick] [--out DIR] [--threads N]``.
+"""Run all three benchmarks: ``python -m benchmarks [--quick] [--out DIR | --update-docs] [--threads N]``.
 
 Each runs as its own documented command (``python -m benchmarks.training_step`` and so on) in a
 fresh interpreter, because thread counts (TensorFlow's especially) are fixed at a framework's first
-use and the benchmarks differ there. Results go to ``benchmarks/results/`` (or ``--out``):
-training_step, gradcheck_cost and suite_throughput, each as .md, .json and .png.
+use and the benchmarks differ there. Results go to ``refnn-output/benchmarks/`` in the working
+directory (or ``--out``); only ``--update-docs`` writes the committed ``benchmarks/results/``
+(refused with ``--quick``): training_step, gradcheck_cost and suite_throughput, each as .md, .json
+and .png.
 """
 
 from __future__ import annotations

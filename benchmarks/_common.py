@@ -23,7 +23,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
+RESULTS_DIR = Path(__file__).resolve().parent / "results"  # committed: written only with --update-docs
+DEFAULT_OUT = Path("refnn-output") / "benchmarks"  # relative: in the working directory
 DEFAULT_THREADS = 2  # the CI / developer machine has 2 cores; every contender gets the same count
 
 _thread_limiter: Any = None  # keeps the threadpoolctl limit alive for the whole process
@@ -282,9 +283,29 @@ def pyplot() -> Any:
 def base_parser(description: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--quick", action="store_true", help="tiny sizes, few repeats (the smoke test)")
-    parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="folder for the .md/.json/.png results")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help=f"folder for the .md/.json/.png results (default {DEFAULT_OUT}/ in the working directory)",
+    )
+    parser.add_argument("--update-docs", action="store_true",
+                        help="write into benchmarks/results/ (the committed results the README quotes); "
+                        "refused with --quick and with --out")  # fmt: skip
     parser.add_argument("--threads", type=int, default=DEFAULT_THREADS, help="threads for every framework")
     return parser
+
+
+def output_dir(args: argparse.Namespace) -> Path:
+    """Where results go: ``--out``, else refnn-output/benchmarks; benchmarks/results only with --update-docs,
+    and never for a --quick smoke run (its numbers would replace the real ones)."""
+    if args.update_docs and args.out is not None:
+        raise SystemExit(f"error: --update-docs writes {RESULTS_DIR}; do not combine it with --out {args.out}")
+    if args.update_docs and args.quick:
+        raise SystemExit("error: --update-docs with --quick would replace the committed results with smoke-run data")
+    if args.update_docs:
+        return RESULTS_DIR
+    return args.out if args.out is not None else DEFAULT_OUT
 
 
 def fmt_seconds(seconds: float) -> str:

@@ -1,6 +1,6 @@
 """Gradient-check cost and accuracy: every parameter of MLPs of ~100 to ~100,000 parameters, float64.
 
-    python -m benchmarks.gradcheck_cost           # ~3-5 min on 2 cores; writes results/gradcheck_cost.*
+    python -m benchmarks.gradcheck_cost           # ~3-5 min on 2 cores; writes refnn-output/benchmarks/gradcheck_cost.*
     python -m benchmarks.gradcheck_cost --quick   # seconds (the smoke test)
 
 Model: n0-n1-n2-n3, tanh, tanh, identity, softmax cross-entropy, batch 16, float64, xavier weights
@@ -419,7 +419,9 @@ def main(argv: list[str] | None = None) -> list[Path]:
     rows = measure(sizes, args.max_seconds)
     machine = common.machine_description()
     text = markdown(rows, machine, args.quick)
-    paths = common.write_outputs("gradcheck_cost", text, {"machine": machine, "rows": rows}, plot(rows), args.out)
+    paths = common.write_outputs(
+        "gradcheck_cost", text, {"machine": machine, "rows": rows}, plot(rows), common.output_dir(args)
+    )
     print(text)
     return paths
 

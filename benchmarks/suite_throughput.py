@@ -1,6 +1,6 @@
 """Suite throughput: Hypothesis examples per second per oracle, and where the time goes.
 
-    python -m benchmarks.suite_throughput           # ~1-2 min on 2 cores; writes results/suite_throughput.*
+    python -m benchmarks.suite_throughput           # ~1-2 min on 2 cores; writes refnn-output/benchmarks/
     python -m benchmarks.suite_throughput --quick   # seconds (the smoke test)
 
 For each oracle of ``equivalence_tests.oracles`` (reference, finite differences, torch functional
@@ -335,7 +335,9 @@ def main(argv: list[str] | None = None) -> list[Path]:
         common.pin_threads(args.threads)
     machine = common.machine_description()
     text = markdown(rows, machine, args.quick)
-    paths = common.write_outputs("suite_throughput", text, {"machine": machine, "rows": rows}, plot(rows), args.out)
+    paths = common.write_outputs(
+        "suite_throughput", text, {"machine": machine, "rows": rows}, plot(rows), common.output_dir(args)
+    )
     print(text)
     return paths
 

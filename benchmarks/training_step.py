@@ -1,6 +1,6 @@
 """Training step: forward + backward + SGD update of one MLP, reference vs torch vs TF.
 
-    python -m benchmarks.training_step            # ~2-3 min on 2 cores; writes results/training_step.*
+    python -m benchmarks.training_step            # ~2-3 min on 2 cores; writes refnn-output/benchmarks/training_step.*
     python -m benchmarks.training_step --quick    # seconds (the smoke test)
 
 Model: 784-256-128-10, relu, relu, identity, softmax cross-entropy, plain SGD (lr 0.01), batch
@@ -400,7 +400,7 @@ def main(argv: list[str] | None = None) -> list[Path]:
             *(markdown_for_run(label, run) for label, run in runs.items()),
         ]
     )
-    paths = common.write_outputs("training_step", markdown, {"runs": runs}, plot(runs), args.out)
+    paths = common.write_outputs("training_step", markdown, {"runs": runs}, plot(runs), common.output_dir(args))
     print(markdown)
     return paths
 

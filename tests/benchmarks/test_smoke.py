@@ -75,3 +75,18 @@ def test_suite_throughput_reports_each_available_oracle(quick_results):
     oracles = {row["oracle"] for row in rows}
     assert {"reference", "finite_difference/complex"} <= oracles
     assert all(row["examples"] > 0 and row["examples_per_s"] > 0 for row in rows)
+
+
+def test_results_go_to_refnn_output_unless_update_docs(monkeypatch, tmp_path):
+    """A benchmark never writes the committed benchmarks/results/ unless asked to with --update-docs,
+    and never with smoke-run (--quick) data."""
+    from benchmarks import _common as common
+
+    parser = common.base_parser("test")
+    assert common.output_dir(parser.parse_args([])) == Path("refnn-output") / "benchmarks", "default folder"
+    assert common.output_dir(parser.parse_args(["--out", str(tmp_path)])) == tmp_path, "--out"
+    assert common.output_dir(parser.parse_args(["--update-docs"])) == ROOT / "benchmarks" / "results"
+    with pytest.raises(SystemExit, match="smoke-run data"):
+        common.output_dir(parser.parse_args(["--update-docs", "--quick"]))
+    with pytest.raises(SystemExit, match="do not combine it with --out"):
+        common.output_dir(parser.parse_args(["--update-docs", "--out", str(tmp_path)]))
