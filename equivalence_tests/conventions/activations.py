@@ -44,9 +44,10 @@ def _derivatives_at_zero_tensorflow(ns) -> dict[str, float]:
             "leaky_relu'(0)": derivative(lambda x: ns.tf.nn.leaky_relu(x, alpha=LEAKY_SLOPE))}
 
 
-def _derivatives_at_zero_jax(jax) -> dict[str, float]:
-    return {"relu'(0)": float(jax.grad(jax.nn.relu)(0.0)),
-            "leaky_relu'(0)": float(jax.grad(lambda x: jax.nn.leaky_relu(x, LEAKY_SLOPE))(0.0))}
+def _derivatives_at_zero_jax(ns) -> dict[str, float]:
+    zero = ns.jnp.zeros((), dtype=ns.jnp.float64)
+    return {"relu'(0)": float(ns.jax.grad(ns.jax.nn.relu)(zero)),
+            "leaky_relu'(0)": float(ns.jax.grad(lambda x: ns.jax.nn.leaky_relu(x, LEAKY_SLOPE))(zero))}
 
 
 relu_derivative_at_zero = Convention(
@@ -61,7 +62,8 @@ relu_derivative_at_zero = Convention(
            "jax": _derivatives_at_zero_jax},
     harness_action="no translation needed; gradient checks keep pre-activations off the kink (DESIGN point 3), "
                    "since a central difference at 0 gives 0.5 (or (1+alpha)/2), and report 'inconclusive at kink' "
-                   "otherwise",
+                   "otherwise; JAX's leaky_relu is where(x >= 0, x, alpha x), so its derivative at exactly 0 is 1, "
+                   "not alpha: the JAX oracle uses it as JAX users write it and the same kink margin covers it",
 )
 
 
@@ -79,6 +81,10 @@ def _default_slope_tensorflow(ns) -> dict[str, float]:
             "keras.layers.LeakyReLU()": -float(ns.keras.layers.LeakyReLU(dtype="float64")(x)[0])}
 
 
+def _default_slope_jax(ns) -> dict[str, float]:
+    return {"jax.nn.leaky_relu": -float(ns.jax.nn.leaky_relu(ns.jnp.array([-1.0], dtype=ns.jnp.float64))[0])}
+
+
 leaky_relu_default_slope = Convention(
     name="leaky_relu_default_slope",
     family="activations",
@@ -87,7 +93,7 @@ leaky_relu_default_slope = Convention(
     reference=lambda: -float(rn.LeakyReLU().evaluate(np.array([[-1.0]]))[0, 0]),
     tolerance=0.0,
     tolerance_reason="a default constant, not a rounded number: must match exactly",
-    twins={"torch": _default_slope_torch, "tensorflow": _default_slope_tensorflow},
+    twins={"torch": _default_slope_torch, "tensorflow": _default_slope_tensorflow, "jax": _default_slope_jax},
     harness_action="ModelConfig.leaky_relu_alpha is always passed explicitly to every framework; never rely on a "
                    "default",
 )

@@ -10,6 +10,7 @@ raised as an ImportError; a framework without a twin for the row is ``"not measu
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import types
@@ -122,10 +123,13 @@ def _import_tensorflow() -> types.SimpleNamespace:
     return types.SimpleNamespace(tf=tf, keras=keras, __version__=tf.__version__, keras_version=keras.__version__)
 
 
-def _import_jax() -> types.ModuleType:
-    import jax
+def _import_jax() -> types.SimpleNamespace:
+    from equivalence_tests.oracles.jax_runtime import import_jax
 
-    return jax
+    fw = import_jax()
+    optax_version = NOT_INSTALLED if fw.optax is None else fw.optax.__version__
+    return types.SimpleNamespace(jax=fw.jax, jnp=fw.jnp, optax=fw.optax, runtime=fw,
+                                 __version__=fw.jax.__version__, optax_version=optax_version)
 
 
 _IMPORTERS: dict[str, Callable[[], Any]] = {
@@ -137,8 +141,8 @@ _IMPORTERS: dict[str, Callable[[], Any]] = {
 
 @functools.cache
 def load_framework(name: str) -> Any:
-    """The framework module (for ``"tensorflow"``: a namespace with ``tf`` and ``keras``), or None
-    when it is not installed. Imported once per process."""
+    """The framework module (for ``"tensorflow"``: a namespace with ``tf`` and ``keras``; for ``"jax"``
+    one with ``jax``, ``jnp`` and ``optax``), or None when it is not installed. Imported once per process."""
     if name not in _IMPORTERS:
         raise ValueError(f"framework must be one of {sorted(_IMPORTERS)}, got {name!r}")
     try:
@@ -155,6 +159,8 @@ def framework_versions() -> dict[str, str]:
         versions[name] = NOT_INSTALLED if module is None else str(module.__version__)
         if name == "tensorflow":
             versions["keras"] = NOT_INSTALLED if module is None else str(module.keras_version)
+        if name == "jax":
+            versions["optax"] = NOT_INSTALLED if module is None else str(module.optax_version)
     return versions
 
 
@@ -181,6 +187,15 @@ def max_abs_difference(reference: Value, value: Value) -> float | None:
     return max(differences) if differences else None
 
 
+def _framework_context(framework: str, module: Any) -> contextlib.AbstractContextManager:
+    """JAX twins run in float64 on the CPU, without changing the caller's JAX settings; others as they are."""
+    if framework == "jax":
+        from equivalence_tests.oracles.jax_runtime import jax_context
+
+        return jax_context(module.runtime, "float64")
+    return contextlib.nullcontext()
+
+
 def _measure(
     framework: str, function: Callable[[Any], Value] | None, reference: Value, tolerance: float
 ) -> Measurement:
@@ -191,7 +206,8 @@ def _measure(
     if module is None:
         return Measurement(framework, NOT_INSTALLED)
     try:
-        value = function(module)
+        with _framework_context(framework, module):
+            value = function(module)
     except Exception as error:  # reported in the table; the tests require status == "measured"
         return Measurement(framework, f"failed: {type(error).__name__}: {error}")
     difference = max_abs_difference(reference, value)

@@ -32,6 +32,11 @@ def tensorflow_case(*expected):
     return pytest.param("tensorflow", *expected, marks=pytest.mark.tensorflow, id="tensorflow")
 
 
+def jax_case(*expected):
+    """A parameter set ``("jax", *expected)`` carrying the jax marker."""
+    return pytest.param("jax", *expected, marks=pytest.mark.jax, id="jax")
+
+
 def f32(x: float) -> float:
     """``x`` rounded to float32 and back: what a float32 hyper-parameter really holds."""
     return float(np.float32(x))
@@ -57,13 +62,14 @@ def test_relu_and_leaky_relu_derivatives_at_zero(framework):
     assert measurement.agrees is True
 
 
-def test_jax_is_reported_not_installed_or_pinned():
-    measurement = cv.relu_derivative_at_zero().measurement("jax")
-    if importlib.util.find_spec("jax") is None:
-        assert measurement.status == cv.NOT_INSTALLED
-    else:
-        assert measurement.status == cv.MEASURED
-        assert measurement.value["leaky_relu'(0)"] == 2.0**-7
+@pytest.mark.jax
+def test_jax_relu_and_leaky_relu_derivatives_at_zero():
+    # jax.nn.relu has a custom derivative that is 0 at 0, as torch and TF; jax.nn.leaky_relu is
+    # where(x >= 0, x, alpha * x), so at exactly 0 autodiff takes the x branch: derivative 1, not alpha.
+    result = cv.relu_derivative_at_zero()
+    measurement = measured(result, "jax")
+    assert measurement.value == {"relu'(0)": 0.0, "leaky_relu'(0)": 1.0}, measurement.value
+    assert measurement.agrees is False and measurement.max_abs_difference == 1.0 - 2.0**-7, measurement
 
 
 @pytest.mark.parametrize(
@@ -73,6 +79,7 @@ def test_jax_is_reported_not_installed_or_pinned():
         # TF and Keras hold the slope as float32, so -f(-1) is the float32 rounding of the default.
         tensorflow_case({"tf.nn.leaky_relu": f32(0.2), "keras.activations.leaky_relu": f32(0.2),
                          "keras.layers.LeakyReLU()": f32(0.3)}),
+        jax_case({"jax.nn.leaky_relu": 0.01}),  # a float64 parameter default: no float32 rounding
     ],
 )
 def test_leaky_relu_default_slopes(framework, expected):
@@ -336,6 +343,36 @@ def test_a_failing_measurement_is_reported_with_its_error(monkeypatch):
     measurement = cv._measure("brokenframework", broken, 1.0, 0.0)
     assert measurement.status == "failed: RuntimeError: boom"
     assert measurement.agrees is None
+
+
+@pytest.fixture
+def fresh_framework_cache():
+    """Clear load_framework's per-process cache before and after, so a simulated absence does not stick."""
+    cv.load_framework.cache_clear()
+    yield
+    cv.load_framework.cache_clear()
+
+
+def test_jax_absent_is_reported_not_installed(monkeypatch, fresh_framework_cache):
+    def jax_missing():
+        raise ImportError("No module named 'jax'")
+
+    monkeypatch.setitem(cv._IMPORTERS, "jax", jax_missing)
+    result = cv.relu_derivative_at_zero()
+    assert result.measurement("jax").status == cv.NOT_INSTALLED, result.measurement("jax")
+    assert result.measurement("torch").status != cv.NOT_INSTALLED or importlib.util.find_spec("torch") is None
+    versions = cv.framework_versions()
+    assert versions["jax"] == versions["optax"] == cv.NOT_INSTALLED, versions
+    assert "| *not installed* |" in cv.markdown_table([result], versions), "the JAX cell must say not installed"
+
+
+@pytest.mark.jax
+def test_measuring_in_jax_leaves_the_callers_x64_flag_and_device_unchanged():
+    jax = pytest.importorskip("jax")
+    before = (jax.config.jax_enable_x64, jax.config.jax_default_device)
+    assert measured(cv.relu_derivative_at_zero(), "jax").value is not None, "JAX was not measured"
+    after = (jax.config.jax_enable_x64, jax.config.jax_default_device)
+    assert after == before, f"measuring changed JAX's global settings: {before} -> {after}"
 
 
 def test_unknown_framework_name_is_refused():
