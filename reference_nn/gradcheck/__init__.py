@@ -15,6 +15,7 @@ from .numerical import central_difference, complex_step, directional_derivative,
 from .report import GradientReport, ParameterResult
 from .taylor import ParameterTaylor, TaylorReport, taylor_test
 from .validation import GradientKeyError
+from .value_and_grad import check_value_and_grad
 from .vjp import check_vjp
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "central_difference",
     "check_gradients",
     "check_layer",
+    "check_value_and_grad",
     "check_vjp",
     "complex_step",
     "directional_derivative",

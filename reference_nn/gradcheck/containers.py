@@ -42,7 +42,10 @@ def flatten(params, *, root: str = "", what: str = "params") -> tuple[dict[str, 
     a value that is not a NumPy array, and ValueError for an empty container.
     """
     flat: dict[str, np.ndarray] = {}
-    tree = _flatten(params, root, flat, what)
+    if isinstance(params, np.ndarray):
+        flat[root or "params"] = params
+        return flat, Tree("leaf", name=root or "params")
+    tree = _flatten(params, "", flat, what)
     if not flat:
         raise ValueError(f"{what} holds no arrays: there is nothing to check")
     return flat, tree
@@ -50,9 +53,8 @@ def flatten(params, *, root: str = "", what: str = "params") -> tuple[dict[str, 
 
 def _flatten(value, path: str, flat: dict, what: str) -> Tree:
     if isinstance(value, np.ndarray):
-        name = path or "params"
-        flat[name] = value
-        return Tree("leaf", name=name)
+        flat[path] = value
+        return Tree("leaf", name=path)
     if isinstance(value, Mapping):
         keys = tuple(value)
         for key in keys:
@@ -79,6 +81,21 @@ def rebuild(tree: Tree, flat: Mapping[str, np.ndarray]):
     return items if tree.kind == "list" else tuple(items)
 
 
+def slots(params, tree: Tree) -> list[tuple[object, object, str]]:
+    """(container, key, flat name) of every leaf held by a dict or list: where an array can be put
+    back if a function replaced it. Arrays in tuples have no slot (a tuple cannot be changed)."""
+    if tree.kind == "leaf":
+        return []
+    found = []
+    keys = tree.keys if tree.kind == "dict" else range(len(tree.children))
+    for key, child in zip(keys, tree.children, strict=True):
+        if child.kind == "leaf" and tree.kind != "tuple":
+            found.append((params, key, child.name))
+        else:
+            found += slots(params[key], child)
+    return found
+
+
 def leaves(tree: Tree) -> list[str]:
     """Flat names of the leaves, in order."""
     if tree.kind == "leaf":
@@ -87,23 +104,26 @@ def leaves(tree: Tree) -> list[str]:
 
 
 def match_gradients(grads, tree: Tree, params: Mapping[str, np.ndarray], *, who: str = "fn",
-                    extra_keys: str = "error") -> tuple[dict[str, np.ndarray], list[str]]:
+                    extra_keys: str = "error") -> tuple[dict[str, np.ndarray], list[str], dict[str, str]]:
     """Read ``grads`` (shaped like ``tree``) into copies keyed by the flat parameter names.
 
     A dict level accepts key ``k`` or ``"d" + k`` for parameter ``k`` (both: ambiguous, an error);
     keys matching no parameter raise unless extra_keys="ignore" (dA1 / dZ2 are always skipped).
-    Returns (gradients, notes). Copies are taken at once: a function that reuses its gradient
-    buffers on the next call cannot change what is checked.
+    Returns (gradients, notes, labels: the path each gradient was read from, e.g. ``dW1``). Copies
+    are taken at once: a function that reuses its gradient buffers on the next call cannot change
+    what is checked.
     """
     out: dict[str, np.ndarray] = {}
     notes: list[str] = []
-    _match(grads, tree, params, who, extra_keys, out, notes, "")
-    return out, notes
+    labels: dict[str, str] = {}
+    _match(grads, tree, params, who, extra_keys, out, notes, labels, "")
+    return out, notes, labels
 
 
-def _match(grads, tree: Tree, params, who, extra_keys, out, notes, where) -> None:
+def _match(grads, tree: Tree, params, who, extra_keys, out, notes, labels, where) -> None:
     label = f"{who}'s gradient{' ' + where if where else ''}"
     if tree.kind == "leaf":
+        labels[tree.name] = where or tree.name
         out[tree.name], note = conform_gradient(grads, params[tree.name], label, tree.name)
         if note:
             notes.append(note)
@@ -123,7 +143,7 @@ def _match(grads, tree: Tree, params, who, extra_keys, out, notes, where) -> Non
             if len(found) == 2:
                 raise GradientKeyError(f"{label} has both {key!r} and {'d' + key!r}: ambiguous gradient for {path!r}")
             used.add(found[0])
-            _match(grads[found[0]], child, params, who, extra_keys, out, notes,
+            _match(grads[found[0]], child, params, who, extra_keys, out, notes, labels,
                    f"{where}.{found[0]}" if where else found[0])
         extras = [k for k in grads if k not in used]
         skipped = [k for k in extras if extra_keys == "ignore" or _CLASSIC_INTERMEDIATE.match(str(k))]
@@ -141,7 +161,7 @@ def _match(grads, tree: Tree, params, who, extra_keys, out, notes, where) -> Non
     if len(grads) != len(tree.children):
         raise ValueError(f"{label} has {len(grads)} entries but the parameters have {len(tree.children)}")
     for i, (g, child) in enumerate(zip(grads, tree.children, strict=True)):
-        _match(g, child, params, who, extra_keys, out, notes, f"{where}[{i}]")
+        _match(g, child, params, who, extra_keys, out, notes, labels, f"{where}[{i}]")
 
 
 def conform_gradient(grad, param: np.ndarray, label: str, name: str) -> tuple[np.ndarray, str]:
