@@ -1,81 +1,168 @@
-"""check_layer: gradient check of an object with forward(x) and backward(dy).
+"""check_layer: gradient check of an object with forward(*inputs) and backward(*douts).
 
-A layer maps x to y (any shape). Its backward receives an upstream gradient dy of y's shape and
-returns dx; parameter gradients are read from its gradient dict. With a fixed random dy the scalar
-L(x, theta) = sum(forward(x) * dy) has gradient exactly (dx, dtheta) (a vector-Jacobian product),
-so every output component is covered by one ordinary scalar check.
+A layer maps its inputs to one output (or a tuple of outputs). Its backward receives upstream
+gradients of the outputs' shapes and returns the gradient of each float input (one array, or a
+tuple in input order); parameter gradients are read from wherever the layer keeps them (see
+discovery.py: ``.params``/``.grads``, ``.parameters``/``.gradients``, ``W``/``dW`` attribute
+pairs). With fixed random douts the scalar L = sum_k sum(out_k * dout_k) has gradient exactly
+(d inputs, d params) (a vector-Jacobian product), so every output component is covered by one
+ordinary scalar check. A single input is reported as "input"; several by forward's parameter
+names (``q``, ``k``, ``v``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from .arguments import argument_names, contract, contract_scale, describe, fresh, is_differentiable, upstream_gradient
 from .check import check_gradients
+from .containers import conform_gradient
+from .discovery import discover, probe_slots
 from .report import GradientReport
+from .vjp import UPSTREAM_SEED, _assign, _driven, _output_names, _upstream_note
 
 INPUT = "input"
+WARNING = "WARNING: "  # prefix of a report note that must not be missed (printed by refnn check)
 
 
-def check_layer(
-    layer, x, *, params=None, grads=None, method: str = "auto", rtol=None, atol: float = 0.0, seed: int = 0
-) -> GradientReport:
-    """Check dx and every parameter gradient of ``layer`` at input ``x``.
+def check_layer(layer, *inputs, params: str | None = None, grads: str | None = None, outputs=None, seed: int = 0,
+                **options) -> GradientReport:
+    """Check every input gradient and every parameter gradient of ``layer`` at ``inputs``.
 
-    layer: has forward(x) -> y and backward(dy) -> dx. params: name of the attribute holding the
-    parameter dict (default: ``params`` if the layer has it, else no parameters); the layer must
-    read its parameters from that dict in forward. grads: attribute holding the gradient dict
-    filled by backward (default ``grads``; keys ``W`` or ``dW``). The input gradient is reported
-    under the name "input". The layer's parameter arrays are restored (same objects) on return.
+    layer: has forward(*inputs) -> out (or a tuple of outputs) and backward(*douts) -> dx (or a
+    tuple). Float array inputs are differentiated; ints, integer arrays (token ids) and dicts are
+    passed unchanged. params / grads: names of the attributes (or methods) holding the parameter
+    and gradient containers when they are not found by the usual names. outputs: index (or
+    indices) of the outputs to drive (default every float output). options: check_gradients'
+    (method, rtol, atol, ...). The layer's parameters are restored (same objects, same bits) on
+    return; its other array attributes (running statistics) too.
     """
-    x = np.asarray(x)
-    if x.dtype.kind != "f":
-        x = x.astype(np.float64)
-    param_dict = _attribute_dict(layer, params, "params")
-    if INPUT in param_dict:
-        raise ValueError(f"layer parameter named {INPUT!r} clashes with the input's name")
-    originals = dict(param_dict)
+    for method in ("forward", "backward"):
+        if not callable(getattr(layer, method, None)):
+            raise TypeError(f"layer must have a {method} method; {type(layer).__name__} has none")
+    if not inputs:
+        raise ValueError("check_layer needs the layer's input(s): check_layer(layer, x)")
+    inputs = tuple(np.asarray(v) if isinstance(v, list) else v for v in inputs)
+    positions = [i for i, v in enumerate(inputs) if is_differentiable(v)]
+    names = [INPUT] if len(inputs) == 1 else argument_names(layer.forward, len(inputs))
+    snapshot = _snapshot(layer)
+    try:
+        return _check(layer, inputs, positions, names, params, grads, outputs, seed, options)
+    finally:
+        _restore(layer, snapshot)
 
-    y = np.asarray(layer.forward(x))
-    rng = np.random.default_rng([seed, 2**31 - 1])
-    # dy in y's dtype, stored as float64: the analytic and numerical sides see the same numbers
-    dy = rng.standard_normal(y.shape).astype(y.dtype if y.dtype.kind == "f" else np.float64).astype(np.float64)
-    dx = layer.backward(dy.astype(y.dtype) if y.dtype.kind == "f" else dy)
-    analytic = {INPUT: np.asarray(dx)}
-    if param_dict:
-        grad_dict = _attribute_dict(layer, grads, "grads")
-        analytic.update({k: np.array(v, copy=True) for k, v in grad_dict.items()})
-    f_scale = float(np.sum(np.abs(y * dy)))  # f sums terms of either sign: their size sets the rounding
+
+def _check(layer, inputs, positions, names, params, grads, outputs, seed, options) -> GradientReport:
+    notes, warnings = [], []
+
+    def run_forward(theta):
+        args = [np.array(theta[names[i]], copy=True) if i in positions else fresh(v) for i, v in enumerate(inputs)]
+        result = layer.forward(*args)
+        return list(result) if isinstance(result, tuple) else [result]
+
+    input_point = {names[i]: inputs[i] for i in positions}
+    outs = run_forward(input_point)  # a lazy layer creates its parameters here
+    driven = _driven(outputs, outs)
+    rng = np.random.default_rng([seed, UPSTREAM_SEED])
+    douts_given, douts = [], []
+    for i, out in enumerate(outs):
+        given, as_float = upstream_gradient(out, rng) if i in driven else (np.zeros_like(out), 0.0)
+        douts_given.append(given)
+        douts.append(as_float)
+    returned = layer.backward(*[fresh(d) for d in douts_given])
+    if returned is None and positions:
+        warnings.append(f"backward returned None: the gradient of {', '.join(names[i] for i in positions)} was not "
+                        "checked")
+        positions = []
+        input_point = {}
+
+    found = discover(layer, params, grads)
+    clash = [p.name for p in found.parameters if p.name in input_point]
+    if clash:
+        raise ValueError(f"layer parameter(s) {clash} have the name of an input; pass the inputs under other names")
+    notes += probe_slots(found.parameters, lambda: np.concatenate([np.ravel(o) for o in run_forward(input_point)]))
+    slots = {p.name: p.slot for p in found.parameters}
+    point = {**input_point, **{p.name: p.slot.original for p in found.parameters}}
+    if not point:
+        raise ValueError("nothing to check: the layer has no float input and no parameter was found "
+                         f"(looked for {found.looked})")
+    in_place = [s.original.dtype for s in slots.values() if s.kind == "inplace"]
+    if in_place and "eval_dtype" not in options:  # a trial value must be stored exactly in the layer's own array
+        options["eval_dtype"] = min(in_place, key=lambda d: d.itemsize)
+    gradient_keys = {name: name for name in point}
+
+    def put(theta):
+        for name, slot in slots.items():
+            slot.put(np.array(theta[name], copy=True))
 
     def loss(theta):
-        for name in originals:
-            param_dict[name] = theta[name]
-            if param_dict[name] is not theta[name]:
-                raise TypeError("the layer's parameter dict does not keep assigned arrays; pass params=")
-        return np.sum(layer.forward(theta[INPUT]) * dy)
+        put(theta)
+        return contract(run_forward(theta), douts, driven)
+
+    def grad_f(theta):
+        put(theta)
+        run_forward(theta)
+        back = layer.backward(*[fresh(d) for d in douts_given])
+        out = {}
+        if positions:
+            for i, g in _assign(back, positions, len(inputs), names).items():
+                out[names[i]], note = conform_gradient(g, inputs[i], "backward's gradient", names[i])
+                notes.extend([note] if note and note not in notes else [])
+        for p in found.parameters:
+            key = gradient_keys[p.name] = _gradient_key(p)
+            out[key], note = conform_gradient(p.gradient(), p.slot.original, "the layer's gradient", p.name)
+            notes.extend([note] if note and note not in notes else [])
+        return out
 
     try:
-        return check_gradients(
-            loss,
-            lambda _: analytic,
-            {INPUT: x, **originals},
-            method=method,
-            rtol=rtol,
-            atol=atol,
-            seed=seed,
-            f_scale=f_scale,
-        )
+        grad_f(point)  # bad shapes raise here, before any numerical work
+        report = check_gradients(loss, grad_f, point, seed=seed, f_scale=contract_scale(outs, douts, driven),
+                                 **options)
     finally:
-        param_dict.update(originals)
+        for slot in slots.values():
+            slot.restore()
+    if found.parameters:
+        notes.insert(0, f"parameters found in {found.source}: {', '.join(p.name for p in found.parameters)}")
+    else:
+        warnings.append(f"no parameters found on {type(layer).__name__} (looked for {found.looked}): only the input "
+                        "gradient was checked; right for a layer without parameters (ReLU, pooling), else pass "
+                        "params= and grads=")
+    if found.buffers:
+        notes.append(f"not checked, no gradient found (buffers, cached values): {', '.join(found.buffers)}")
+    static = [f"{names[i]} ({describe(v)})" for i, v in enumerate(inputs) if i not in positions]
+    if static:
+        notes.append(f"passed unchanged on every call: {', '.join(static)}")
+    upstream = _upstream_note(outs, driven, _output_names(layer.backward, len(outs)), seed)
+    report.notes[:0] = [WARNING + w for w in warnings] + [upstream] + notes
+    return report
 
 
-def _attribute_dict(layer, name, default):
-    if name is None:
-        if getattr(layer, default, None) is None:
-            return {}
-        name = default
-    value = getattr(layer, name)
-    if value is not getattr(layer, name):
-        raise TypeError(f"layer.{name} returns a new dict on each access; the check needs the dict the layer reads")
-    if not hasattr(value, "items"):
-        raise TypeError(f"layer.{name} must be a dict of arrays; got {type(value).__name__}")
-    return value
+def _gradient_key(p) -> str:
+    """``dW`` when the layer keeps W's gradient under that name, else the parameter's name."""
+    return p.gradient_name if p.gradient_name == "d" + p.name else p.name
+
+
+def _snapshot(layer) -> dict:
+    """Copies of the layer's array attributes and of the arrays in its dict attributes, before the
+    check's first forward: a forward that updates running statistics changes them on every call."""
+    state: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+    for key, value in (vars(layer).items() if hasattr(layer, "__dict__") else ()):
+        if isinstance(value, np.ndarray):
+            state[(key,)] = (value, np.array(value, copy=True))
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                if isinstance(v, np.ndarray):
+                    state[(key, k)] = (v, np.array(v, copy=True))
+    return state
+
+
+def _restore(layer, state: dict) -> None:
+    for path, (original, saved) in state.items():
+        if len(path) == 1:
+            setattr(layer, path[0], original)
+        else:
+            container = getattr(layer, path[0], None)
+            if isinstance(container, dict):
+                container[path[1]] = original
+        if original.flags.writeable:
+            np.copyto(original, saved)

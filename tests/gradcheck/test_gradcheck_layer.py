@@ -97,7 +97,10 @@ def test_layer_parameters_are_restored(rng):
     np.testing.assert_array_equal(W, saved)
 
 
-def test_a_params_property_that_builds_a_new_dict_is_refused(rng):
+def test_a_params_property_that_builds_a_new_dict_is_checked_through_the_arrays(rng):
+    """Replacing an entry of a dict built anew on each access would never reach the layer: the
+    trial values are written into the layer's own arrays instead, and restored."""
+
     class Fresh(Dense):
         @property
         def params(self):
@@ -107,8 +110,13 @@ def test_a_params_property_that_builds_a_new_dict_is_refused(rng):
         def params(self, value):
             self._params = value
 
-    with pytest.raises(TypeError, match="returns a new dict on each access"):
-        check_layer(Fresh(3, 2, rng), rng.standard_normal((3, 4)))
+    layer = Fresh(4, 4, rng)
+    saved = {k: v.copy() for k, v in layer._params.items()}
+    report = check_layer(layer, rng.standard_normal((4, 3)))
+    assert report.passed and list(report.results) == ["input", "W", "b"], str(report)
+    assert all(np.array_equal(layer._params[k], saved[k]) for k in saved), "parameters restored"
+    broken = Fresh(4, 4, rng, bug="dW_missing_transpose")
+    assert check_layer(broken, rng.standard_normal((4, 3))).failed_parameters == ["W"]
 
 
 def test_float32_layer(rng):

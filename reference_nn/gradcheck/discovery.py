@@ -1,0 +1,242 @@
+"""Find a layer object's parameters and their gradients, wherever the layer keeps them.
+
+Looked for, after a forward and a backward (so lazy layers have created them), in this order:
+
+1. the attributes named by ``params=`` / ``grads=`` (a dict, a list, or a method returning one);
+2. ``.params`` with ``.grads`` (the course style; gradient key ``k`` or ``dk``);
+3. ``.parameters`` with ``.gradients`` (attributes or methods, as some layer libraries have);
+4. array attributes paired by name: ``W`` with ``dW`` (also ``d_W``, ``W_grad``, ``grad_W``),
+   ``gamma`` with ``dgamma``.
+
+Entries with no gradient (running mean and variance, masks, cached inputs) are *buffers*: not
+checked, listed in a note. A layer where nothing is found gets a warning, never a silent pass.
+
+Each parameter gets a ``Slot``: how a trial value reaches the layer. A dict or list the layer
+keeps (the same object on every access) and an attribute are *replaced* (so float64 and complex
+trial values work); a container rebuilt on every access (a method returning a new list) is
+written *in place* into the layer's own array. ``probe_slots`` then checks that the layer really
+reads what is replaced: a layer holding the same array twice (``self.W`` and ``self.params =
+[self.W]``) reads only one, and falls back to in-place writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .arguments import is_differentiable
+
+GRADIENT_ATTRIBUTE_PATTERNS = ("d{}", "d_{}", "{}_grad", "grad_{}")
+
+
+@dataclass
+class Slot:
+    """Where a parameter lives: ``attr`` (setattr on holder), ``item`` (holder[key] = ...) or
+    ``inplace`` (np.copyto into the original array)."""
+
+    kind: str
+    holder: object
+    key: object
+    original: np.ndarray
+    saved: np.ndarray = field(init=False)
+
+    def __post_init__(self):
+        self.saved = np.array(self.original, copy=True)
+
+    def put(self, value: np.ndarray) -> None:
+        if self.kind == "attr":
+            setattr(self.holder, str(self.key), value)
+        elif self.kind == "item":
+            self.holder[self.key] = value  # type: ignore[index]
+        else:
+            if np.iscomplexobj(value):
+                raise TypeError("this parameter is written into the layer's own real array: no complex values")
+            np.copyto(self.original, value, casting="same_kind")
+
+    def restore(self) -> None:
+        if self.kind == "attr":
+            setattr(self.holder, str(self.key), self.original)
+        elif self.kind == "item":
+            self.holder[self.key] = self.original  # type: ignore[index]
+        np.copyto(self.original, self.saved)  # also undoes writes the layer itself made into it
+
+
+@dataclass
+class Parameter:
+    """A parameter found: its report name, where it lives, how to read its current gradient."""
+
+    name: str
+    slot: Slot
+    gradient: Callable[[], object]
+    source: str
+    gradient_name: str  # the key or attribute the gradient was found under (``dW``)
+
+
+@dataclass
+class Discovery:
+    parameters: list[Parameter]
+    buffers: list[str]
+    source: str  # where the parameters were found, for the report ("" if nowhere)
+    looked: str  # what was looked for, for the warning
+
+
+def discover(layer, params: str | None = None, grads: str | None = None) -> Discovery:
+    """The parameters of ``layer`` (call after forward and backward)."""
+    pairs = [(params, grads)] if params is not None else [("params", "grads"), ("parameters", "gradients")]
+    for p_name, g_name in pairs:
+        container, stable = _container(layer, p_name, required=params is not None)
+        if container is None or not _has_arrays(container):
+            continue
+        gradients, _ = _container(layer, g_name or "grads", required=False)
+        if gradients is None and g_name is None:
+            gradients, _ = _container(layer, "gradients", required=False)
+        if gradients is None:
+            raise ValueError(
+                f"layer.{p_name} holds parameters but no gradient container was found after backward (looked for "
+                f"layer.{g_name or 'grads'}); pass grads='<attribute name>'"
+            )
+        found: list[Parameter] = []
+        buffers: list[str] = []
+        _walk(layer, p_name, g_name or "grads", container, stable, (), found, buffers)
+        return Discovery(found, buffers, f"layer.{p_name} / layer.{g_name or 'grads'}", "")
+    found, buffers = _attribute_pairs(layer)
+    looked = ".params/.grads, .parameters/.gradients, array attributes paired with a gradient (W/dW, gamma/dgamma)"
+    return Discovery(found, buffers, "array attributes" if found else "", looked)
+
+
+def _container(layer, name: str, required: bool):
+    """(dict or list, stable?) of ``layer.name`` (called if a method); (None, False) if absent."""
+    if not hasattr(layer, name):
+        if required:
+            raise AttributeError(f"layer has no attribute {name!r} (given as the parameter / gradient container)")
+        return None, False
+    value = getattr(layer, name)
+    stable = value is getattr(layer, name) and not callable(value)
+    if callable(value) and not isinstance(value, Mapping | list | tuple):
+        value = value()
+    if value is None:
+        return None, False
+    if not isinstance(value, Mapping | list | tuple):
+        if required:
+            raise TypeError(f"layer.{name} must be a dict or list of arrays; got {type(value).__name__}")
+        return None, False
+    return value, stable and not isinstance(value, tuple)
+
+
+def _has_arrays(container) -> bool:
+    values = container.values() if isinstance(container, Mapping) else container
+    return any(is_differentiable(v) or (isinstance(v, Mapping | list | tuple) and _has_arrays(v)) for v in values)
+
+
+def _walk(layer, p_name, g_name, container, stable, path, found, buffers) -> None:
+    """Pair every float array of ``container`` with its gradient at the same path."""
+    items = container.items() if isinstance(container, Mapping) else enumerate(container)
+    for key, value in items:
+        here = (*path, key)
+        name = _path_name(here)
+        if isinstance(value, Mapping | list | tuple):
+            _walk(layer, p_name, g_name, value, stable and not isinstance(value, tuple), here, found, buffers)
+            continue
+        if not is_differentiable(value):
+            continue
+        gradient_path = _gradient_path(_container(layer, g_name, required=False)[0], here)
+        if gradient_path is None:
+            buffers.append(name)
+            continue
+        slot = Slot("item", container, key, value) if stable else Slot("inplace", None, None, value)
+        found.append(Parameter(name, slot, _reader(layer, g_name, gradient_path),
+                               f"layer.{p_name}{_path_text(here)} / layer.{g_name}{_path_text(gradient_path)}",
+                               str(gradient_path[-1])))
+
+
+def _gradient_path(gradients, path):
+    """The path of the gradient of the parameter at ``path`` (dict key k or dk), or None."""
+    node, out = gradients, []
+    for key in path:
+        if isinstance(node, Mapping):
+            match = [k for k in ((key, f"d{key}") if isinstance(key, str) else (key,)) if k in node]
+            if len(match) != 1:
+                return None
+            key = match[0]
+        elif not (isinstance(node, list | tuple) and isinstance(key, int) and key < len(node)):
+            return None
+        node = node[key]
+        out.append(key)
+    return tuple(out) if node is not None else None
+
+
+def _reader(layer, g_name, path):
+    def read():
+        node = _container(layer, g_name, required=False)[0]
+        for key in path:
+            node = node[key]
+        return node
+    return read
+
+
+def _attribute_pairs(layer) -> tuple[list[Parameter], list[str]]:
+    attributes = dict(vars(layer)) if hasattr(layer, "__dict__") else {}
+    arrays = {k: v for k, v in attributes.items() if is_differentiable(v)}
+    found: list[Parameter] = []
+    gradient_names: set[str] = set()
+    for name, value in arrays.items():
+        for pattern in GRADIENT_ATTRIBUTE_PATTERNS:
+            g = pattern.format(name)
+            if isinstance(attributes.get(g), np.ndarray | np.generic | float) and g != name:
+                found.append(Parameter(name, Slot("attr", layer, name, value), _attribute_reader(layer, g),
+                                       f"layer.{name} / layer.{g}", g))
+                gradient_names.add(g)
+                break
+    paired = {p.name for p in found}
+    buffers = [k for k in arrays if k not in paired and k not in gradient_names]
+    return found, buffers
+
+
+def _attribute_reader(layer, name: str) -> Callable[[], object]:
+    return lambda: getattr(layer, name)
+
+
+def _path_name(path) -> str:
+    """('conv', 'W') -> 'conv.W'; (0,) -> '[0]'; ('W',) -> 'W'."""
+    text = ""
+    for key in path:
+        text += f"[{key}]" if isinstance(key, int) else (f".{key}" if text else str(key))
+    return text
+
+
+def _path_text(path) -> str:
+    return "".join(f"[{key!r}]" for key in path)
+
+
+def probe_slots(parameters: list[Parameter], run_forward: Callable[[], np.ndarray]) -> list[str]:
+    """Switch replaced slots the layer does not read to in-place writes; notes for each switch.
+
+    Each replaced parameter is set to a copy moved by 1e-3 relative; if the output does not move
+    but does when the same values are written into the original array, the layer reads that array
+    through another reference. Cost: one or two forwards per replaced parameter.
+    """
+    notes = []
+    base = np.asarray(run_forward())
+    for p in parameters:
+        if p.slot.kind == "inplace":
+            continue
+        moved = p.slot.original + 1e-3 * (np.abs(p.slot.original) + 1.0)
+        try:
+            p.slot.put(moved)
+            replaced_moves = not np.array_equal(np.asarray(run_forward()), base)
+        finally:
+            p.slot.restore()
+        if replaced_moves:
+            continue
+        try:
+            np.copyto(p.slot.original, moved)
+            inplace_moves = not np.array_equal(np.asarray(run_forward()), base)
+        finally:
+            p.slot.restore()
+        if inplace_moves:
+            p.slot = Slot("inplace", None, None, p.slot.original)
+            notes.append(f"{p.name}: the layer reads this array through another reference; trial values are written "
+                         "into it in place")
+    return notes
