@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from equivalence_tests.cli import check_styles
 from equivalence_tests.cli.common import (
     EXIT_DISAGREE,
     EXIT_OK,
@@ -96,18 +97,34 @@ def command_check(args: argparse.Namespace) -> int:
     from reference_nn import gradcheck
 
     tolerances = {key: value for key, value in (("rtol", args.rtol), ("atol", args.atol)) if value is not None}
-    if len(args.targets) == 1:
-        if args.input_shape is None:
-            raise UsageError("checking a layer needs --input-shape N_INxM (e.g. --input-shape 3x5)")
-        input_shape = parse_sizes(args.input_shape, "--input-shape", separators="x,")
+    options = {"method": args.method, "seed": args.seed, **tolerances}
+    if args.value_and_grad:
+        if len(args.targets) != 1:
+            raise UsageError(f"--value-and-grad checks one MODULE:FN; got {len(args.targets)} targets")
+        params = build_params(args)
+        with spinner(f"checking {args.targets[0]} (value and gradient)"):
+            report = check_styles.run_value_and_grad(args, params, options)
+    elif len(args.targets) == 1:
+        if args.input_shape is None and not args.input:
+            raise UsageError("checking a layer needs --input-shape N_INxM (e.g. --input-shape 3x5) or --input NAME=AxB")
         layer = make_layer(load_object(args.targets[0], "LAYER"), args.targets[0])
-        x = np.random.default_rng(args.seed).standard_normal(input_shape).astype(args.dtype)
+        if args.input:
+            inputs, described = check_styles.layer_arguments(layer, args), "the --input arrays"
+        else:
+            input_shape = parse_sizes(args.input_shape, "--input-shape", separators="x,")
+            inputs = [np.random.default_rng(args.seed).standard_normal(input_shape).astype(args.dtype)]
+            described = f"input of shape {input_shape}"
         try:
             with spinner(f"checking {args.targets[0]}"):
-                report = gradcheck.check_layer(layer, x, method=args.method, seed=args.seed, **tolerances)
+                report = gradcheck.check_layer(layer, *inputs, **options)
         except (ValueError, TypeError, KeyError) as error:
-            raise UsageError(f"{args.targets[0]} with input of shape {input_shape}: {error}") from None
+            raise UsageError(f"{args.targets[0]} with {described}: {error}") from None
+    elif len(args.targets) == 2 and args.input:
+        with spinner(f"checking {args.targets[1]} against {args.method} differences of {args.targets[0]}"):
+            report = check_styles.run_vjp(args, options)
     elif len(args.targets) == 2:
+        if args.static:
+            raise UsageError("--static goes with --input (MODULE:FORWARD MODULE:BACKWARD) or --value-and-grad")
         loss = load_object(args.targets[0], "LOSS")
         gradient = load_object(args.targets[1], "GRAD")
         for function, spec in zip((loss, gradient), args.targets, strict=True):
@@ -130,6 +147,8 @@ def command_check(args: argparse.Namespace) -> int:
     else:
         print(report)
         print(verdict_lines(report))
+        if check_styles.warning_lines(report):
+            print(check_styles.warning_lines(report))
     return EXIT_OK if report.passed else EXIT_DISAGREE
 
 
@@ -151,15 +170,26 @@ def verdict_lines(report: Any) -> str:
 
 def add_parser(commands: Any) -> None:
     check = commands.add_parser(
-        "check", help="check your own loss/gradient functions or a layer object",
+        "check", help="check your own loss/gradient functions, forward/backward pair, or layer object",
         description="MODULE:LOSS MODULE:GRAD checks grad(params) -> dict against numerical derivatives of "
-        "loss(params) -> float; a single MODULE:LAYER checks a layer's backward (forward(x), backward(dy)).",
+        "loss(params) -> float; with --input, MODULE:FORWARD MODULE:BACKWARD checks a pair forward(...) -> "
+        "(out, cache), backward(dout, cache); MODULE:FN --value-and-grad checks fn(params) -> (loss, grads); a "
+        "single MODULE:LAYER checks a layer's backward (forward(x), backward(dy)) and every parameter it keeps.",
     )  # fmt: skip
-    check.add_argument("targets", nargs="+", metavar="MODULE:NAME", help="MODULE:LOSS MODULE:GRAD, or MODULE:LAYER")
+    check.add_argument("targets", nargs="+", metavar="MODULE:NAME",
+                       help="MODULE:LOSS MODULE:GRAD, MODULE:FORWARD MODULE:BACKWARD (with --input), "
+                       "MODULE:FN (with --value-and-grad), or MODULE:LAYER")  # fmt: skip
     check.add_argument("--params", metavar="FILE.npz", help="parameters (loaded without pickle)")
     check.add_argument("--shape", action="append", default=[], metavar="NAME=AxB",
                        help="generate a parameter of this shape (seeded standard normal); repeatable")  # fmt: skip
     check.add_argument("--input-shape", metavar="N_INxM", help="input shape for a layer check, e.g. 3x5")
+    check.add_argument("--input", action="append", default=[], metavar="NAME=AxB",
+                       help="a differentiable argument of FORWARD or of the layer (seeded standard normal); "
+                       "repeatable")  # fmt: skip
+    check.add_argument("--static", action="append", default=[], metavar="NAME=JSON",
+                       help="an argument passed unchanged, e.g. 'bn_param={\"mode\": \"train\"}' or 'y=[0, 2, 1]'")
+    check.add_argument("--value-and-grad", action="store_true",
+                       help="MODULE:FN returns (loss, grads) from fn(params, ...): one function, not two")
     check.add_argument("--method", choices=METHODS, default="auto", help="numerical derivative (default auto)")
     check.add_argument("--rtol", type=float, help="relative tolerance (default: derived from dtype and method)")
     check.add_argument("--atol", type=float, help="absolute tolerance (default: derived from dtype and method)")

@@ -1,0 +1,123 @@
+"""``refnn check`` for code as people write it: forward/backward pairs, value-and-grad functions
+and layers with several inputs (``reference_nn.gradcheck.check_vjp`` / ``check_value_and_grad`` /
+``check_layer``).
+
+    refnn check layers:affine_forward layers:affine_backward --input x=4x5 --input w=5x3 --input b=3
+    refnn check layers:batchnorm_forward layers:batchnorm_backward --input x=4x5 --input gamma=5 \\
+        --input beta=5 --static 'bn_param={"mode": "train"}'
+    refnn check model:loss --value-and-grad --params params.npz --static 'reg=0.1'
+
+``--input NAME=SHAPE`` makes a differentiable argument (seeded standard normal, ``--dtype``);
+``--static NAME=JSON`` one passed unchanged (a dict, a number, or a list, which becomes an array:
+integer ids stay integers). Arguments are matched to the function's parameters by name and
+passed positionally in its order.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from equivalence_tests.cli.common import UsageError, load_object, parse_sizes
+
+WARNING = "WARNING: "  # the prefix reference_nn.gradcheck gives a note that must not be missed
+
+
+def parse_inputs(args: argparse.Namespace) -> dict[str, np.ndarray]:
+    """``--input x=4x5`` -> {"x": seeded standard normal (4, 5) array of --dtype}, in the order given."""
+    rng = np.random.default_rng(args.seed)
+    inputs = {}
+    for text in args.input:
+        name, equals, shape = text.partition("=")
+        if not equals or not name.strip():
+            raise UsageError(f"--input must look like NAME=4x5 (e.g. --input x=4x5 --input b=3), got {text!r}")
+        sizes = parse_sizes(shape, f"--input {name.strip()}", separators="x,")
+        inputs[name.strip()] = rng.standard_normal(sizes).astype(args.dtype)
+    return inputs
+
+
+def parse_statics(texts: list[str]) -> dict[str, Any]:
+    """``--static 'bn_param={"mode": "train"}'`` -> {"bn_param": {"mode": "train"}}; JSON lists become arrays."""
+    statics = {}
+    for text in texts:
+        name, equals, value = text.partition("=")
+        if not equals or not name.strip():
+            raise UsageError(f"--static must look like NAME=JSON (e.g. --static 'bn_param={{\"mode\": \"train\"}}'), "
+                             f"got {text!r}")
+        try:
+            parsed = json.loads(value)
+        except json.JSONDecodeError as error:
+            raise UsageError(f"--static {name.strip()}: {value!r} is not JSON ({error})") from None
+        statics[name.strip()] = np.asarray(parsed) if isinstance(parsed, list) else parsed
+    return statics
+
+
+def arrange(fn: Callable, given: dict[str, Any], spec: str, skip: int = 0) -> list[Any]:
+    """The values in ``given`` as fn's positional arguments, in its parameter order (after the
+    first ``skip`` parameters); unknown or missing names are usage errors naming both."""
+    try:
+        parameters = list(inspect.signature(fn).parameters.values())[skip:]
+    except (TypeError, ValueError):
+        raise UsageError(f"{spec}: its parameters cannot be read, so --input/--static cannot be matched") from None
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    names = [p.name for p in positional]
+    unknown = [name for name in given if name not in names]
+    if unknown:
+        raise UsageError(f"{spec} has no parameter {unknown[0]!r} (its parameters: {', '.join(names) or 'none'})")
+    arranged = []
+    for p in positional:
+        if p.name in given:
+            arranged.append(given[p.name])
+            continue
+        later = [q.name for q in positional[len(arranged):] if q.name in given]
+        if p.default is p.empty or later:
+            raise UsageError(f"{spec} needs {p.name!r}: give --input {p.name}=SHAPE or --static {p.name}=JSON")
+        break
+    return arranged
+
+
+def run_vjp(args: argparse.Namespace, options: dict[str, Any]) -> Any:
+    """``MODULE:FORWARD MODULE:BACKWARD --input ...``: check_vjp, differentiating the --input arrays."""
+    from reference_nn import gradcheck
+
+    forward, backward = (load_object(spec, what) for spec, what in zip(args.targets, ("FORWARD", "BACKWARD"),
+                                                                         strict=True))
+    for function, spec in zip((forward, backward), args.targets, strict=True):
+        if not callable(function):
+            raise UsageError(f"{spec} must be a function, got {type(function).__name__}")
+    inputs = parse_inputs(args)
+    arguments = arrange(forward, {**inputs, **parse_statics(args.static)}, args.targets[0])
+    try:
+        return gradcheck.check_vjp(forward, backward, *arguments, wrt=list(inputs), **options)
+    except (ValueError, TypeError, KeyError) as error:
+        raise UsageError(f"{args.targets[0]} / {args.targets[1]}: {error}") from None
+
+
+def run_value_and_grad(args: argparse.Namespace, params: dict[str, np.ndarray], options: dict[str, Any]) -> Any:
+    """``MODULE:FN --value-and-grad --params F.npz``: fn(params, *statics) -> (loss, grads)."""
+    from reference_nn import gradcheck
+
+    fn = load_object(args.targets[0], "FN")
+    if not callable(fn):
+        raise UsageError(f"{args.targets[0]} must be a function of params, got {type(fn).__name__}")
+    given = {**parse_inputs(args), **parse_statics(args.static)}
+    arguments = arrange(fn, given, args.targets[0], skip=1)
+    try:
+        return gradcheck.check_value_and_grad(fn, params, *arguments, in_place=False, **options)
+    except (ValueError, TypeError, KeyError) as error:
+        raise UsageError(f"{args.targets[0]}: {error}") from None
+
+
+def layer_arguments(layer: Any, args: argparse.Namespace) -> list[Any]:
+    """A layer's inputs from --input / --static, matched to forward's parameters."""
+    return arrange(layer.forward, {**parse_inputs(args), **parse_statics(args.static)}, args.targets[0])
+
+
+def warning_lines(report: Any) -> str:
+    """The report's warnings (a layer where no parameter was found, ...), one line each."""
+    return "\n".join(note for note in report.notes if note.startswith(WARNING))
