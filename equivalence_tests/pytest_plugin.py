@@ -7,7 +7,9 @@ installed these fixtures simply exist::
         gradient_checker(loss, grad, params)        # f(params) -> float, grad(params) -> dict
 
     def test_my_layer(gradient_checker):
-        gradient_checker.layer(MyDense(3, 4), x)    # forward(x), backward(dy), params/grads dicts
+        gradient_checker.layer(MyDense(3, 4), x)    # forward(x), backward(dy); parameters found
+        gradient_checker.vjp(affine_forward, affine_backward, x, w, b)   # (out, cache) / (dout, cache)
+        gradient_checker.value_and_grad(model.loss, model.params, X, y)  # -> (loss, grads)
 
     def test_my_network(gradient_checker):           # a model made of the op table's ops
         gradient_checker.model(config, params, X, Y, grads=my_grads)   # vs FD, torch and TensorFlow
@@ -51,13 +53,31 @@ class GradientChecker:
 
         return self._verdict(check_gradients(f, grad_f, params, **options))
 
-    def layer(self, layer: Any, x: Any, **options: Any) -> Any:
-        """``reference_nn.gradcheck.check_layer(layer, x, **options)``: the input gradient (reported as
-        ``input``) and every parameter gradient of a ``forward``/``backward`` layer object."""
+    def layer(self, layer: Any, *inputs: Any, **options: Any) -> Any:
+        """``reference_nn.gradcheck.check_layer(layer, *inputs, **options)``: the input gradient(s) (one
+        input is reported as ``input``) and every parameter gradient of a ``forward``/``backward`` layer
+        object, wherever it keeps them (``.params``/``.grads``, ``.parameters``/``.gradients``, ``W``/``dW``)."""
         __tracebackhide__ = True
         from reference_nn.gradcheck import check_layer
 
-        return self._verdict(check_layer(layer, x, **options))
+        return self._verdict(check_layer(layer, *inputs, **options))
+
+    def vjp(self, forward: Any, backward: Any, *inputs: Any, **options: Any) -> Any:
+        """``reference_nn.gradcheck.check_vjp(forward, backward, *inputs, **options)``: a function pair
+        ``forward(*inputs) -> (out, cache)``, ``backward(dout, cache) -> (dx, dw, ...)``; config dicts,
+        ints and integer arrays among the inputs are passed unchanged."""
+        __tracebackhide__ = True
+        from reference_nn.gradcheck import check_vjp
+
+        return self._verdict(check_vjp(forward, backward, *inputs, **options))
+
+    def value_and_grad(self, fn: Any, params: Any, *args: Any, **options: Any) -> Any:
+        """``reference_nn.gradcheck.check_value_and_grad(fn, params, *args, **options)``: ``fn(params,
+        *args) -> (loss, grads)``, or ``fn(*args)`` reading ``params`` itself (a model's ``self.params``)."""
+        __tracebackhide__ = True
+        from reference_nn.gradcheck import check_value_and_grad
+
+        return self._verdict(check_value_and_grad(fn, params, *args, **options))
 
     def model(self, config: Any, params: dict, X: Any, Y: Any, grads: dict | None = None,
               frameworks: tuple[str, ...] = FRAMEWORK_GROUPS) -> dict[str, Any]:  # fmt: skip
@@ -126,6 +146,7 @@ class GradientChecker:
 @pytest.fixture
 def gradient_checker() -> GradientChecker:
     """Assert hand-written gradients: ``gradient_checker(f, grad_f, params)``, ``.layer(layer, x)``,
+    ``.vjp(forward, backward, *inputs)``, ``.value_and_grad(fn, params, *args)``,
     ``.model(config, params, X, Y, grads)``. See :class:`GradientChecker`."""
     return GradientChecker()
 
