@@ -1,0 +1,124 @@
+"""The README's "Which function do I call" table and its shell lines run as written: every
+one-liner on the course-style code of tests/gradcheck/user_code, each giving a verified PASS, and
+each `refnn check` line exiting 0 on the same code copied into a temporary folder."""
+
+import re
+import shlex
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from user_code import layer_objects as LO
+from user_code import layers as L
+from user_code import models as M
+
+import reference_nn.gradcheck as gradcheck
+from equivalence_tests.cli import EXIT_OK, main
+
+ROOT = Path(__file__).resolve().parents[2]
+SECTION = (ROOT / "README.md").read_text().split("### Which function do I call", 1)[1].split("\n### ", 1)[0]
+ROWS = [row.split("|") for row in SECTION.splitlines() if row.startswith("| ")]
+CALLS = [cells[2].strip().strip("`") for cells in ROWS if "`check_" in cells[2]]
+SHELL = re.search(r"```bash\n(.*?)```", SECTION, re.S).group(1).strip().splitlines()
+
+
+def data(function: str) -> dict:
+    """The arguments a row's call names, for the function it checks (each row has its own)."""
+    rng = np.random.default_rng(0)
+    common = {"x": rng.standard_normal((4, 5))}
+    if function == "cost":
+        X = rng.standard_normal((3, 6))
+        return {"cost": lambda p: np.sum(np.tanh(p["W"] @ X) ** 2),
+                "grads": lambda p: {"dW": (2 * np.tanh(p["W"] @ X) * (1 - np.tanh(p["W"] @ X) ** 2)) @ X.T},
+                "params": {"W": rng.standard_normal((2, 3))}}
+    if function == "affine_forward":
+        return {**common, "w": rng.standard_normal((5, 3)), "b": rng.standard_normal(3)}
+    if function == "batchnorm_forward":
+        return {**common, "gamma": rng.standard_normal(5), "beta": rng.standard_normal(5)}
+    if function == "dropout_forward":
+        return common
+    if function == "conv_forward_naive":
+        return {"x": rng.standard_normal((2, 2, 4, 4)), "w": rng.standard_normal((3, 2, 3, 3)),
+                "b": rng.standard_normal(3)}
+    if function == "lstm_step_forward":
+        return {"x": rng.standard_normal((3, 4)), "prev_h": rng.standard_normal((3, 2)),
+                "prev_c": rng.standard_normal((3, 2)), "Wx": 0.5 * rng.standard_normal((4, 8)),
+                "Wh": 0.5 * rng.standard_normal((2, 8)), "b": rng.standard_normal(8)}
+    if function == "word_embedding_forward":
+        return {"ids": np.array([[0, 3, 1], [3, 2, 3]]), "W": rng.standard_normal((5, 4))}
+    if function == "softmax_loss":
+        return {"x": rng.standard_normal((4, 5)), "y": np.array([0, 3, 1, 4])}
+    if function == "loss_and_grads":
+        X, Y = rng.standard_normal((3, 5)), rng.standard_normal((2, 5))
+        return {"loss_and_grads": lambda p: M.mlp_loss(p, X, Y),
+                "params": {"weights": [rng.standard_normal((4, 3)), rng.standard_normal((2, 4))],
+                           "biases": [rng.standard_normal((4, 1)), rng.standard_normal((2, 1))]}}
+    if function == "model.loss":
+        rng = np.random.default_rng(0)
+        X = rng.standard_normal((6, 4))
+        model = M.TwoLayerNet(4, 5, 3)
+        assert np.min(np.abs(X @ model.params["W1"] + model.params["b1"])) > 0.05, "data away from ReLU's kink"
+        return {"model": model, "X": X, "y": rng.integers(0, 3, 6)}
+    if function == "mlp_loss":
+        return {"X": rng.standard_normal((3, 5)), "Y": rng.standard_normal((2, 5)),
+                "weights": [rng.standard_normal((4, 3)), rng.standard_normal((2, 4))],
+                "biases": [rng.standard_normal((4, 1)), rng.standard_normal((2, 1))]}
+    if function == "layer":
+        return {**common, "layer": LO.AttrDense(5, 3)}
+    raise AssertionError(f"the README calls {function!r}: add its data here")
+
+
+def test_the_table_has_one_line_per_code_style():
+    assert len(CALLS) == 12 and all(re.match(r"check_\w+\(", c) for c in CALLS), CALLS
+
+
+@pytest.mark.parametrize("call", CALLS)
+def test_each_readme_one_liner_passes(call):
+    function = re.match(r"check_\w+\(([\w.]+)", call).group(1)
+    namespace = {**vars(gradcheck), **vars(L), "mlp_loss": M.mlp_loss, **data(function)}
+    report = eval(call, namespace)  # noqa: S307 - the README's own line, run as a user would
+    assert report.passed and not report.inconclusive, f"{call}\n{report}"
+
+
+@pytest.fixture
+def shell_folder(tmp_path, monkeypatch):
+    user_code = Path(__file__).resolve().parent / "user_code"
+    shutil.copy(user_code / "layers.py", tmp_path / "layers.py")
+    (tmp_path / "model.py").write_text(
+        "import numpy as np\n"
+        "def loss_and_grads(params):\n"
+        "    z = np.tanh(params['W'] @ np.arange(3.0) + params['b'])\n"
+        "    dz = 2 * z * (1 - z ** 2)\n"
+        "    return np.sum(z ** 2), {'dW': np.outer(dz, np.arange(3.0)), 'db': dz}\n"
+    )
+    (tmp_path / "mylayers.py").write_text(
+        "import numpy as np\n"
+        "class Dense:\n"
+        "    def __init__(self):\n"
+        "        self.W, self.b = np.random.default_rng(0).standard_normal((5, 3)), np.zeros(3)\n"
+        "    def forward(self, x):\n"
+        "        self.x = x\n"
+        "        return x @ self.W + self.b\n"
+        "    def backward(self, dout):\n"
+        "        self.dW, self.db = self.x.T @ dout, dout.sum(axis=0)\n"
+        "        return dout @ self.W.T\n"
+    )
+    rng = np.random.default_rng(1)
+    np.savez(tmp_path / "params.npz", W=rng.standard_normal((2, 3)), b=rng.standard_normal(2))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    for name in ("layers", "model", "mylayers"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    yield tmp_path
+    for name in ("layers", "model", "mylayers"):
+        sys.modules.pop(name, None)
+
+
+@pytest.mark.parametrize("line", SHELL)
+def test_each_readme_shell_line_exits_0(shell_folder, capsys, line):
+    words = shlex.split(line)
+    assert words[:2] == ["refnn", "check"], line
+    status = main(words[1:])
+    assert status == EXIT_OK, f"{line}\n{capsys.readouterr()}"
