@@ -6,7 +6,9 @@ Looked for, after a forward and a backward (so lazy layers have created them), i
 2. ``.params`` with ``.grads`` (the course style; gradient key ``k`` or ``dk``);
 3. ``.parameters`` with ``.gradients`` (attributes or methods, as some layer libraries have);
 4. array attributes paired by name: ``W`` with ``dW`` (also ``d_W``, ``W_grad``, ``grad_W``),
-   ``gamma`` with ``dgamma``.
+   ``gamma`` with ``dgamma``;
+5. if none of these: the sub-layers of a model made of layers (attributes, or entries of lists
+   and dicts, that have a forward method), each searched the same way: ``layers[0].W``, ``fc1.b``.
 
 Entries with no gradient (running mean and variance, masks, cached inputs) are *buffers*: not
 checked, listed in a note. A layer where nothing is found gets a warning, never a silent pass.
@@ -82,28 +84,64 @@ class Discovery:
     looked: str  # what was looked for, for the warning
 
 
-def discover(layer, params: str | None = None, grads: str | None = None) -> Discovery:
+def discover(layer, params: str | None = None, grads: str | None = None, _seen: set | None = None) -> Discovery:
     """The parameters of ``layer`` (call after forward and backward)."""
     pairs = [(params, grads)] if params is not None else [("params", "grads"), ("parameters", "gradients")]
     for p_name, g_name in pairs:
         container, stable = _container(layer, p_name, required=params is not None)
         if container is None or not _has_arrays(container):
             continue
-        gradients, _ = _container(layer, g_name or "grads", required=False)
-        if gradients is None and g_name is None:
-            gradients, _ = _container(layer, "gradients", required=False)
-        if gradients is None:
+        candidates = [g_name] if g_name else ["grads", "gradients"]
+        g_attr = next((n for n in candidates if _container(layer, n, required=False)[0] is not None), None)
+        if g_attr is None:
             raise ValueError(
                 f"layer.{p_name} holds parameters but no gradient container was found after backward (looked for "
-                f"layer.{g_name or 'grads'}); pass grads='<attribute name>'"
+                f"{' and '.join('layer.' + n for n in candidates)}); pass grads='<attribute name>'"
             )
         found: list[Parameter] = []
         buffers: list[str] = []
-        _walk(layer, p_name, g_name or "grads", container, stable, (), found, buffers)
-        return Discovery(found, buffers, f"layer.{p_name} / layer.{g_name or 'grads'}", "")
+        _walk(layer, p_name, g_attr, container, stable, (), found, buffers)
+        return Discovery(found, buffers, f"layer.{p_name} / layer.{g_attr}", "")
     found, buffers = _attribute_pairs(layer)
     looked = ".params/.grads, .parameters/.gradients, array attributes paired with a gradient (W/dW, gamma/dgamma)"
-    return Discovery(found, buffers, "array attributes" if found else "", looked)
+    if found or params is not None:
+        return Discovery(found, buffers, "array attributes" if found else "", looked)
+    return _in_sublayers(layer, buffers, looked, _seen or {id(layer)})
+
+
+def _in_sublayers(layer, buffers: list[str], looked: str, seen: set) -> Discovery:
+    """A model made of layers (``self.layers = [Dense(...), ReLU(), ...]``, ``self.fc1 = Dense(...)``):
+    each sub-layer's parameters, named ``layers[0].W``, ``fc1.W``."""
+    found: list[Parameter] = []
+    sources = []
+    for prefix, child in _sublayers(layer):
+        if id(child) in seen:
+            continue
+        seen.add(id(child))
+        inner = discover(child, _seen=seen)
+        for p in inner.parameters:
+            p.name = prefix + (p.name if p.name.startswith("[") else "." + p.name)
+            p.source = p.source.replace("layer.", f"layer.{prefix}.")
+        found += inner.parameters
+        buffers += [prefix + (b if b.startswith("[") else "." + b) for b in inner.buffers]
+        sources += [f"{prefix} ({inner.source})"] if inner.parameters else []
+    source = f"sub-layers {', '.join(sources)}" if found else ""
+    return Discovery(found, buffers, source, looked + ", and in sub-layers (objects with a forward method)")
+
+
+def _sublayers(layer):
+    """(name, object) of the layer-like attributes of ``layer``, also inside lists, tuples and dicts."""
+    for key, value in (vars(layer).items() if hasattr(layer, "__dict__") else ()):
+        if _layer_like(value):
+            yield key, value
+        elif isinstance(value, list | tuple):
+            yield from ((f"{key}[{i}]", v) for i, v in enumerate(value) if _layer_like(v))
+        elif isinstance(value, Mapping):
+            yield from ((f"{key}.{k}", v) for k, v in value.items() if isinstance(k, str) and _layer_like(v))
+
+
+def _layer_like(value) -> bool:
+    return not isinstance(value, type) and callable(getattr(value, "forward", None))
 
 
 def _container(layer, name: str, required: bool):

@@ -116,3 +116,18 @@ def test_integer_input_layer_checks_the_table_only():
     report = check_layer(LO.Embedding(6, 3), np.array([[0, 2, 2], [5, 2, 1]]))
     assert report.passed and list(report.results) == ["W"], str(report)
     assert "passed unchanged on every call: input (int64 array (2, 3))" in report.notes, report.notes
+
+
+def test_model_made_of_layers_is_searched_layer_by_layer():
+    def model(bug=None):
+        return LO.Sequential([LO.AttrDense(4, 6, seed=1), LO.ReLU(),
+                              LO.LibraryDense(6, 2, seed=2, bug=bug)])
+
+    x = x_rows(seed=4)
+    assert np.min(np.abs(x @ model().layers[0].W + model().layers[0].b)) > 1e-3, "test data: no ReLU input at 0"
+    report = check_layer(model(), x)
+    assert report.passed and not report.inconclusive, str(report)
+    assert list(report.results) == ["input", "layers[0].W", "layers[0].b", "layers[2].W", "layers[2].b"], str(report)
+    assert any(n.startswith("parameters found in sub-layers layers[0] (array attributes), layers[2]")
+               for n in report.notes), report.notes
+    assert check_layer(model(bug="db_mean"), x).failed_parameters == ["layers[2].b"]

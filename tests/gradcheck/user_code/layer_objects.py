@@ -175,3 +175,20 @@ class Embedding:
         dW = np.zeros_like(self.params["W"])
         np.add.at(dW, self.ids, dout)
         self.grads["W"] = dW
+
+
+class Sequential:
+    """A model made of layers: ``self.layers``; forward chains them, backward runs them in reverse."""
+
+    def __init__(self, layers):
+        self.layers = layers
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer.forward(x)
+        return x
+
+    def backward(self, dout):
+        for layer in reversed(self.layers):
+            dout = layer.backward(dout)
+        return dout
