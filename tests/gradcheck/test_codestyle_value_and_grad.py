@@ -158,3 +158,18 @@ def test_ambiguous_calling_convention_asks_which():
 def test_wrong_return_value_is_a_clear_error():
     with pytest.raises(TypeError, match=r"fn must return \(loss, grads\); got float"):
         check_value_and_grad(lambda p: float(np.sum(p["w"])), {"w": np.ones(2)})
+
+
+def test_float32_model_in_place_is_judged_in_float32():
+    model = M.TwoLayerNet(4, 5, 3)
+    model.params = {k: v.astype(np.float32) for k, v in model.params.items()}
+    X, y = classification_data(0)
+    X = X.astype(np.float32)
+    before = bits(model.params)
+    report = check_value_and_grad(model.loss, model.params, X, y)
+    assert report.passed and not report.inconclusive, str(report)
+    assert report["W1"].eval_dtype == "float32" and "numerical side in float32" in report.notes[0], str(report)
+    assert bits(model.params) == before, "float32 arrays restored bit for bit"
+    broken = M.TwoLayerNetForgotReg(4, 5, 3)
+    broken.params = {k: v.astype(np.float32) for k, v in broken.params.items()}
+    assert check_value_and_grad(broken.loss, broken.params, X, y).failed_parameters == ["W1"]

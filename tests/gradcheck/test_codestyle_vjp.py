@@ -202,3 +202,25 @@ def test_forward_without_a_cache_is_a_clear_error():
         check_vjp(lambda x: np.tanh(x), lambda dout, cache: dout, rng.standard_normal(3))
     with pytest.raises(TypeError, match="backward must be callable.*check_value_and_grad"):
         check_vjp(L.softmax_loss, None, rng.standard_normal((2, 3)), np.array([0, 1]))
+
+
+def test_scalar_output_gets_upstream_gradient_one():
+    """A loss written as a pair: forward(x, y) -> (loss, cache), backward(dloss, cache) -> dx."""
+
+    def softmax_loss_forward(x, y):
+        loss, dx = L.softmax_loss(x, y)
+        return loss, dx
+
+    def softmax_loss_backward(dloss, dx):
+        return dloss * dx
+
+    rng = np.random.default_rng(11)
+    x, y = rng.standard_normal((4, 5)), np.array([0, 3, 1, 4])
+    report = check_vjp(softmax_loss_forward, softmax_loss_backward, x, y)
+    assert report.passed and not report.inconclusive, str(report)
+    assert report.notes[0] == "drove output(s) loss (a scalar: upstream gradient 1)", report.notes
+
+    def backward_drops_dloss(dloss, dx):
+        return 2.0 * dx  # as if the upstream gradient were 2
+
+    assert check_vjp(softmax_loss_forward, backward_drops_dloss, x, y).failed_parameters == ["x"]
