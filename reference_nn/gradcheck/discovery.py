@@ -36,16 +36,19 @@ GRADIENT_ATTRIBUTE_PATTERNS = ("d{}", "d_{}", "{}_grad", "grad_{}")
 @dataclass
 class Slot:
     """Where a parameter lives: ``attr`` (setattr on holder), ``item`` (holder[key] = ...) or
-    ``inplace`` (np.copyto into the original array)."""
+    ``inplace`` (np.copyto into the original array; holder / key, if given, say which container
+    entry must keep holding it)."""
 
     kind: str
     holder: object
     key: object
     original: np.ndarray
     saved: np.ndarray = field(init=False)
+    current: object = field(init=False)  # what the slot holds now
 
     def __post_init__(self):
         self.saved = np.array(self.original, copy=True)
+        self.current = self.original
 
     def put(self, value: np.ndarray) -> None:
         if self.kind == "attr":
@@ -54,15 +57,31 @@ class Slot:
             self.holder[self.key] = value  # type: ignore[index]
         else:
             if np.iscomplexobj(value):
-                raise TypeError("this parameter is written into the layer's own real array: no complex values")
+                raise TypeError("this parameter is written into its own real array: no complex values")
             np.copyto(self.original, value, casting="same_kind")
+            value = self.original
+        self.current = value
+
+    def holds_current(self) -> bool:
+        """False if someone else replaced the container entry (or attribute) since ``put``."""
+        if self.kind == "attr":
+            return getattr(self.holder, str(self.key), None) is self.current
+        return self.holder is None or self.holder[self.key] is self.current  # type: ignore[index]
 
     def restore(self) -> None:
         if self.kind == "attr":
             setattr(self.holder, str(self.key), self.original)
-        elif self.kind == "item":
+        elif self.holder is not None:
             self.holder[self.key] = self.original  # type: ignore[index]
-        np.copyto(self.original, self.saved)  # also undoes writes the layer itself made into it
+        if self.original.flags.writeable:
+            np.copyto(self.original, self.saved)  # also undoes writes the code under test made into it
+        self.current = self.original
+
+    def to_inplace(self) -> None:
+        """Write trial values into the original array from now on (it is read through another reference)."""
+        if self.kind == "attr":  # an object, not a container: nothing to check an entry of
+            self.holder = self.key = None
+        self.kind = "inplace"
 
 
 @dataclass
@@ -274,7 +293,7 @@ def probe_slots(parameters: list[Parameter], run_forward: Callable[[], np.ndarra
         finally:
             p.slot.restore()
         if inplace_moves:
-            p.slot = Slot("inplace", None, None, p.slot.original)
+            p.slot.to_inplace()
             notes.append(f"{p.name}: the layer reads this array through another reference; trial values are written "
                          "into it in place")
     return notes

@@ -12,10 +12,11 @@ Two ways of calling fn, chosen from its signature (or by ``in_place=``):
 
 * ``fn(params, *args)``: fn gets a container shaped like params, holding the checker's arrays.
 * ``fn(*args)`` reading its own parameters (a model's ``self.params``, as the classic
-  ``eval_numerical_gradient`` assumes): the checker writes each trial value into params' own
-  arrays, in place, and puts the original bits back on return, also when fn raises. Those arrays
-  keep their dtype and cannot hold complex numbers, so numerical derivatives are real differences
-  (Richardson) in the arrays' own dtype.
+  ``eval_numerical_gradient`` assumes): each trial array is put into params' own dict or list
+  entries (so float64 and complex trial values work), or, where fn reads an array through another
+  reference (found by a probe) or it sits in a tuple, written into that array in place, in its own
+  dtype and with real differences only. The original objects and bits are put back on return,
+  also when fn raises (see OwnParams).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import numpy as np
 from .arguments import accepts, argument_names, describe, fresh
 from .check import check_gradients
 from .containers import flatten, match_gradients, rebuild, slots
+from .discovery import Slot
 from .report import GradientReport
 
 
@@ -53,19 +55,14 @@ def check_value_and_grad(fn: Callable, params, *args, in_place: bool | None = No
     grad_keys: dict[str, str] = {}
 
     if in_place:
-        restore, write, check_slots = _in_place_access(params, tree, flat)
+        own = OwnParams(params, tree, flat)
 
         def call(theta):
-            write(theta)
+            own.put(theta)
             try:
                 return _split(fn(*[fresh(a) for a in args]))
             finally:
-                check_slots()
-        options["eval_dtype"] = _in_place_dtype(flat, options.get("eval_dtype"))
-        if options.get("method", "auto") == "complex":
-            raise ValueError("method='complex' is impossible when fn reads params itself: its arrays are real")
-        if options.get("method", "auto") == "auto":  # complex step is impossible: say so once, not per tensor
-            options["method"] = "richardson"
+                own.verify()
     else:
 
         def call(theta):
@@ -83,15 +80,18 @@ def check_value_and_grad(fn: Callable, params, *args, in_place: bool | None = No
         return call(theta)[0]
 
     try:
+        if in_place:
+            notes += own.probe(lambda: _split(fn(*[fresh(a) for a in args]))[0])
+            written = own.written_in_place()
+            if written:  # a trial value must be stored exactly in the array, in its own dtype
+                options["eval_dtype"] = _in_place_dtype({k: flat[k] for k in written}, options.get("eval_dtype"))
         grad_f(flat)  # bad structure or shapes raise here, before any numerical work
         report = check_gradients(loss, grad_f, dict(flat), seed=seed, **options)
     finally:
         if in_place:
-            restore()
+            own.restore()
     if in_place:
-        notes.insert(0, f"fn reads params itself: trial values written into params' arrays in place (numerical side "
-                        f"in {options['eval_dtype']}, real differences: the arrays cannot hold complex values), "
-                        "originals restored bit for bit")
+        notes.insert(0, own.describe())
     static = [f"{n} ({describe(a)})" for n, a in zip(arg_names, args, strict=True)]
     if static:
         notes.append(f"passed unchanged on every call: {', '.join(static)}")
@@ -124,37 +124,80 @@ def _calling_convention(fn, params, n_args: int, in_place: bool | None) -> bool:
     )
 
 
-def _in_place_access(params, tree, flat):
-    """(restore, write, check_slots) for checking through params' own arrays."""
-    for name, array in flat.items():
-        if not array.flags.writeable:
-            raise ValueError(f"params[{name!r}] is read-only; fn reading params itself needs writable arrays")
-    originals = {name: np.array(array, copy=True) for name, array in flat.items()}
-    holders = slots(params, tree)
+class OwnParams:
+    """Trial values for a function that reads ``params`` itself.
 
-    def restore():
-        for container, key, name in holders:
-            container[key] = flat[name]
-        for name, array in flat.items():
-            np.copyto(array, originals[name])
+    An entry of a dict or list is replaced by the trial array (any dtype, complex too) and the
+    original object put back afterwards; an array the function reads through another reference
+    (``self.W`` aliasing ``self.params["W"]``, found by ``probe``) or held in a tuple gets the trial
+    values written into it, in its own dtype. Every array gets its original bits back on restore.
+    """
 
-    def write(theta):
-        for name, array in flat.items():
-            value = theta[name]
-            if np.iscomplexobj(value):
-                raise TypeError("params' own arrays cannot hold complex values (fn reads them in place)")
-            np.copyto(array, value, casting="same_kind")
+    def __init__(self, params, tree, flat):
+        holders = {name: (container, key) for container, key, name in slots(params, tree)}
+        self.slots = {
+            name: Slot("item", *holders[name], array) if name in holders else Slot("inplace", None, None, array)
+            for name, array in flat.items()
+        }
+        for name in self.written_in_place():
+            if not flat[name].flags.writeable:
+                raise ValueError(f"params[{name!r}] is read-only and held where it cannot be replaced (a tuple); "
+                                 "fn reading params itself needs it writable")
+        self.switched: list[str] = []
 
-    def check_slots():
-        for container, key, name in holders:
-            if container[key] is not flat[name]:
-                restore()
+    def put(self, theta) -> None:
+        for name, slot in self.slots.items():
+            slot.put(np.array(theta[name], copy=True))
+
+    def verify(self) -> None:
+        for name, slot in self.slots.items():
+            if not slot.holds_current():
+                self.restore()
                 raise RuntimeError(
                     f"fn replaced params[{name!r}] with a new array; checking a function that reads its own "
                     "parameters needs it to keep (and update in place) the arrays it was given"
                 )
 
-    return restore, write, check_slots
+    def restore(self) -> None:
+        for slot in self.slots.values():
+            slot.restore()
+
+    def written_in_place(self) -> list[str]:
+        return [name for name, slot in self.slots.items() if slot.kind == "inplace"]
+
+    def probe(self, loss_now) -> list[str]:
+        """Replace each entry by a copy moved 1e-3 relative: if the loss does not move but does when
+        the same values are written into the array, fn reads that array through another reference."""
+        base = loss_now()
+        for name, slot in self.slots.items():
+            if slot.kind != "item":
+                continue
+            moved = slot.original + 1e-3 * (np.abs(slot.original) + 1.0)
+            try:
+                slot.put(moved)
+                replaced_moves = loss_now() != base
+            finally:
+                slot.restore()
+            if replaced_moves:
+                continue
+            try:
+                np.copyto(slot.original, moved, casting="same_kind")
+                written_moves = loss_now() != base
+            finally:
+                slot.restore()
+            if written_moves:
+                slot.to_inplace()
+                self.switched.append(name)
+        return [f"{', '.join(self.switched)}: fn reads these arrays through another reference; trial values are "
+                "written into them in place"] if self.switched else []
+
+    def describe(self) -> str:
+        written = self.written_in_place()
+        how = "trial values put into params' containers" if not written else (
+            f"trial values written in place into {', '.join(written)} (numerical side in their dtype), put into "
+            "params' containers for the rest" if len(written) < len(self.slots) else
+            "trial values written into params' arrays in place (numerical side in their dtype)")
+        return f"fn reads params itself: {how}; originals restored bit for bit"
 
 
 def _split(result):
