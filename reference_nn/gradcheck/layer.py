@@ -19,10 +19,9 @@ from .check import check_gradients
 from .containers import conform_gradient
 from .discovery import discover, probe_slots
 from .report import GradientReport
-from .vjp import UPSTREAM_SEED, _assign, _driven, _output_names, _upstream_note
+from .vjp import UPSTREAM_SEED, WARNING, _assign, _driven, _output_names, _upstream_note
 
 INPUT = "input"
-WARNING = "WARNING: "  # prefix of a report note that must not be missed (printed by refnn check)
 
 
 def check_layer(layer, *inputs, params: str | None = None, grads: str | None = None, outputs=None, seed: int = 0,

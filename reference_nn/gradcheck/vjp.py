@@ -37,6 +37,7 @@ from .containers import conform_gradient
 from .report import GradientReport
 
 UPSTREAM_SEED = 2**31 - 1  # second seed word for the upstream gradients (check_layer uses the same)
+WARNING = "WARNING: "  # prefix of a report note that must not be missed (printed by refnn check)
 
 
 def check_vjp(forward: Callable, backward: Callable, *inputs, outputs: int | Sequence[int] | None = None,
@@ -83,12 +84,22 @@ def check_vjp(forward: Callable, backward: Callable, *inputs, outputs: int | Seq
         douts_given.append(given)
         douts.append(as_float)
     shape_notes: list[str] = []
+    # An entry None (``return dpred, None`` for a float target) means "no gradient for this input":
+    # it is passed unchanged like a static input, and the report warns that it was not checked.
+    first = _assign(backward(*[fresh(d) for d in douts_given], run_forward(point)[1]), positions, len(inputs), names)
+    unanswered = [i for i, g in first.items() if g is None]
+    if len(unanswered) == len(positions):
+        raise ValueError("backward returned None for every differentiable input: nothing to check")
+    for i in unanswered:
+        del keys[i], point[names[i]]
 
     def grad_f(theta):
         _, cache = run_forward(theta)
         returned = backward(*[fresh(d) for d in douts_given], cache)
         out = {}
         for i, grad in _assign(returned, positions, len(inputs), names).items():
+            if i in unanswered:
+                continue
             out[grad_keys[i]], note = conform_gradient(grad, point[keys[i]], "backward's gradient", keys[i])
             if note and note not in shape_notes:
                 shape_notes.append(note)
@@ -104,6 +115,9 @@ def check_vjp(forward: Callable, backward: Callable, *inputs, outputs: int | Seq
     static = [f"{names[i]} ({describe(v)})" for i, v in enumerate(inputs) if i not in keys]
     if static:
         report.notes.insert(1, f"passed unchanged on every call: {', '.join(static)}")
+    if unanswered:
+        report.notes.insert(0, f"{WARNING}backward returned None for {', '.join(names[i] for i in unanswered)}: "
+                               "not checked")
     return report
 
 

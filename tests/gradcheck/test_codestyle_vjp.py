@@ -224,3 +224,17 @@ def test_scalar_output_gets_upstream_gradient_one():
         return 2.0 * dx  # as if the upstream gradient were 2
 
     assert check_vjp(softmax_loss_forward, backward_drops_dloss, x, y).failed_parameters == ["x"]
+
+
+def test_none_for_an_input_is_not_checked_and_warned():
+    def mse_forward(pred, target):
+        return 0.5 * np.sum((pred - target) ** 2), (pred, target)
+
+    def mse_backward(dloss, cache):
+        pred, target = cache
+        return dloss * (pred - target), None  # no gradient for the target
+
+    rng = np.random.default_rng(12)
+    report = check_vjp(mse_forward, mse_backward, rng.standard_normal(4), rng.standard_normal(4))
+    assert report.passed and list(report.results) == ["pred"], str(report)
+    assert report.notes[0] == "WARNING: backward returned None for target: not checked", report.notes
