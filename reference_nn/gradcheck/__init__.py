@@ -6,20 +6,30 @@
 Methods: "auto" (complex step where f supports it, else Richardson), "central", "richardson",
 "complex", "directional"; plus taylor_test (a verdict independent of any step size) and
 check_layer (forward/backward objects). Tolerances and their reasoning: tolerances.py.
+
+report.verdict is PASS (every element verified), FAIL (a wrong element: named, with both values and
+a diagnosis hint) or INCONCLUSIVE (nothing wrong found, some elements not verified: report.reasons);
+report.passed is True only for PASS. See report.py for the contract.
 """
 
 from .check import METHODS, assert_gradients, check_gradients, numerical_gradient
 from .kinks import one_sided_differences
 from .layer import check_layer
 from .numerical import central_difference, complex_step, directional_derivative, random_direction, richardson
-from .report import GradientReport, ParameterResult
+from .report import FAIL, INCONCLUSIVE, PASS, GradientReport, ParameterResult, Verdict
 from .taylor import ParameterTaylor, TaylorReport, taylor_test
-from .validation import GradientKeyError
+from .validation import BadReturnValue, GradientKeyError, UserCodeError
 from .value_and_grad import check_value_and_grad
 from .vjp import check_vjp
 
 __all__ = [
+    "FAIL",
+    "INCONCLUSIVE",
     "METHODS",
+    "PASS",
+    "BadReturnValue",
+    "UserCodeError",
+    "Verdict",
     "GradientKeyError",
     "GradientReport",
     "ParameterResult",

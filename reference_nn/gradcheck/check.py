@@ -1,5 +1,10 @@
 """check_gradients / assert_gradients / numerical_gradient: compare a hand-written gradient with
-numerical derivatives of the loss, element by element or along one direction per tensor."""
+numerical derivatives of the loss, element by element or along one direction per tensor.
+
+Order of work: f and grad_f twice each at the given point (determinism.py: a change beyond rounding
+ends the check INCONCLUSIVE); the precision the computation really had (measured); then per tensor
+the method (``check_tensor``'s dispatch), the estimate, and the element verdicts (judge.py).
+"""
 
 from __future__ import annotations
 
@@ -9,21 +14,22 @@ from typing import Any
 import numpy as np
 
 from . import tolerances as tol
+from .determinism import call_twice
 from .evaluation import LossEvaluator
-from .kinks import explained_by_kink
+from .judge import judge_elements
 from .numerical import (
     ELEMENTWISE,
-    Estimate,
+    aligned_direction,
     complex_step_support,
     directional_derivative,
     random_direction,
-    richardson,
 )
-from .report import FAIL, INCONCLUSIVE, PASS, GradientReport, ParameterResult
-from .validation import validate_gradients, validate_params
+from .report import NOT_DETERMINISTIC, PASS, GradientReport, ParameterResult
+from .validation import validate_params
+
+__all__ = ["METHODS", "assert_gradients", "check_gradients", "judge_elements", "numerical_gradient"]
 
 METHODS = ("auto", "central", "richardson", "complex", "directional")
-SECOND_OPINION_LEVELS = 4  # steps 1e-3 s .. 1.2e-4 s (then 1.5e-5 s .. 1.9e-6 s): ~1e-10 accurate after extrapolation
 
 
 def check_gradients(
@@ -44,29 +50,64 @@ def check_gradients(
     f(params) -> float: scalar loss of a dict of arrays. grad_f(params) -> dict keyed like params
     (``W1`` or ``dW1``), same shapes. method: "auto" (complex step where f supports it, else
     Richardson), "central", "richardson", "complex", "directional". rtol / atol override the
-    defaults of tolerances.py. eval_dtype: dtype f is evaluated in for the numerical side (default
-    float64 if f accepts it, so float32 params are differentiated in float64). f_scale: size of
-    the terms summed in f, for the rounding model (default |f(params)|). Raises TypeError /
-    ValueError / KeyError on unusable input. Both functions get copies: the caller's arrays are
-    never modified.
+    defaults of tolerances.py (rtol: a number >= 0; atol: >= 0). eval_dtype: dtype f is evaluated
+    in for the numerical side (default float64 if f accepts it, so float32 params are
+    differentiated in float64). f_scale: size of the terms summed in f, for the rounding model
+    (default |f(params)|). The verdict (report.verdict) is PASS, FAIL or INCONCLUSIVE (report.py).
+    Raises TypeError / ValueError / KeyError on unusable input, validation.UserCodeError when f or
+    grad_f raises, validation.BadReturnValue when one returns something unusable (a NaN loss).
+    Both functions get copies: the caller's arrays are never modified.
     """
     params = validate_params(params)
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}; got {method!r}")
-    grads, grad_keys, notes = validate_gradients(grad_f(_copies(params)), params, extra_keys=extra_keys)
+    _validate_tolerances(rtol, atol)
+    first = call_twice(f, grad_f, params, extra_keys=extra_keys)
+    grads, grad_keys, notes = first.grads, first.grad_keys, list(first.notes)
+    cost = {"determinism": {"extra_f_evaluations": 1, "extra_grad_f_evaluations": 1,
+                            "seconds": first.extra_seconds}}  # fmt: skip
+    if first.problems:  # nothing numerical is worth computing on a random f or grad_f
+        results = {key: ParameterResult.unchecked(key, grad_keys[key], params[key].shape,
+                                                  str(_coarser(params[key].dtype, grads[key].dtype)),
+                                                  NOT_DETERMINISTIC, "not checked: see INCONCLUSIVE above")
+                   for key in params}  # fmt: skip
+        return GradientReport(results, method, seed, first.f_calls, notes, first.problems, cost)
     ev, eval_note = make_evaluator(f, params, eval_dtype, f_scale)
-    notes += [eval_note] if eval_note else []
+    precision, precision_note = computation_precision(first, ev, params)
+    notes += [n for n in (eval_note, precision_note) if n]
     if method == "directional":
-        notes.append("directional: a passing tensor is judged by one projection g.v (no element named)")
+        notes.append("directional: a passing tensor is verified by one projection g.v (no element named)")
     largest_rms = max(float(np.sqrt(np.mean(np.square(g, dtype=np.float64)))) for g in grads.values())
     results = {}
     for position, key in enumerate(params):
         rng = np.random.default_rng([seed, position])  # per tensor: independent of the others
-        dtype = _coarser(params[key].dtype, grads[key].dtype)
+        dtype = _coarser(params[key].dtype, grads[key].dtype, precision)
         floor: Any = atol + tol.cross_tensor_floor(dtype, largest_rms)
         floor = floor + tol.loss_resolution_floor(dtype, ev.f_scale, ev.point[key], ev.eval_dtype).reshape(-1)
         results[key] = check_tensor(ev, key, grads[key], grad_keys[key], dtype, method, rtol, floor, rng)
-    return GradientReport(results, method, seed, ev.count, notes)
+    return GradientReport(results, method, seed, first.f_calls + ev.count, notes, [], cost)
+
+
+def computation_precision(first, ev: LossEvaluator, params) -> tuple[np.dtype, str]:
+    """The precision the user's computation really had at the given point, measured: float32 if f
+    returns float32, or if f at the params in their own dtypes (float32 among them) differs from f
+    evaluated in float64 by more than float64 rounding explains. The threshold, sqrt(eps32 eps64)
+    (1.6e-11) relative to f's size, sits between float64 rounding (2e-16) and float32 rounding
+    (1.2e-7) with four decades to either side. float32 layers that create float64 weights carry
+    float32 rounding into every gradient, which a float64 tolerance would call wrong."""
+    if all(p.dtype == np.float32 for p in params.values()):
+        return np.dtype(np.float32), ""  # judged at float32 anyway
+    if first.value_dtype == np.float32:
+        return np.dtype(np.float32), "f returns float32: every gradient judged at float32 precision"
+    if ev.eval_dtype == np.float64 and any(p.dtype != np.float64 for p in params.values()):
+        size = max(ev.f_scale, abs(ev.value0))
+        change = abs(first.value - ev.value0)
+        if size > 0 and change > np.sqrt(tol.eps(np.float32) * tol.eps(np.float64)) * size:
+            return np.dtype(np.float32), (
+                f"measured: f at the given (mixed) dtypes differs from f in float64 by {change / size:.1e} relative, "
+                "float32 rounding in the computation: every gradient judged at float32 precision"
+            )
+    return np.dtype(np.float64), ""
 
 
 def assert_gradients(f: Callable, grad_f: Callable, params, **kwargs) -> GradientReport:
@@ -123,7 +164,11 @@ def make_evaluator(f, params, eval_dtype, f_scale) -> tuple[LossEvaluator, str]:
 
 
 def check_tensor(ev, key, analytic, grad_key, dtype, method, rtol, atol, rng) -> ParameterResult:
-    """Check one tensor: resolve the method, estimate, judge, look at kinks; a ParameterResult."""
+    """Check one tensor: resolve the method, estimate, judge; a ParameterResult.
+
+    The dispatch: "directional" tries one projection first (a tensor it cannot verify is checked
+    element by element, which names the element); every other method is element-wise, "auto" and
+    "complex" through the complex-step support probe."""
     start = ev.count
     direction = random_direction(ev.point[key], rng)
     used, note = method, ""
@@ -135,12 +180,13 @@ def check_tensor(ev, key, analytic, grad_key, dtype, method, rtol, atol, rng) ->
         used = inner if method in ("auto", "complex") else method
         note = f"complex step not used: {reason}" if reason else ""
     if method == "directional":
-        result = _directional(ev, key, analytic, grad_key, dtype, inner, direction, rtol, atol)
+        result = directional_check(ev, key, analytic, grad_key, dtype, inner, aligned_direction(ev.point[key],
+                                   analytic, rng), rtol, atol)  # fmt: skip
         if result is not None:
             result.note = _join(note, result.note)
             result.n_evaluations = ev.count - start
             return result
-        note = _join(note, "directional projection failed; localized by a full check of this tensor")
+        note = _join(note, "the projection did not verify this tensor; checked element by element")
         used = f"directional->{inner}"
     estimate = ELEMENTWISE[used.split("->")[-1]](ev, key)
     result = judge_elements(ev, key, analytic, grad_key, dtype, estimate, rtol, atol)
@@ -150,153 +196,47 @@ def check_tensor(ev, key, analytic, grad_key, dtype, method, rtol, atol, rng) ->
     return result
 
 
-def _directional(ev, key, analytic, grad_key, dtype, inner, direction, rtol, atol) -> ParameterResult | None:
-    """Compare g.v with the numerical d/dt f(x + t v); a passing result, or None on a mismatch."""
+# A projection sums n per-element deviations, each within its element's tolerance T_i and of either
+# sign (rounding, not a systematic error): their sum has a spread of about sqrt(sum (T_i v_i)^2),
+# not sum |T_i v_i| (which grows as n and let a 2.5% float32 error through on a large tensor). 4x
+# that root-sum-square covers a sum of uniform deviations beyond 6 standard deviations; the absolute
+# floors (cross-tensor, loss resolution) can be systematic and stay summed in full.
+PROJECTION_SPREAD = 4.0
+
+
+def directional_check(ev, key, analytic, grad_key, dtype, inner, direction, rtol, atol) -> ParameterResult | None:
+    """Compare g.v with the numerical d/dt f(x + t v); a verified (PASS) result, or None when the
+    projection disagrees or its estimate's error bound exceeds the tolerance (then the caller
+    checks the tensor element by element)."""
     g = analytic.astype(np.float64)
+    v = direction.reshape(-1)
     estimate = directional_derivative(ev, key, direction, inner)
     a, n = float(np.sum(g * direction)), float(estimate.values)
-    rms = float(np.sqrt(np.mean(g * g)))
-    scale = max(abs(a), abs(n), float(np.sum(np.maximum(np.abs(g), rms) * np.abs(direction))))
-    rtol = tol.default_rtol(dtype, inner, ev.eval_dtype) if rtol is None else rtol
-    bound = (
-        float(np.sum(atol * np.abs(direction).reshape(-1)))
-        + rtol * scale
-        + tol.ESTIMATE_SAFETY * float(estimate.errors)
-    )
+    scale = tol.element_scale(g.reshape(-1), g.reshape(-1))  # max(|g_i|, RMS of g)
+    rtols = tol.default_rtol(dtype, inner, ev.eval_dtype) if rtol is None else rtol
+    required = (PROJECTION_SPREAD * float(np.sqrt(np.sum(np.square(rtols * scale * v))))
+                + float(np.sum(np.broadcast_to(atol, v.shape) * np.abs(v))))  # fmt: skip
+    own_bound = tol.ESTIMATE_SAFETY * float(estimate.errors)
     error = abs(a - n)
-    if not error <= bound:
+    if not (error <= required + own_bound and own_bound <= required):
         return None
     return ParameterResult(
-        key,
-        grad_key,
-        g.shape,
-        str(dtype),
-        str(ev.eval_dtype),
-        f"directional({inner})",
-        float(estimate.steps),
-        PASS,
-        error,
-        error / scale if scale else 0.0,
-        None,
-        a,
-        n,
-        float(estimate.errors),
-        bound,
-        g.size,
-    )
+        name=key, gradient_key=grad_key, shape=g.shape, dtype=str(dtype), eval_dtype=str(ev.eval_dtype),
+        method=f"directional({inner})", step=float(estimate.steps), status=PASS, max_abs_error=error,
+        max_rel_error=error / abs(a) if a else 0.0, worst_index=None, analytic=a, numeric=n,
+        numeric_error=float(estimate.errors), tolerance=required + own_bound, n_elements=g.size,
+        error_ratio=error / (required + own_bound) if required + own_bound > 0 else 0.0,
+    )  # fmt: skip
 
 
-def judge_elements(ev, key, analytic, grad_key, dtype, estimate: Estimate, rtol, atol) -> ParameterResult:
-    """Element verdicts: pass, fail, or inconclusive (kink, or f not finite near x)."""
-    a = analytic.astype(np.float64).reshape(-1)
-    n, steps, rtol_given = estimate.values.copy(), estimate.steps.copy(), rtol
-    rtol = tol.default_rtol(dtype, estimate.method, ev.eval_dtype) if rtol is None else rtol
-    numeric_error = np.nan_to_num(estimate.errors, nan=0.0, posinf=0.0)
-    bounds = tol.element_tolerance(a, n, numeric_error, rtol, atol)
-    errors = np.abs(a - n)
-    undefined = ~np.isfinite(n)
-    failed = ~undefined & ~(errors <= bounds)
-    reestimated = 0
-    if estimate.method in ("richardson", "central") and failed.any():
-        before = failed.sum()
-        n, numeric_error, bounds, steps, failed = _second_opinion(
-            ev, key, a, n, numeric_error, bounds, estimate, failed, dtype, rtol_given, atol
-        )
-        errors = np.abs(a - n)
-        reestimated = int(before - failed.sum())
-    at_kink = np.zeros_like(failed)
-    kinks_without_excuse = coincident_kinks = 0
-    for count, i in enumerate(np.flatnonzero(failed)):
-        explained, kink, _, coincident = explained_by_kink(ev, key, int(i), float(a[i]), float(bounds[i]),
-                                                           probe_pieces=count < tol.NEARBY_MAX_ELEMENTS)
-        at_kink[i], failed[i] = explained, not explained
-        kinks_without_excuse += kink and not explained
-        coincident_kinks += coincident
-    # Passed only thanks to a numerical error bound as large as the value itself: nothing was verified.
-    scale = tol.element_scale(a, n)
-    allowance = bounds - tol.ESTIMATE_SAFETY * numeric_error
-    unresolved = ~failed & ~undefined & (errors > allowance) & (tol.ESTIMATE_SAFETY * numeric_error >= scale)
-    inconclusive = undefined | at_kink | unresolved
-    judged = ~inconclusive if (~inconclusive).any() else np.ones_like(inconclusive)
-    ratio = np.divide(errors, bounds, out=np.where(errors > 0, np.inf, 0.0), where=bounds > 0)
-    pool = failed if failed.any() else judged
-    worst = int(np.flatnonzero(pool)[np.argmax(np.nan_to_num(ratio[pool], nan=np.inf))])
-    rel = np.divide(errors, scale, out=np.zeros_like(errors), where=scale > 0)
-    shape = analytic.shape
-    status = FAIL if failed.any() else INCONCLUSIVE if inconclusive.any() else PASS
-    notes = []
-    if at_kink.sum() > coincident_kinks:
-        notes.append(f"{int(at_kink.sum()) - coincident_kinks} element(s) at a kink: analytic value within the "
-                     "one-sided slopes")
-    if coincident_kinks:
-        notes.append(f"{coincident_kinks} element(s) where several kinks meet: analytic value outside the "
-                     "coordinate's one-sided slopes but within the slopes just off the point (a convention "
-                     "such as ReLU'(0) = 0 for every unit at 0)")
-    if reestimated:
-        notes.append(f"{reestimated} element(s) failed at the method's steps and passed at smaller ones, which "
-                     "disagree with the first estimate beyond both error bounds (f curves on a finer scale there)")
-    if undefined.any():
-        notes.append(f"{int(undefined.sum())} element(s) where f is not finite near the point")
-    if unresolved.any():
-        notes.append(
-            f"{int(unresolved.sum())} element(s) smaller than the numerical derivative's own error bound "
-            f"(up to {float(np.max(numeric_error[unresolved])):.1e}): not verified"
-        )
-    if kinks_without_excuse:
-        notes.append(
-            f"{kinks_without_excuse} failing element(s) sit at a kink but the analytic value is outside the "
-            "one-sided slopes and outside every slope seen just off the point"
-        )
-    return ParameterResult(
-        key,
-        grad_key,
-        tuple(shape),
-        str(dtype),
-        str(ev.eval_dtype),
-        estimate.method,
-        float(steps[worst]),
-        status,
-        float(np.nanmax(np.where(judged, errors, 0.0))),
-        float(np.nanmax(np.where(judged, rel, 0.0))),
-        _unravel(worst, shape),
-        float(a[worst]),
-        float(n[worst]),
-        float(numeric_error[worst]),
-        float(bounds[worst]),
-        a.size,
-        int(failed.sum()),
-        int(inconclusive.sum()),
-        [_unravel(int(i), shape) for i in np.flatnonzero(inconclusive)[:5]],
-        note="; ".join(notes),
-    )
-
-
-def _second_opinion(ev, key, a, n, numeric_error, bounds, estimate, failed, dtype, rtol, atol):
-    """A failing element is re-estimated before it is declared wrong: Richardson with steps 64x
-    smaller than its usual first step (SECOND_OPINION_LEVELS levels), then 4096x smaller for what
-    still fails (tolerances.PROBE_SMALLER_STEPS). Richardson's larger steps (from 6e-2 s) can
-    straddle a kink yet look self-consistent, and where f curves on a scale below the step (a
-    saturated network: the derivative changes by 1% over 1e-5 relative) both Richardson and a
-    central difference are off by more than their error model says. Where a re-estimate disagrees
-    with the first estimate beyond both error bounds and agrees with the analytic value within its
-    own, it is believed. A wrong gradient agrees with the first estimate at every scale and stays
-    failed. Returns updated (values, numeric errors, bounds, steps, failed)."""
-    n, numeric_error, bounds, failed = n.copy(), numeric_error.copy(), bounds.copy(), failed.copy()
-    steps = estimate.steps.copy()
-    rtol = tol.default_rtol(dtype, "richardson", ev.eval_dtype) if rtol is None else rtol
-    for factor in tol.PROBE_SMALLER_STEPS:
-        idx = np.flatnonzero(failed)
-        if idx.size == 0:
-            break
-        second = richardson(ev, key, SECOND_OPINION_LEVELS, idx, tol.RICHARDSON_FIRST_STEP / factor)
-        scale = tol.element_scale(a, n)[idx]
-        second_bounds = np.broadcast_to(atol, a.shape)[idx] + rtol * scale + tol.ESTIMATE_SAFETY * second.errors
-        agrees = np.abs(a[idx] - second.values) <= second_bounds
-        agrees &= np.abs(second.values - n[idx]) > tol.ESTIMATE_SAFETY * (second.errors + numeric_error[idx])
-        take = idx[agrees]
-        n[take], numeric_error[take], bounds[take] = second.values[agrees], second.errors[agrees], second_bounds[agrees]
-        steps[take], failed[take] = second.steps[agrees], False
-    return n, numeric_error, bounds, steps, failed
+def _validate_tolerances(rtol, atol) -> None:
+    for name, value in (("rtol", rtol), ("atol", atol)):
+        if value is None and name == "rtol":
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float | np.floating | np.integer):
+            raise TypeError(f"{name} must be a number >= 0; got {type(value).__name__}")
+        if not (np.isfinite(value) and value >= 0):
+            raise ValueError(f"{name} must be a finite number >= 0; got {value!r}")
 
 
 def _unravel(flat_index: int, shape) -> tuple:

@@ -27,6 +27,9 @@ class Estimate:
     errors: np.ndarray
     steps: np.ndarray
     method: str
+    # Per element, the relative truncation allowance of the method that produced it where that is
+    # not ``method``'s (a Richardson element that fell back to a central difference); None: method's.
+    rtols: np.ndarray | None = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -84,12 +87,14 @@ def richardson(
     central_bound = tol.rounding_error(ev.f_scale, tol.central_step(x, ev.eval_dtype), ev.eval_dtype)
     central_bound = central_bound + tol.method_rtol("central", ev.eval_dtype) * np.abs(values)
     worse = np.flatnonzero(~(errors <= central_bound))  # also where Richardson found no finite value
+    rtols = np.full(x.size, tol.method_rtol("richardson", ev.eval_dtype))
     if worse.size:
         fallback = central_difference(ev, key, indices=idx[worse])
         values[worse] = fallback.values
-        errors[worse] = fallback.errors + tol.method_rtol("central", ev.eval_dtype) * np.abs(fallback.values)
+        errors[worse] = fallback.errors  # its truncation is covered by the central rtol below
+        rtols[worse] = tol.method_rtol("central", ev.eval_dtype)
         best_steps[worse] = fallback.steps
-    return Estimate(values, errors, best_steps, "richardson")
+    return Estimate(values, errors, best_steps, "richardson", rtols)
 
 
 def ridders_tableau(diffs: np.ndarray, steps: np.ndarray, rounding: np.ndarray):
@@ -157,6 +162,18 @@ def random_direction(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     rms = float(np.sqrt(np.mean(x * x)))
     signs = rng.choice([-1.0, 1.0], size=x.shape)
     return signs * rng.uniform(0.5, 1.5, size=x.shape) * (rms if rms > 0 else 1.0)
+
+
+def aligned_direction(x: np.ndarray, gradient: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """random_direction with the signs of the hand-written gradient (random where it is 0).
+
+    Then g.v = sum |g_i| |v_i| has no cancellation: an error that scales the whole tensor (a missing
+    1/m, a 2.5% slip) moves the projection by its full relative size, where a random-sign projection
+    can land near 0 and hide it. An error confined to some elements still moves g.v by at least half
+    its size times the tensor's RMS, as with random signs."""
+    direction = random_direction(x, rng)
+    signs = np.sign(np.asarray(gradient, dtype=np.float64))
+    return np.where(signs != 0, np.abs(direction) * signs, direction)
 
 
 def directional_derivative(ev: LossEvaluator, key: str, direction: np.ndarray, method: str,

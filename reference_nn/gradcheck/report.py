@@ -1,21 +1,51 @@
-"""GradientReport: the verdict per parameter, a short table for people, a dict for machines."""
+"""GradientReport: the verdict per parameter, a short table for people, a dict for machines.
+
+The verdict contract:
+
+* PASS: every element of every tensor with a gradient was verified within a stated tolerance by a
+  method whose own error bound is below that tolerance. ``report.passed`` is True only then.
+* FAIL: at least one element is wrong; the report names the parameter, the element and both values
+  (and, where the pattern suggests one, a diagnosis hint, marked as a guess).
+* INCONCLUSIVE: no wrong element was found but some were not verified; ``report.inconclusive`` is
+  True and ``report.reasons`` says why (f or grad_f not deterministic, elements at a kink, an error
+  bound too large for this loss, f not finite nearby).
+"""
 
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 
-PASS, FAIL, INCONCLUSIVE = "pass", "fail", "inconclusive"
+
+class Verdict(StrEnum):
+    """The verdict of a report or of one tensor: its value is the word printed."""
+
+    PASS = "PASS"
+    FAIL = "FAIL"
+    INCONCLUSIVE = "INCONCLUSIVE"
+
+
+PASS, FAIL, INCONCLUSIVE = Verdict.PASS, Verdict.FAIL, Verdict.INCONCLUSIVE
+
+# Why elements were not verified (keys of ParameterResult.inconclusive_reasons, and in JSON).
+NOT_DETERMINISTIC = "not deterministic"
+AT_KINK = "at a kink"
+BOUND_TOO_LARGE = "error bound too large for this loss"
+NOT_FINITE = "f not finite nearby"
 
 
 @dataclass
 class ParameterResult:
     """The check of one parameter tensor.
 
-    Errors are over the elements judged (kinks excluded). max_rel_error is |a - n| / scale with
-    scale = max(|a|, |n|, RMS of the tensor's gradient) (see tolerances). worst_index is the element
-    with the largest error-to-tolerance ratio, None when only a projection was computed
-    (directional method, passing); analytic / numeric / tolerance are the values there.
+    Errors are over the elements judged (inconclusive ones excluded). max_rel_error is |a - n| /
+    scale with scale = max(|a|, |n|, RMS of the tensor's gradient) (see tolerances); error_ratio is
+    the largest |a - n| / tolerance (<= 1 for a verified tensor). worst_index is the element with
+    the largest error-to-tolerance ratio, None when only a projection was computed (directional
+    method, passing); analytic / numeric / tolerance are the values there. Counts: n_elements =
+    n_verified + n_inconclusive + n_failed; inconclusive_reasons maps a reason to its count.
+    hint: a guess at what the error looks like (set only on a failing tensor).
     """
 
     name: str
@@ -25,7 +55,7 @@ class ParameterResult:
     eval_dtype: str
     method: str
     step: float
-    status: str
+    status: Verdict
     max_abs_error: float
     max_rel_error: float
     worst_index: tuple | None
@@ -39,25 +69,43 @@ class ParameterResult:
     inconclusive_indices: list = field(default_factory=list)
     n_evaluations: int = 0
     note: str = ""
+    error_ratio: float = 0.0
+    inconclusive_reasons: dict = field(default_factory=dict)
+    hint: str = ""
+
+    @property
+    def n_verified(self) -> int:
+        return self.n_elements - self.n_failed - self.n_inconclusive
 
     @property
     def passed(self) -> bool:
-        return self.status != FAIL
+        return self.status == PASS
+
+    @classmethod
+    def unchecked(cls, name: str, gradient_key: str, shape: tuple, dtype: str, reason: str, note: str):
+        """A tensor none of whose elements was judged (for instance f is not deterministic)."""
+        size = int(math.prod(shape))
+        return cls(name, gradient_key, tuple(shape), dtype, "-", "-", math.nan, INCONCLUSIVE, math.nan, math.nan,
+                   None, math.nan, math.nan, math.nan, math.nan, size, 0, size, [], 0, note, math.nan,
+                   {reason: size})  # fmt: skip
 
     def to_dict(self) -> dict:
         d = asdict(self)
+        d["status"] = str(self.status)
         d["shape"] = list(self.shape)
         d["worst_index"] = None if self.worst_index is None else list(self.worst_index)
         d["inconclusive_indices"] = [list(i) for i in self.inconclusive_indices]
+        d["n_verified"] = self.n_verified
+        d["hint"] = self.hint or None
         return {k: _json_number(v) for k, v in d.items()}
 
 
 @dataclass
 class GradientReport:
-    """Result of check_gradients / check_layer: ``passed`` is False only for a real mismatch.
+    """Result of check_gradients / check_layer; see the module docstring for the verdict contract.
 
-    inconclusive: some elements could not be judged (a kink of f, or f undefined nearby); they are
-    listed per parameter and never count as failures.
+    notes: remarks about the whole check; problems: report-level reasons nothing could be verified
+    (f or grad_f not deterministic), which make the verdict INCONCLUSIVE.
     """
 
     results: dict[str, ParameterResult]
@@ -65,18 +113,46 @@ class GradientReport:
     seed: int = 0
     n_evaluations: int = 0
     notes: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    cost: dict = field(default_factory=dict)  # {"determinism": {"evaluations": .., "seconds": ..}, ...}
+
+    @property
+    def verdict(self) -> Verdict:
+        statuses = [r.status for r in self.results.values()]
+        if FAIL in statuses:
+            return FAIL
+        if self.problems or INCONCLUSIVE in statuses:
+            return INCONCLUSIVE
+        return PASS
 
     @property
     def passed(self) -> bool:
-        return all(r.passed for r in self.results.values())
+        """True only if every element of every tensor was verified (verdict PASS)."""
+        return self.verdict == PASS
+
+    @property
+    def failed(self) -> bool:
+        """True if some element is wrong (verdict FAIL)."""
+        return self.verdict == FAIL
 
     @property
     def inconclusive(self) -> bool:
-        return any(r.n_inconclusive for r in self.results.values())
+        """No wrong element found, but some elements were not verified (verdict INCONCLUSIVE)."""
+        return self.verdict == INCONCLUSIVE
 
     @property
     def failed_parameters(self) -> list[str]:
-        return [name for name, r in self.results.items() if not r.passed]
+        return [name for name, r in self.results.items() if r.status == FAIL]
+
+    @property
+    def reasons(self) -> list[str]:
+        """Why elements were not verified: report-level problems, then one line per tensor."""
+        lines = list(self.problems)
+        if not self.problems:
+            for name, r in self.results.items():
+                for reason, count in r.inconclusive_reasons.items():
+                    lines.append(f"{name}: {count} of {r.n_elements} element(s) {reason}")
+        return lines
 
     def __getitem__(self, name: str) -> ParameterResult:
         return self.results[name]
@@ -97,63 +173,55 @@ class GradientReport:
     def to_dict(self) -> dict:
         """JSON-ready (json.dumps with allow_nan=False works): plain floats, lists, str, None."""
         return {
+            "verdict": str(self.verdict),
             "passed": self.passed,
             "inconclusive": self.inconclusive,
+            "reasons": self.reasons,
             "method": self.method,
             "seed": self.seed,
             "n_evaluations": self.n_evaluations,
             "failed_parameters": self.failed_parameters,
             "notes": list(self.notes),
+            "cost": {k: {kk: _json_number(vv) for kk, vv in v.items()} for k, v in self.cost.items()},
             "parameters": {name: r.to_dict() for name, r in self.results.items()},
         }
 
+    def headline(self) -> str:
+        verdict = self.verdict
+        if verdict == FAIL:
+            what = f"FAIL ({', '.join(self.failed_parameters)})"
+        elif verdict == INCONCLUSIVE:
+            unverified = sum(r.n_inconclusive for r in self.results.values())
+            what = f"INCONCLUSIVE (no wrong element found; {unverified} element(s) not verified)"
+        else:
+            what = "PASS (every element verified)"
+        return f"Gradient check {what}: method={self.method}, {self.n_evaluations} evaluations of f, seed={self.seed}"
+
     def __str__(self) -> str:
-        verdict = "PASSED" if self.passed else f"FAILED ({', '.join(self.failed_parameters)})"
-        if self.passed and self.inconclusive:
-            verdict += " with inconclusive elements"
-        head = (
-            f"Gradient check {verdict}: method={self.method}, {self.n_evaluations} evaluations of f, seed={self.seed}"
-        )
-        columns = [
-            "param",
-            "status",
-            "abs err",
-            "rel err",
-            "worst index",
-            "analytic",
-            "numeric",
-            "method",
-            "step",
-            "dtype",
-        ]
+        columns = ["param", "verdict", "verified", "err/tol", "worst index", "analytic", "numeric", "method", "dtype"]
         rows = [columns] + [_row(r) for r in self.results.values()]
         widths = [max(len(row[i]) for row in rows) for i in range(len(columns))]
         table = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
-        notes = [f"  note: {n}" for n in self.notes]
-        notes += [f"  {r.name}: {r.note}" for r in self.results.values() if r.note]
-        return "\n".join([head, *table, *notes])
+        lines = [self.headline(), *table]
+        lines += [f"  INCONCLUSIVE: {reason}" for reason in self.reasons]
+        lines += [f"  note: {n}" for n in self.notes]
+        lines += [f"  {r.name}: {r.note}" for r in self.results.values() if r.note]
+        lines += [f"  {r.name}: hint (a guess from the pattern, not a verdict): {r.hint}"
+                  for r in self.results.values() if r.hint]  # fmt: skip
+        return "\n".join(lines)
 
     def __repr__(self) -> str:
-        return f"<GradientReport passed={self.passed} inconclusive={self.inconclusive} params={list(self.results)}>"
+        return f"<GradientReport verdict={self.verdict} params={list(self.results)}>"
 
 
 def _row(r: ParameterResult) -> list[str]:
-    status = r.status.upper() if r.status == FAIL else r.status
-    if r.n_inconclusive:
-        status += f" ({r.n_inconclusive} inconclusive)" if r.status != INCONCLUSIVE else f" ({r.n_inconclusive})"
-    index = "-" if r.worst_index is None else str(r.worst_index)
-    return [
-        r.name,
-        status,
-        f"{r.max_abs_error:.2e}",
-        f"{r.max_rel_error:.2e}",
-        index,
-        f"{r.analytic:.6g}",
-        f"{r.numeric:.6g}",
-        r.method,
-        f"{r.step:.1e}",
-        r.dtype,
-    ]
+    """err/tol: the worst error over its tolerance among the judged elements (<= 1 where verified),
+    so a passing row never shows a number that reads as a failure."""
+    verified = f"{r.n_verified}/{r.n_elements}"  # the inconclusive ones are counted in report.reasons
+    index = "-" if r.worst_index is None else str(r.worst_index).replace(" ", "")
+    ratio = "-" if math.isnan(r.error_ratio) else f"{r.error_ratio:.2g}"
+    values = ["-", "-"] if math.isnan(r.analytic) else [f"{r.analytic:.6g}", f"{r.numeric:.6g}"]
+    return [r.name, str(r.status), verified, ratio, index, *values, r.method, r.dtype]
 
 
 def _json_number(v):

@@ -17,10 +17,11 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from . import tolerances as tol
-from .check import _coarser, _copies, make_evaluator
+from .check import _coarser, make_evaluator
 from .numerical import random_direction
-from .report import FAIL, INCONCLUSIVE, PASS, _json_number
-from .validation import validate_gradients, validate_params
+from .report import FAIL, INCONCLUSIVE, PASS, Verdict, _json_number
+from .determinism import call_twice
+from .validation import validate_params
 
 
 @dataclass
@@ -52,12 +53,22 @@ class TaylorReport:
     notes: list = field(default_factory=list)
 
     @property
+    def verdict(self) -> Verdict:
+        """FAIL if a tensor fails, else INCONCLUSIVE if one is, else PASS (report.py's contract)."""
+        statuses = [r.status for r in self.results.values()]
+        return FAIL if FAIL in statuses else INCONCLUSIVE if INCONCLUSIVE in statuses else PASS
+
+    @property
     def passed(self) -> bool:
-        return all(r.status != FAIL for r in self.results.values())
+        return self.verdict == PASS
+
+    @property
+    def failed(self) -> bool:
+        return self.verdict == FAIL
 
     @property
     def inconclusive(self) -> bool:
-        return any(r.status == INCONCLUSIVE for r in self.results.values())
+        return self.verdict == INCONCLUSIVE
 
     @property
     def failed_parameters(self) -> list[str]:
@@ -65,6 +76,7 @@ class TaylorReport:
 
     def to_dict(self) -> dict:
         return {
+            "verdict": str(self.verdict),
             "passed": self.passed,
             "inconclusive": self.inconclusive,
             "n_evaluations": self.n_evaluations,
@@ -73,11 +85,11 @@ class TaylorReport:
         }
 
     def __str__(self) -> str:
-        verdict = "PASSED" if self.passed else f"FAILED ({', '.join(self.failed_parameters)})"
+        verdict = f"FAIL ({', '.join(self.failed_parameters)})" if self.failed else str(self.verdict)
         lines = [f"Taylor test {verdict}: remainder slope ~2 right, ~1 wrong ({self.n_evaluations} evaluations)"]
         for r in self.results.values():
             lines.append(
-                f"  {r.name:<8} {r.status:<12} slope {r.slope:5.2f}  (symmetric {r.symmetric_slope:5.2f}, "
+                f"  {r.name:<8} {str(r.status):<12} slope {r.slope:5.2f}  (symmetric {r.symmetric_slope:5.2f}, "
                 f"{r.n_points} points){'  ' + r.note if r.note else ''}"
             )
         return "\n".join(lines)
@@ -88,7 +100,12 @@ def taylor_test(
 ) -> TaylorReport:
     """Per parameter tensor: fit the slope of the Taylor remainder along a random direction."""
     params = validate_params(params)
-    grads, _, notes = validate_gradients(grad_f(_copies(params)), params, extra_keys=extra_keys)
+    first = call_twice(f, grad_f, params, extra_keys=extra_keys)  # determinism.py: before anything else
+    grads, notes = first.grads, list(first.notes)
+    if first.problems:
+        return TaylorReport({key: ParameterTaylor(key, INCONCLUSIVE, float("nan"), float("nan"), 0, float("nan"),
+                                                  float("nan"), [], [], first.problems[0]) for key in params},
+                            first.f_calls, notes + first.problems)  # fmt: skip
     ev, note = make_evaluator(f, params, eval_dtype, None)
     notes += [note] if note else []
     largest_rms = max(float(np.sqrt(np.mean(np.square(g, dtype=np.float64)))) for g in grads.values())
@@ -98,7 +115,7 @@ def taylor_test(
         g = grads[key].astype(np.float64)
         dtype = _coarser(params[key].dtype, grads[key].dtype)
         results[key] = _taylor_tensor(ev, key, g, v, dtype, tol.cross_tensor_floor(dtype, largest_rms))
-    return TaylorReport(results, ev.count, notes)
+    return TaylorReport(results, first.f_calls + ev.count, notes)
 
 
 def _taylor_tensor(ev, key, g, v, dtype, floor) -> ParameterTaylor:
@@ -129,7 +146,9 @@ def _taylor_tensor(ev, key, g, v, dtype, floor) -> ParameterTaylor:
     allowance += float(np.sum(floor * np.abs(v)))
     linear = float(remainder[last] / steps[last]) if last is not None else 0.0
     if used < 3:
-        quiet = bool(np.all(remainder <= above))
+        # At the noise floor at every step, up to the largest h: the linear term is at most the floor
+        # over that step, which verifies the gradient only if that bound is within the allowance.
+        quiet = bool(np.all(remainder <= above)) and float(above[0] / steps[0]) <= allowance
         status, note = (
             (PASS, "remainder at the noise floor at every step")
             if quiet

@@ -163,6 +163,24 @@ def loss_resolution_floor(gradient_dtype, f_scale: float, x, eval_dtype=np.float
     return LOSS_NOISE_ULPS * eps(gradient_dtype) * f_scale / s
 
 
+# Resolution of real differences of f: the smallest error bound Richardson (the most accurate real
+# method here) can report. Its tableau floors an entry's error at twice the rounding of its level,
+# ROUNDING_FACTOR eps |f| / h, first at h = 2^-5 s (the second level; the first has no estimate),
+# and the verdict multiplies estimates by ESTIMATE_SAFETY: 4 x 2 x 10 x 32 = 2560 ulps of |f| / s,
+# rounded up to 4096 because |f| at the step can exceed |f| at x. A gradient error below it is
+# invisible to every real difference of this f; an element whose true gradient is 0 (a tensor that
+# f does not depend on at this point) is verified to this floor instead of never. Added to real
+# differences' tolerance only (complex step has no subtraction), in the evaluation dtype:
+# 9e-13 |f| / s in float64, 5e-4 |f| / s in float32 (an f that refuses float64 cannot do better).
+DIFFERENCE_RESOLUTION_ULPS = 4096.0
+
+
+def difference_resolution_floor(eval_dtype, f_scale: float, x) -> np.ndarray:
+    """Per-element floor DIFFERENCE_RESOLUTION_ULPS * eps(eval) * f_scale / max(1, |x|), x's shape."""
+    s = np.maximum(1.0, np.abs(np.asarray(x, dtype=np.float64)))
+    return DIFFERENCE_RESOLUTION_ULPS * eps(eval_dtype) * f_scale / s
+
+
 def cross_tensor_floor(gradient_dtype, largest_rms: float) -> float:
     """Absolute floor CROSS_TENSOR_ULPS * eps * G shared by every tensor (see module docstring)."""
     return CROSS_TENSOR_ULPS * eps(gradient_dtype) * largest_rms

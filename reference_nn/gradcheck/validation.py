@@ -16,8 +16,37 @@ _CLASSIC_INTERMEDIATE = re.compile(r"^d[AZ]\d+$")
 class GradientKeyError(KeyError, ValueError):
     """A gradient dict whose keys do not match the parameters (missing, ambiguous or extra)."""
 
+    function = "grad_f"
+
     def __str__(self) -> str:  # KeyError would print the message in quotes
         return str(self.args[0])
+
+
+class UserCodeError(Exception):
+    """The user's own function raised: ``function`` ("f" or "grad_f") raised ``error`` (also the
+    ``__cause__``, with the user's frames in its traceback) while evaluated ``where``. Never a
+    verdict about the gradient: the check could not run."""
+
+    def __init__(self, function: str, error: BaseException, where: str):
+        self.function, self.error, self.where = function, error, where
+        super().__init__(f"{function} raised {type(error).__name__}: {error} ({where})")
+
+
+class BadReturnValue(TypeError, ValueError):
+    """The user's function returned something unusable (a NaN loss, an array for a scalar):
+    ``function`` names which one ("f" or "grad_f"), the message says what and where."""
+
+    def __init__(self, message: str, function: str = "f"):
+        self.function = function
+        super().__init__(message)
+
+
+def call_user(function, name: str, argument, where: str = "at the given params"):
+    """``function(argument)``, with any exception re-raised as UserCodeError naming ``name``."""
+    try:
+        return function(argument)
+    except Exception as error:  # noqa: BLE001 - whatever the user's code raises is reported as theirs
+        raise UserCodeError(name, error, where) from error
 
 
 def validate_params(params, *, name: str = "params") -> dict[str, np.ndarray]:
@@ -51,7 +80,7 @@ def validate_gradients(grads, params: Mapping[str, np.ndarray], *, extra_keys: s
     if extra_keys not in ("error", "ignore"):
         raise ValueError(f"extra_keys must be 'error' or 'ignore'; got {extra_keys!r}")
     if not isinstance(grads, Mapping):
-        raise TypeError(f"grad_f must return a dict keyed like params; got {type(grads).__name__}")
+        raise BadReturnValue(f"grad_f must return a dict keyed like params; got {type(grads).__name__}", "grad_f")
     arrays, keys, used = {}, {}, set()
     for key, param in params.items():
         candidates = [k for k in (key, "d" + key) if k in grads]
@@ -64,18 +93,10 @@ def validate_gradients(grads, params: Mapping[str, np.ndarray], *, extra_keys: s
             raise GradientKeyError(f"grad_f result has both {key!r} and {'d' + key!r}: ambiguous gradient for {key!r}")
         gkey = candidates[0]
         used.add(gkey)
-        where = f"gradient {gkey!r}"
-        value = grads[gkey]
-        if not isinstance(value, np.ndarray | np.generic | float | int):
-            raise TypeError(f"{where} must be a NumPy array; got {type(value).__name__}")
-        value = np.asarray(value)
-        _require_float(value, where, allow_int=True)
-        if value.shape != param.shape:
-            raise ValueError(
-                f"{where} has shape {value.shape} but parameter {key!r} has shape {param.shape}; "
-                "gradients must have exactly the parameter's shape (no broadcasting)"
-            )
-        _require_finite(value, where)
+        try:
+            value = _gradient_array(grads[gkey], f"gradient {gkey!r}", key, param)
+        except (TypeError, ValueError) as error:  # grad_f returned it: grad_f is at fault
+            raise BadReturnValue(str(error), "grad_f") from None
         arrays[key], keys[key] = value, gkey
     notes = []
     extras = [k for k in grads if k not in used]
@@ -91,6 +112,20 @@ def validate_gradients(grads, params: Mapping[str, np.ndarray], *, extra_keys: s
     return arrays, keys, notes
 
 
+def _gradient_array(value, where: str, key: str, param: np.ndarray) -> np.ndarray:
+    if not isinstance(value, np.ndarray | np.generic | float | int):
+        raise TypeError(f"{where} must be a NumPy array; got {type(value).__name__}")
+    value = np.asarray(value)
+    _require_float(value, where, allow_int=True)
+    if value.shape != param.shape:
+        raise ValueError(
+            f"{where} has shape {value.shape} but parameter {key!r} has shape {param.shape}; "
+            "gradients must have exactly the parameter's shape (no broadcasting)"
+        )
+    _require_finite(value, where)
+    return value
+
+
 def loss_value(out, *, at: str | None = None) -> float:
     """The loss ``f`` returned, as a float.
 
@@ -99,18 +134,19 @@ def loss_value(out, *, at: str | None = None) -> float:
     """
     arr = np.asarray(out)
     if arr.size != 1:
-        raise ValueError(
+        raise BadReturnValue(
             f"f must return a scalar loss; got an array of shape {arr.shape}. For a vector output use "
             "check_layer, which contracts it with a random upstream gradient."
         )
     if arr.dtype.kind == "c":
-        raise TypeError("f returned a complex value for real input")
+        raise BadReturnValue("f returned a complex value for real input")
     if arr.dtype.kind not in "fiub":
-        raise TypeError(f"f must return a real number; got {type(out).__name__} of dtype {arr.dtype}")
+        raise BadReturnValue(f"f must return a real number; got {type(out).__name__} of dtype {arr.dtype}")
     value = float(arr.reshape(()))
     if not np.isfinite(value):
         if at is not None:
-            raise ValueError(f"f returned {value} at {at}; it must return a finite loss there")
+            raise BadReturnValue(f"f returned {value} at {at}; it must return a finite loss there (the loss is "
+                                 "at fault here, not the gradient)")
         return float("nan")
     return value
 

@@ -45,7 +45,8 @@ def classic_networks(draw):
 def test_right_gradients_never_fail(case, method):
     net, params = case
     report = check_gradients(net.cost, net.grads, params, method=method)
-    assert report.passed, str(report)
+    # never FAIL; INCONCLUSIVE where an element sits at a ReLU kink (drawn data includes exact zeros)
+    assert not report.failed, str(report)
 
 
 @settings(max_examples=40, deadline=None)
@@ -53,7 +54,8 @@ def test_right_gradients_never_fail(case, method):
 def test_right_gradients_never_fail_the_taylor_test(case):
     net, params = case
     report = taylor_test(net.cost, net.grads, params)
-    assert report.passed, str(report)
+    # never FAIL; INCONCLUSIVE where too few steps rise above f's noise (tiny weights)
+    assert not report.failed, str(report)
 
 
 @settings(max_examples=30, deadline=None)

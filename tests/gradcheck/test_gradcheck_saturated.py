@@ -74,7 +74,7 @@ def test_small_error_in_a_saturated_network_still_fails(saturated, method, relat
         return g
 
     report = check_gradients(f, wrong, params, method=method)
-    assert not report.passed and report["W1"].status == "fail", str(report)
+    assert not report.passed and report["W1"].status == "FAIL", str(report)
     assert report["W1"].worst_index == (1, 4), str(report)
 
 

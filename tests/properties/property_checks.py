@@ -78,12 +78,12 @@ def check_reference_gradcheck(example: ModelExample, method: str) -> None:
     report = check_gradients(f, grad_f, example.params, method=method, seed=example.recipe.seed % 2**31)
     # Inconclusive for being smaller than the numerical error bound (tiny weights) is allowed; at a
     # kink is not. The checker says which in each parameter's note.
-    at_kink = [name for name, result in report.results.items() if "at a kink" in result.note]
-    if report.passed and not at_kink:
+    at_kink = [name for name, result in report.results.items() if "at a kink" in result.inconclusive_reasons]
+    if not report.failed and not at_kink:
         if report.inconclusive:
             event("gradcheck: some elements below the numerical error bound (not verified)")
         return
-    headline = (f"gradient check {method} failed for {', '.join(report.failed_parameters)}" if not report.passed
+    headline = (f"gradient check {method} failed for {', '.join(report.failed_parameters)}" if report.failed
                 else f"gradient check {method} reports elements of {', '.join(at_kink)} at a kink although the "
                 "strategy keeps pre-activations a margin away from it")
     details = ["report:", *(f"  {line}" for line in str(report).splitlines()), "gradcheck reproducer:",
@@ -351,7 +351,7 @@ def check_kink_gradcheck_inconclusive(example: ModelExample, method: str = "cent
     f = cost_function(example.config, example.X, example.Y)
     report = check_gradients(f, lambda params: reference_gradients(example, params=params)[1], example.params,
                              method=method)
-    if report.passed:
+    if not report.failed:  # INCONCLUSIVE (at a kink) or PASS (no element straddled one)
         return
     details = ["report:", *(f"  {line}" for line in str(report).splitlines()),
                f"kink points (layer, row, column): {list(example.kink_points)}"]

@@ -1,0 +1,101 @@
+"""Before anything else, f and grad_f are each evaluated twice at the given point.
+
+A loss that draws a fresh dropout mask or minibatch per call changes by far more than rounding
+between two calls at the same point; every numerical derivative of it is noise, and a noise probe
+would read that randomness as "rounding" and widen every tolerance until any gradient passes. So a
+change beyond rounding makes the check INCONCLUSIVE at once and nothing is judged. The same holds
+for grad_f (torch.autograd.gradcheck checks that backward is reentrant in the same way): a
+gradient that differs between two calls is not one gradient to verify.
+
+Order: f, f, grad_f, grad_f, so that a function pair whose grad_f reads a cache filled by f sees
+the cache of the same point. Cost: one evaluation of f and one of grad_f more than a check that
+trusts them (measured per report: ``report.cost["determinism"]``).
+
+"Beyond rounding": tolerances.ROUNDING_FACTOR ulps of the value's own dtype, the same allowance the
+rounding model of every numerical method makes for one evaluation of f. Deterministic NumPy code
+returns identical bits; a reduction whose order changes between calls (threaded BLAS) moves a few
+ulps; a fresh random mask moves the loss by percents. For grad_f the ulps are of max(|g_i|, RMS of
+the tensor), as in the element verdict (a cancelling sum is rounded at the size of its terms).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import tolerances as tol
+from .validation import call_user, loss_value, validate_gradients
+
+F_ADVICE = "a fresh random mask or sample per call? fix the seed or pass the mask"
+
+
+@dataclass
+class FirstCalls:
+    """What the two calls of each function gave: the loss (first call, params in their own dtypes),
+    the dtype it came in, the validated gradients of the first call, their keys, notes, and any
+    problem (a non-deterministic f or grad_f) that makes the check inconclusive."""
+
+    value: float
+    value_dtype: np.dtype
+    grads: dict
+    grad_keys: dict
+    notes: list
+    problems: list = field(default_factory=list)
+    f_calls: int = 2
+    grad_calls: int = 2
+    extra_seconds: float = 0.0  # time of the second call of each: what the determinism check costs
+
+
+def call_twice(f, grad_f, params: dict, extra_keys: str = "error") -> FirstCalls:
+    """f(params) twice, then grad_f(params) twice, on fresh copies each time; see the module docstring.
+
+    Raises UserCodeError when either function raises, BadReturnValue for an unusable return value
+    (a non-finite loss at the given point, a gradient of the wrong shape)."""
+    raw_values, raw_grads, extra_seconds = [], [], 0.0
+    for function, name, out in ((f, "f", raw_values), (f, "f", raw_values),
+                                (grad_f, "grad_f", raw_grads), (grad_f, "grad_f", raw_grads)):  # fmt: skip
+        start = time.perf_counter()
+        out.append(call_user(function, name, _copies(params), "at the given params"))
+        extra_seconds += (time.perf_counter() - start) if len(out) == 2 else 0.0  # the second calls: the cost
+    values = [loss_value(v, at="the given params") for v in raw_values]
+    grads, grad_keys, notes = validate_gradients(raw_grads[0], params, extra_keys=extra_keys)
+    second, _, _ = validate_gradients(raw_grads[1], params, extra_keys=extra_keys)
+    value_dtype = np.asarray(raw_values[0]).dtype
+    value_dtype = value_dtype if value_dtype.kind == "f" else np.dtype(np.float64)
+    problems = []
+    f_change = abs(values[0] - values[1])
+    if f_change > tol.ROUNDING_FACTOR * tol.eps(value_dtype) * max(abs(values[0]), abs(values[1])):
+        problems.append(
+            f"f is not deterministic: f(params) gave {values[0]!r}, then {values[1]!r} at the same point; "
+            f"{F_ADVICE}"
+        )
+    for key in params:
+        moved = _gradient_change(grads[key], second[key])
+        if moved is not None:
+            index, before, after = moved
+            problems.append(
+                f"grad_f is not deterministic: {grad_keys[key]}{list(index)} was {before!r}, then {after!r} at "
+                f"the same point; a fresh random mask or sample per call, or state kept between calls? fix the "
+                "seed or pass the mask"
+            )
+            break
+    return FirstCalls(values[0], value_dtype, grads, grad_keys, notes, problems, extra_seconds=extra_seconds)
+
+
+def _gradient_change(first: np.ndarray, second: np.ndarray):
+    """(index, first value, second value) of the element that moved most beyond rounding, or None."""
+    a, b = first.astype(np.float64), second.astype(np.float64)
+    dtype = np.result_type(first.dtype, second.dtype, np.float32)
+    rms = float(np.sqrt(np.mean(a * a)))
+    allowed = tol.ROUNDING_FACTOR * tol.eps(dtype) * np.maximum(np.abs(a), rms)
+    excess = np.abs(a - b) - allowed
+    if not (excess > 0).any():
+        return None
+    index = np.unravel_index(int(np.argmax(excess)), a.shape)
+    return tuple(int(i) for i in index), float(a[index]), float(b[index])
+
+
+def _copies(params) -> dict:
+    return {k: np.array(v, copy=True) for k, v in params.items()}

@@ -1,0 +1,99 @@
+"""A hint at what a failing tensor's error looks like, as a person would describe it.
+
+    diagnose(analytic, numeric, failed) -> "every element x 8: the batch size? a missing 1/m" or ""
+
+analytic, numeric: the tensor's hand-written and numerical gradients (same shape); failed: boolean
+mask of the failing elements (same shape). The hint is a guess from the pattern of the numbers, never
+a verdict, and the report marks it as such. Patterns, most specific first: all zeros; one constant
+factor between the two (sign flip, factor 2 or 1/2, an integer such as the batch size, or any other
+constant); the transpose of the right matrix; only the diagonal right; one element, one row or one
+column wrong.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# How closely a pattern must fit to be named: residual / size of the numbers. A real pattern (a
+# missing 1/m, a transpose) fits to the rounding of the gradient (1e-7 in float32); 1e-3 leaves room
+# for the tolerance-level noise of the numerical side and rejects a coincidental fit among 2+ values.
+FIT = 1e-3
+
+
+def diagnose(analytic: np.ndarray, numeric: np.ndarray, failed: np.ndarray) -> str:
+    """See the module docstring; "" when no pattern is recognised."""
+    a, n = np.asarray(analytic, dtype=np.float64), np.asarray(numeric, dtype=np.float64)
+    if not (np.all(np.isfinite(n)) and failed.any()):
+        return ""
+    size = float(np.linalg.norm(n))
+    if size == 0.0:
+        return ""
+    if not a.any():
+        return "every element is 0: the gradient is never computed, or not accumulated into this array?"
+    for hint in (_constant_factor(a, n, size), _transposed(a, n, size), _diagonal_only(a, n, failed, size)):
+        if hint:
+            return hint
+    return _where(failed)
+
+
+def _constant_factor(a, n, size) -> str:
+    c = float(np.sum(a * n) / np.sum(n * n))
+    if np.linalg.norm(a - c * n) > FIT * size * max(1.0, abs(c)) or abs(c - 1.0) <= FIT:
+        return ""
+    nonzero = int(np.count_nonzero(n))
+    if nonzero < 2 and not _nice(c):  # one number is always "a constant factor" of another
+        return ""
+    every = "every element" if nonzero >= 2 else "the element"
+    sign = "sign flipped and " if c < 0 else ""
+    k = abs(c)
+    if abs(c + 1.0) <= FIT:
+        return f"{every} has the wrong sign (x -1): a sign flipped, e.g. Y - A for A - Y?"
+    if abs(k - 2.0) <= 2 * FIT:
+        return f"{sign}{every} x 2: a factor of 2 (the derivative of x**2 / 2 taken as 2x, or the loss's 1/2 dropped)?"
+    if abs(k - 0.5) <= FIT:
+        return f"{sign}{every} x 1/2: a factor of 2 missing (d(x**2) = 2x dx)?"
+    if k > 2 and abs(k - round(k)) <= FIT * k:
+        m = round(k)
+        return f"{sign}{every} x {m}: {m} = the batch size? a missing 1/m"
+    if k < 0.5 and abs(1 / k - round(1 / k)) <= FIT / k:
+        m = round(1 / k)
+        return f"{sign}{every} x 1/{m}: {m} = the batch size? 1/m applied twice (in dZ and again in dW)?"
+    return f"{sign}{every} x {c:.4g}: a constant factor (a scale or normalization missing or applied twice?)"
+
+
+def _nice(c: float) -> bool:
+    """A ratio worth naming even for a single element: -1, 2, 1/2, an integer or 1/integer."""
+    k = abs(c)
+    return any(abs(k - r) <= FIT * max(1.0, r) for r in (1.0, 2.0, 0.5)) or (
+        k > 2 and abs(k - round(k)) <= FIT * k) or (k < 0.5 and abs(1 / k - round(1 / k)) <= FIT / k)  # fmt: skip
+
+
+def _transposed(a, n, size) -> str:
+    if a.ndim != 2 or a.shape[0] != a.shape[1] or a.shape[0] < 2:
+        return ""
+    symmetric = np.linalg.norm(n - n.T) <= FIT * size
+    if not symmetric and np.linalg.norm(a - n.T) <= FIT * size:
+        return "the gradient is the transpose of the right one: W.T for W, or the product in the wrong order?"
+    return ""
+
+
+def _diagonal_only(a, n, failed, size) -> str:
+    if a.ndim != 2 or a.shape[0] != a.shape[1] or a.shape[0] < 2:
+        return ""
+    diagonal = np.eye(a.shape[0], dtype=bool)
+    if not failed[diagonal].any() and failed[~diagonal].any():
+        return ("only the diagonal is right: the off-diagonal terms of a Jacobian dropped (an element-wise "
+                "derivative used where outputs are coupled, as in softmax)?")  # fmt: skip
+    return ""
+
+
+def _where(failed: np.ndarray) -> str:
+    count = int(failed.sum())
+    where = np.argwhere(failed)
+    if count == 1:
+        return f"one element wrong, {tuple(int(i) for i in where[0])}; the rest agree: an indexing slip?"
+    if failed.ndim == 2 and failed.shape[0] > 1 and len(set(where[:, 0])) == 1:
+        return f"only row {int(where[0, 0])} is wrong ({count} elements): one unit's or one output's term?"
+    if failed.ndim == 2 and failed.shape[1] > 1 and len(set(where[:, 1])) == 1:
+        return f"only column {int(where[0, 1])} is wrong ({count} elements): one input's or one sample's term?"
+    return ""

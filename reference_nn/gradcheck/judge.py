@@ -1,0 +1,176 @@
+"""The element verdict: verified, failed, or inconclusive with a reason.
+
+For element i with analytic value a, numerical estimate n and the estimate's own error bound E
+(ESTIMATE_SAFETY times the method's estimate), the stated tolerance is T = atol + rtol * scale
+(tolerances.py: the dtype's and the method's allowances and floors), and
+
+* verified      |a - n| <= T + E and E <= T: the method resolves what must be resolved;
+* failed        |a - n| >  T + E (after a re-estimate at smaller steps, and not explained by a kink
+                of f at the point);
+* inconclusive  f not finite nearby; at a kink (a value within the one-sided slopes); or E > T, the
+                estimate's own error bound larger than the tolerance ("error bound too large for this
+                loss": a large constant offset, cancellation in f). A central estimate whose bound is
+                too large is first redone by Richardson (larger steps, far less rounding).
+
+A kink explains an element only where f has a kink at the point at all (kinks.kinked_at_point, one
+probe per check): on a smooth f a failing element is a failure, and no note speaks of kinks.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import tolerances as tol
+from .diagnosis import diagnose
+from .kinks import explained_by_kink, is_kink, kinked_at_point, one_sided_differences
+from .numerical import Estimate, richardson
+from .report import AT_KINK, BOUND_TOO_LARGE, FAIL, INCONCLUSIVE, NOT_FINITE, PASS, ParameterResult
+
+SECOND_OPINION_LEVELS = 4  # steps 1e-3 s .. 1.2e-4 s (then 1.5e-5 s .. 1.9e-6 s): ~1e-10 accurate after extrapolation
+# Unresolved elements whose one-sided slopes are examined for a kink (6 evaluations each), only to
+# name the reason; the rest of a larger set keep "error bound too large".
+KINK_LABEL_MAX_ELEMENTS = 64
+
+
+def judge_elements(ev, key, analytic, grad_key, dtype, estimate: Estimate, rtol, atol) -> ParameterResult:
+    """Per-element verdicts for one tensor (see the module docstring); a ParameterResult.
+
+    analytic: the tensor's gradient (its shape); estimate: over the flattened elements; rtol: the
+    user's (None: tolerances.default_rtol per element); atol: absolute floor, scalar or (n,)."""
+    a = analytic.astype(np.float64).reshape(-1)
+    if estimate.method in ("central", "richardson"):  # what real differences of this f can resolve at all
+        atol = atol + tol.difference_resolution_floor(ev.eval_dtype, ev.f_scale, ev.point[key]).reshape(-1)
+    n, numeric_error, steps = estimate.values.copy(), _finite_or_infinite(estimate.errors), estimate.steps.copy()
+    rtols = _rtols(estimate, dtype, ev.eval_dtype, rtol, a.size)
+    undefined = ~np.isfinite(n)
+    failed = ~undefined & ~(np.abs(a - n) <= _required(a, n, rtols, atol) + tol.ESTIMATE_SAFETY * numeric_error)
+    unresolved = ~undefined & ~failed & (tol.ESTIMATE_SAFETY * numeric_error > _required(a, n, rtols, atol))
+    notes = []
+    if estimate.method == "central" and unresolved.any():
+        idx = np.flatnonzero(unresolved)
+        better = richardson(ev, key, indices=idx)
+        take = idx[better.errors < numeric_error[idx]]
+        keep = better.errors < numeric_error[idx]
+        n[take], numeric_error[take], steps[take] = better.values[keep], better.errors[keep], better.steps[keep]
+        rtols[take] = np.maximum(rtols[take], _rtols(better, dtype, ev.eval_dtype, rtol, idx.size)[keep])
+        if take.size:
+            notes.append(f"{take.size} element(s) re-estimated by Richardson: the central difference's rounding "
+                         "bound was larger than the tolerance")  # fmt: skip
+    required = _required(a, n, rtols, atol)
+    failed = ~undefined & ~(np.abs(a - n) <= required + tol.ESTIMATE_SAFETY * numeric_error)
+    if estimate.method in ("richardson", "central") and failed.any():
+        before = int(failed.sum())
+        n, numeric_error, steps, failed = _second_opinion(ev, key, a, n, numeric_error, steps, failed, rtols, atol)
+        if before > failed.sum():
+            notes.append(f"{before - int(failed.sum())} element(s) failed at the method's steps and agree at smaller "
+                         "ones, which disagree with the first estimate beyond both error bounds (f curves on a finer "
+                         "scale there)")  # fmt: skip
+    required = _required(a, n, rtols, atol)
+    bounds = required + tol.ESTIMATE_SAFETY * numeric_error
+    errors = np.abs(a - n)
+    unresolved = ~undefined & ~failed & (tol.ESTIMATE_SAFETY * numeric_error > required)
+    at_kink = np.zeros_like(failed)
+    coincident = kinks_without_excuse = 0
+    if (failed.any() or unresolved.any()) and kinked_at_point(ev):
+        for count, i in enumerate(np.flatnonzero(failed)):
+            explained, kink, _, together = explained_by_kink(ev, key, int(i), float(a[i]), float(bounds[i]),
+                                                             probe_pieces=count < tol.NEARBY_MAX_ELEMENTS)
+            at_kink[i], failed[i], coincident = explained, not explained, coincident + together
+            kinks_without_excuse += kink and not explained
+        for i in np.flatnonzero(unresolved)[:KINK_LABEL_MAX_ELEMENTS]:
+            if is_kink(one_sided_differences(ev, key, int(i)), float(required[i]), ev.f_scale, ev.eval_dtype):
+                at_kink[i], unresolved[i] = True, False
+    inconclusive = undefined | at_kink | unresolved
+    reasons = {reason: int(mask.sum()) for reason, mask in
+               ((AT_KINK, at_kink), (BOUND_TOO_LARGE, unresolved), (NOT_FINITE, undefined)) if mask.any()}  # fmt: skip
+    if coincident:
+        notes.append(f"{coincident} element(s) where several kinks meet: analytic value outside the coordinate's "
+                     "one-sided slopes but within the slopes just off the point (a convention such as ReLU'(0) = 0 "
+                     "for every unit at 0)")  # fmt: skip
+    if kinks_without_excuse:  # only where f has a kink at the point: never on a smooth f
+        notes.append(f"{kinks_without_excuse} failing element(s) sit at a kink but the analytic value is outside the "
+                     "one-sided slopes and outside every slope seen just off the point")  # fmt: skip
+    if unresolved.any():
+        notes.append(f"{int(unresolved.sum())} element(s) not verified: the numerical derivative's error bound (up "
+                     f"to {float(np.max(tol.ESTIMATE_SAFETY * numeric_error[unresolved])):.1e}) exceeds the "
+                     "tolerance (a large constant in f, or cancellation)")  # fmt: skip
+    return _result(ev, key, grad_key, analytic.shape, dtype, estimate.method, a, n, numeric_error, steps, bounds,
+                   failed, inconclusive, reasons, notes)  # fmt: skip
+
+
+def _result(ev, key, grad_key, shape, dtype, method, a, n, numeric_error, steps, bounds, failed, inconclusive,
+            reasons, notes) -> ParameterResult:  # fmt: skip
+    errors = np.abs(a - n)
+    judged = ~inconclusive
+    ratio = np.divide(errors, bounds, out=np.where(errors > 0, np.inf, 0.0), where=bounds > 0)
+    pool = failed if failed.any() else judged if judged.any() else np.ones_like(judged)
+    worst = int(np.flatnonzero(pool)[np.argmax(np.nan_to_num(ratio[pool], nan=np.inf))])
+    scale = tol.element_scale(a, n)
+    rel = np.divide(errors, scale, out=np.zeros_like(errors), where=scale > 0)
+    status = FAIL if failed.any() else INCONCLUSIVE if inconclusive.any() else PASS
+    shown = judged.any()  # an element was judged: its values mean something; else the row shows "-"
+    hint = diagnose(a.reshape(shape), n.reshape(shape), failed.reshape(shape)) if status == FAIL else ""
+    return ParameterResult(
+        name=key, gradient_key=grad_key, shape=tuple(shape), dtype=str(dtype), eval_dtype=str(ev.eval_dtype),
+        method=method, step=float(steps[worst]), status=status,
+        max_abs_error=float(np.nanmax(np.where(judged, errors, 0.0))) if judged.any() else float("nan"),
+        max_rel_error=float(np.nanmax(np.where(judged, rel, 0.0))) if judged.any() else float("nan"),
+        worst_index=_unravel(worst, shape) if shown else None, analytic=float(a[worst]) if shown else float("nan"),
+        numeric=float(n[worst]) if shown else float("nan"),
+        numeric_error=float(numeric_error[worst]), tolerance=float(bounds[worst]), n_elements=a.size,
+        n_failed=int(failed.sum()), n_inconclusive=int(inconclusive.sum()),
+        inconclusive_indices=[_unravel(int(i), shape) for i in np.flatnonzero(inconclusive)[:5]],
+        note="; ".join(notes),
+        error_ratio=float(np.nanmax(np.where(judged, ratio, 0.0))) if judged.any() else float("nan"),
+        inconclusive_reasons=reasons, hint=hint,
+    )  # fmt: skip
+
+
+def _second_opinion(ev, key, a, n, numeric_error, steps, failed, rtols, atol):
+    """A failing element is re-estimated before it is declared wrong: Richardson with steps 64x
+    smaller than its usual first step (SECOND_OPINION_LEVELS levels), then 4096x smaller for what
+    still fails (tolerances.PROBE_SMALLER_STEPS). Richardson's larger steps (from 6e-2 s) can
+    straddle a kink yet look self-consistent, and where f curves on a scale below the step (a
+    saturated network: the derivative changes by 1% over 1e-5 relative) both Richardson and a
+    central difference are off by more than their error model says. Where a re-estimate disagrees
+    with the first estimate beyond both error bounds and agrees with the analytic value within its
+    own, it is believed. A wrong gradient agrees with the first estimate at every scale and stays
+    failed. Returns updated (values, numeric errors, steps, failed)."""
+    n, numeric_error, steps, failed = n.copy(), numeric_error.copy(), steps.copy(), failed.copy()
+    for factor in tol.PROBE_SMALLER_STEPS:
+        idx = np.flatnonzero(failed)
+        if idx.size == 0:
+            break
+        second = richardson(ev, key, SECOND_OPINION_LEVELS, idx, tol.RICHARDSON_FIRST_STEP / factor)
+        required = _required(a, n, rtols, atol)[idx]
+        agrees = np.abs(a[idx] - second.values) <= required + tol.ESTIMATE_SAFETY * second.errors
+        agrees &= np.abs(second.values - n[idx]) > tol.ESTIMATE_SAFETY * (second.errors + numeric_error[idx])
+        take = idx[agrees]
+        n[take], numeric_error[take] = second.values[agrees], second.errors[agrees]
+        steps[take], failed[take] = second.steps[agrees], False
+    return n, numeric_error, steps, failed
+
+
+def _required(a, n, rtols, atol) -> np.ndarray:
+    """The stated tolerance T = atol + rtol * max(|a|, |n|, RMS) per element (without E)."""
+    return np.asarray(atol) + rtols * tol.element_scale(a, n)
+
+
+def _rtols(estimate: Estimate, dtype, eval_dtype, rtol, size) -> np.ndarray:
+    """Per-element rtol: the user's, else max(analytic allowance of the dtype, the allowance of the
+    method that produced each element (a Richardson element that fell back to a central difference
+    has the central method's truncation allowance))."""
+    if rtol is not None:
+        return np.full(size, float(rtol))
+    method_rtols = estimate.rtols if estimate.rtols is not None else tol.method_rtol(estimate.method, eval_dtype)
+    return np.maximum(tol.analytic_rtol(dtype), np.broadcast_to(method_rtols, (size,))).astype(np.float64)
+
+
+def _finite_or_infinite(errors) -> np.ndarray:
+    """A method that could not bound its error (nan) has an infinite bound: never verified by it."""
+    errors = np.asarray(errors, dtype=np.float64)
+    return np.where(np.isfinite(errors), errors, np.inf)
+
+
+def _unravel(flat_index: int, shape) -> tuple:
+    return tuple(int(i) for i in np.unravel_index(flat_index, shape)) if shape else ()
