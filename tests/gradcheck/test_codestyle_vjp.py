@@ -238,3 +238,20 @@ def test_none_for_an_input_is_not_checked_and_warned():
     report = check_vjp(mse_forward, mse_backward, rng.standard_normal(4), rng.standard_normal(4))
     assert report.passed and list(report.results) == ["pred"], str(report)
     assert report.notes[0] == "WARNING: backward returned None for target: not checked", report.notes
+
+
+def test_none_and_int_inputs_are_passed_as_given():
+    seen = []
+
+    def scaled_forward(x, power, mask):
+        seen.append((power, mask))
+        return x**power, x
+
+    def scaled_backward(dout, x):
+        return dout * 3 * x**2
+
+    rng = np.random.default_rng(13)
+    report = check_vjp(scaled_forward, scaled_backward, rng.standard_normal((2, 3)), 3, None)
+    assert report.passed and list(report.results) == ["x"], str(report)
+    assert set(seen) == {(3, None)}, f"every call got power=3 and mask=None: {set(seen)}"
+    assert "passed unchanged on every call: power (int), mask (NoneType)" in report.notes, report.notes
