@@ -62,6 +62,10 @@ from typing import Any
 from hypothesis import HealthCheck, settings
 
 PROFILE_ENVIRONMENT_VARIABLE = "HYPOTHESIS_PROFILE"
+# A folder shared by several machines (NFS, a synced volume): the dev and thorough profiles keep
+# their example database there, so a failure one host finds is replayed first on every host.
+# ci stays derandomized and database-free (a red CI must be reproducible from the commit alone).
+DATABASE_ENVIRONMENT_VARIABLE = "REFNN_HYPOTHESIS_DATABASE"
 DEFAULT_PROFILE = "ci"
 PROFILE_NAMES = ("ci", "dev", "thorough")
 
@@ -101,6 +105,17 @@ _COMMON: dict[str, Any] = {
 }
 
 
+def shared_database() -> dict[str, Any]:
+    """``{"database": DirectoryBasedExampleDatabase(path)}`` when ``$REFNN_HYPOTHESIS_DATABASE`` names a
+    folder, else ``{}`` (Hypothesis' default local ``.hypothesis/`` database)."""
+    path = os.environ.get(DATABASE_ENVIRONMENT_VARIABLE)
+    if not path:
+        return {}
+    from hypothesis.database import DirectoryBasedExampleDatabase
+
+    return {"database": DirectoryBasedExampleDatabase(path)}
+
+
 def register_profiles() -> None:
     """Register ``ci``, ``dev`` and ``thorough`` with Hypothesis (idempotent)."""
     settings.register_profile(
@@ -110,10 +125,11 @@ def register_profiles() -> None:
         max_examples=50,  # default for @given tests that have no row in EXAMPLE_BUDGETS
         **_COMMON,
     )
-    settings.register_profile("dev", max_examples=20, **_COMMON)
+    settings.register_profile("dev", max_examples=20, **shared_database(), **_COMMON)
     settings.register_profile(
         "thorough",
         max_examples=2000,
+        **shared_database(),
         **_COMMON,
     )
 

@@ -19,6 +19,9 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
+from pathlib import Path
+
+import pytest
 
 from equivalence_tests.profiles import active_profile_name, load_profile
 
@@ -69,6 +72,21 @@ def installed_version(module: str) -> str:
         except importlib.metadata.PackageNotFoundError:
             continue
     return "not installed"
+
+
+# Whole files marked ``slow`` (the quick loop, ``pytest -m "not slow"``, leaves them out): the Hypothesis
+# property suite (minutes of torch/TF/JAX oracles) and the benchmark smoke run (a subprocess that
+# imports every framework). Single slow tests elsewhere carry @pytest.mark.slow themselves.
+_SLOW_PATHS = ("properties", "benchmarks/test_smoke.py")
+_TESTS = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    slow_roots = [_TESTS / path for path in _SLOW_PATHS]
+    for item in items:
+        path = Path(str(item.path))
+        if any(path == root or root in path.parents for root in slow_roots):
+            item.add_marker(pytest.mark.slow)
 
 
 def pytest_report_header(config) -> list[str]:

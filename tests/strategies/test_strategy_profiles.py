@@ -53,3 +53,55 @@ def test_environment_variable_selects_the_profile():
 
 def test_the_suite_runs_under_a_known_profile():
     assert profiles.active_profile_name() in profiles.PROFILE_NAMES
+
+
+FAILING_PROPERTY = """
+from equivalence_tests.profiles import load_profile, active_profile_name
+load_profile()
+from hypothesis import given, settings, strategies as st
+print(active_profile_name(), type(settings.default.database).__name__)
+
+@given(st.integers(0, 10**6))
+@settings(max_examples=200)
+def property_that_fails(x):
+    assert x < 1000
+
+try:
+    property_that_fails()
+except AssertionError:
+    print("failed as planted")
+"""
+
+
+@pytest.mark.parametrize("profile", ["thorough", "dev"])
+def test_a_shared_database_folder_collects_failures_from_every_host(profile, tmp_path):
+    """REFNN_HYPOTHESIS_DATABASE: several machines (here: two processes) share one example database."""
+    import os
+    from pathlib import Path
+
+    root = str(Path(__file__).resolve().parents[2])
+    shared = tmp_path / "shared-db"
+    env = {"HYPOTHESIS_PROFILE": profile, "REFNN_HYPOTHESIS_DATABASE": str(shared), "PATH": "",
+           "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}  # fmt: skip
+    for host in ("first", "second"):
+        completed = subprocess.run([sys.executable, "-c", FAILING_PROPERTY], capture_output=True, text=True,
+                                   env=env, check=False)  # fmt: skip
+        assert completed.returncode == 0, f"{host}: {completed.stderr[-2000:]}"
+        lines = completed.stdout.splitlines()
+        assert lines[0] == f"{profile} DirectoryBasedExampleDatabase", f"{host}: {lines}"
+        assert "failed as planted" in lines, f"{host}: the planted failure was not found: {lines}"
+        assert any(shared.rglob("*")), f"{host}: nothing was saved in the shared folder {shared}"
+
+
+def test_ci_never_uses_a_database_even_when_one_is_shared(tmp_path):
+    code = ("from equivalence_tests.profiles import load_profile; load_profile(); "
+            "from hypothesis import settings; print(settings.default.database)")  # fmt: skip
+    import os
+    from pathlib import Path
+
+    root = str(Path(__file__).resolve().parents[2])
+    env = {"REFNN_HYPOTHESIS_DATABASE": str(tmp_path), "PATH": "", "PYTHONPATH": root}
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip() == "None", "ci is derandomized and database-free: reproducible from the commit"
+    assert os.listdir(tmp_path) == [], "ci wrote into the shared folder"
