@@ -31,6 +31,7 @@ import numpy as np
 from .arguments import is_differentiable
 
 GRADIENT_ATTRIBUTE_PATTERNS = ("d{}", "d_{}", "{}_grad", "grad_{}")
+PROBE_SEED = 20261129
 
 
 @dataclass
@@ -267,6 +268,13 @@ def _path_text(path) -> str:
     return "".join(f"[{key!r}]" for key in path)
 
 
+def probe_move(array: np.ndarray) -> np.ndarray:
+    """``array`` moved by 1e-3 relative, with seeded random signs: a uniform shift could be invisible
+    (softmax ignores a bias added to every class) and make a parameter look unread."""
+    signs = np.random.default_rng(PROBE_SEED).choice([-1.0, 1.0], size=array.shape)
+    return array + 1e-3 * (np.abs(array) + 1.0) * signs
+
+
 def probe_slots(parameters: list[Parameter], run_forward: Callable[[], np.ndarray]) -> list[str]:
     """Switch replaced slots the layer does not read to in-place writes; notes for each switch.
 
@@ -279,7 +287,7 @@ def probe_slots(parameters: list[Parameter], run_forward: Callable[[], np.ndarra
     for p in parameters:
         if p.slot.kind == "inplace":
             continue
-        moved = p.slot.original + 1e-3 * (np.abs(p.slot.original) + 1.0)
+        moved = probe_move(p.slot.original)
         try:
             p.slot.put(moved)
             replaced_moves = not np.array_equal(np.asarray(run_forward()), base)
@@ -296,4 +304,7 @@ def probe_slots(parameters: list[Parameter], run_forward: Callable[[], np.ndarra
             p.slot.to_inplace()
             notes.append(f"{p.name}: the layer reads this array through another reference; trial values are written "
                          "into it in place")
+        else:
+            notes.append(f"{p.name}: the output did not change when this array changed (the layer may read a copy "
+                         "of it: then its numerical gradient is 0)")
     return notes

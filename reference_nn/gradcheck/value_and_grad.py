@@ -28,7 +28,7 @@ import numpy as np
 from .arguments import accepts, argument_names, describe, fresh
 from .check import check_gradients
 from .containers import flatten, match_gradients, rebuild, slots
-from .discovery import Slot
+from .discovery import Slot, probe_move
 from .report import GradientReport
 
 
@@ -144,6 +144,7 @@ class OwnParams:
                 raise ValueError(f"params[{name!r}] is read-only and held where it cannot be replaced (a tuple); "
                                  "fn reading params itself needs it writable")
         self.switched: list[str] = []
+        self.ignored: list[str] = []
 
     def put(self, theta) -> None:
         for name, slot in self.slots.items():
@@ -172,7 +173,7 @@ class OwnParams:
         for name, slot in self.slots.items():
             if slot.kind != "item":
                 continue
-            moved = slot.original + 1e-3 * (np.abs(slot.original) + 1.0)
+            moved = probe_move(slot.original)
             try:
                 slot.put(moved)
                 replaced_moves = loss_now() != base
@@ -188,8 +189,12 @@ class OwnParams:
             if written_moves:
                 slot.to_inplace()
                 self.switched.append(name)
-        return [f"{', '.join(self.switched)}: fn reads these arrays through another reference; trial values are "
-                "written into them in place"] if self.switched else []
+            else:
+                self.ignored.append(name)
+        notes = [f"{', '.join(self.switched)}: fn reads these arrays through another reference; trial values are "
+                 "written into them in place"] if self.switched else []
+        return notes + ([f"{', '.join(self.ignored)}: the loss did not change when these arrays changed (fn may read "
+                         "copies of them: then their numerical gradient is 0)"] if self.ignored else [])
 
     def describe(self) -> str:
         written = self.written_in_place()

@@ -131,3 +131,19 @@ def test_model_made_of_layers_is_searched_layer_by_layer():
     assert any(n.startswith("parameters found in sub-layers layers[0] (array attributes), layers[2]")
                for n in report.notes), report.notes
     assert check_layer(model(bug="db_mean"), x).failed_parameters == ["layers[2].b"]
+
+
+def test_layer_reading_a_copy_of_its_params_is_flagged_not_passed():
+    """params holds a stale copy of W: perturbing it changes nothing, so the numerical gradient is 0
+    and the check fails; the note says why (a copy), instead of leaving a puzzle."""
+
+    class StaleCopy(LO.AttrDense):
+        def backward(self, dout):
+            dx = super().backward(dout)
+            self.params, self.grads = {"W": self.W.copy()}, {"W": self.dW}
+            return dx
+
+    report = check_layer(StaleCopy(4, 3), x_rows())
+    assert report.failed_parameters == ["W"], str(report)
+    assert "W: the output did not change when this array changed (the layer may read a copy" in " ".join(
+        report.notes), report.notes
