@@ -3,6 +3,12 @@
     report = check_gradients(f, grad_f, params)   # f(params) -> float, grad_f(params) -> dict
     print(report)                                 # a short table; report.passed, report.to_dict()
 
+Code as people write it, one call each, the same report (README: "Which function do I call"):
+
+    check_vjp(affine_forward, affine_backward, x, w, b)       # (out, cache) / backward(dout, cache)
+    check_value_and_grad(model.loss, model.params, X, y)      # -> (loss, grads); also fn(params)
+    check_layer(layer, x)                                     # forward/backward object, params found
+
 Methods: "auto" (complex step where f supports it, else Richardson), "central", "richardson",
 "complex", "directional"; plus taylor_test (a verdict independent of any step size) and
 check_layer (forward/backward objects). Tolerances and their reasoning: tolerances.py.
