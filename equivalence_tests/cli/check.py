@@ -101,9 +101,8 @@ def command_check(args: argparse.Namespace) -> int:
     if args.value_and_grad:
         if len(args.targets) != 1:
             raise UsageError(f"--value-and-grad checks one MODULE:FN; got {len(args.targets)} targets")
-        params = build_params(args)
         with spinner(f"checking {args.targets[0]} (value and gradient)"):
-            report = check_styles.run_value_and_grad(args, params, options)
+            report = check_styles.run_value_and_grad(args, build_params, options)
     elif len(args.targets) == 1:
         if args.input_shape is None and not args.input:
             raise UsageError("checking a layer needs --input-shape N_INxM (e.g. --input-shape 3x5) or --input NAME=AxB")

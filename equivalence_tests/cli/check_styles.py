@@ -6,6 +6,7 @@ and layers with several inputs (``reference_nn.gradcheck.check_vjp`` / ``check_v
     refnn check layers:batchnorm_forward layers:batchnorm_backward --input x=4x5 --input gamma=5 \\
         --input beta=5 --static 'bn_param={"mode": "train"}'
     refnn check model:loss --value-and-grad --params params.npz --static 'reg=0.1'
+    refnn check model:net.loss --value-and-grad --input X=5x4 --static 'y=[0, 2, 1, 0, 1]'   # net.params
 
 ``--input NAME=SHAPE`` makes a differentiable argument (seeded standard normal, ``--dtype``);
 ``--static NAME=JSON`` one passed unchanged (a dict, a number, or a list, which becomes an array:
@@ -98,17 +99,22 @@ def run_vjp(args: argparse.Namespace, options: dict[str, Any]) -> Any:
         raise UsageError(f"{args.targets[0]} / {args.targets[1]}: {error}") from None
 
 
-def run_value_and_grad(args: argparse.Namespace, params: dict[str, np.ndarray], options: dict[str, Any]) -> Any:
-    """``MODULE:FN --value-and-grad --params F.npz``: fn(params, *statics) -> (loss, grads)."""
+def run_value_and_grad(args: argparse.Namespace, build_params: Callable, options: dict[str, Any]) -> Any:
+    """``MODULE:FN --value-and-grad --params F.npz``: fn(params, *args) -> (loss, grads). Without
+    --params / --shape, ``MODULE:model.loss`` (a method of an object with a ``params`` dict) is
+    checked on the object's own parameters: fn(*args), reading them itself."""
     from reference_nn import gradcheck
 
     fn = load_object(args.targets[0], "FN")
     if not callable(fn):
         raise UsageError(f"{args.targets[0]} must be a function of params, got {type(fn).__name__}")
+    owner = getattr(fn, "__self__", None)
+    own = not args.params and not args.shape and isinstance(getattr(owner, "params", None), dict)
+    params = owner.params if own else build_params(args)
     given = {**parse_inputs(args), **parse_statics(args.static)}
-    arguments = arrange(fn, given, args.targets[0], skip=1)
+    arguments = arrange(fn, given, args.targets[0], skip=0 if own else 1)
     try:
-        return gradcheck.check_value_and_grad(fn, params, *arguments, in_place=False, **options)
+        return gradcheck.check_value_and_grad(fn, params, *arguments, in_place=own, **options)
     except (ValueError, TypeError, KeyError) as error:
         raise UsageError(f"{args.targets[0]}: {error}") from None
 

@@ -103,3 +103,16 @@ def test_bad_usage_is_one_line(user_code, capsys, arguments, message):
     assert main(["check", *arguments]) == EXIT_USAGE
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_value_and_grad_of_a_model_method_on_its_own_params(user_code, capsys):
+    (user_code / "mymodel.py").write_text(
+        "from user_code.models import TwoLayerNet, TwoLayerNetForgotReg\n"
+        "net = TwoLayerNet(4, 5, 3, weight_scale=0.1)\n"
+        "broken = TwoLayerNetForgotReg(4, 5, 3, weight_scale=0.1)\n"
+    )
+    common = ["--value-and-grad", "--input", "X=5x4", "--static", "y=[0, 2, 1, 0, 1]"]
+    assert main(["check", "mymodel:net.loss", *common]) == EXIT_OK, capsys.readouterr()
+    assert "fn reads params itself" in capsys.readouterr().out
+    assert main(["check", "mymodel:broken.loss", *common]) == EXIT_DISAGREE
+    assert "WRONG: gradient of 'W1'" in capsys.readouterr().out

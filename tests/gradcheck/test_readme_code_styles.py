@@ -86,8 +86,11 @@ def test_each_readme_one_liner_passes(call):
 def shell_folder(tmp_path, monkeypatch):
     user_code = Path(__file__).resolve().parent / "user_code"
     shutil.copy(user_code / "layers.py", tmp_path / "layers.py")
+    shutil.copy(user_code / "models.py", tmp_path / "user_models.py")
     (tmp_path / "model.py").write_text(
         "import numpy as np\n"
+        "from user_models import TwoLayerNet\n"
+        "net = TwoLayerNet(4, 5, 3, weight_scale=0.1)\n"
         "def loss_and_grads(params):\n"
         "    z = np.tanh(params['W'] @ np.arange(3.0) + params['b'])\n"
         "    dz = 2 * z * (1 - z ** 2)\n"
@@ -109,16 +112,16 @@ def shell_folder(tmp_path, monkeypatch):
     np.savez(tmp_path / "params.npz", W=rng.standard_normal((2, 3)), b=rng.standard_normal(2))
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "path", list(sys.path))
-    for name in ("layers", "model", "mylayers"):
+    for name in ("layers", "model", "mylayers", "user_models"):
         monkeypatch.delitem(sys.modules, name, raising=False)
     yield tmp_path
-    for name in ("layers", "model", "mylayers"):
+    for name in ("layers", "model", "mylayers", "user_models"):
         sys.modules.pop(name, None)
 
 
 @pytest.mark.parametrize("line", SHELL)
 def test_each_readme_shell_line_exits_0(shell_folder, capsys, line):
-    words = shlex.split(line)
+    words = shlex.split(line, comments=True)
     assert words[:2] == ["refnn", "check"], line
     status = main(words[1:])
     assert status == EXIT_OK, f"{line}\n{capsys.readouterr()}"
