@@ -13,6 +13,8 @@ import inspect
 
 import numpy as np
 
+from .validation import UserCodeError
+
 _POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
 
 
@@ -49,6 +51,21 @@ def accepts(fn, count: int) -> bool | None:
     except TypeError:
         return False
     return True
+
+
+def user_call(function, role: str, *args):
+    """``function(*args)``; an exception raised by the user's code becomes a UserCodeError.
+
+    role: "f" for the forward / loss side, "grad_f" for the backward / gradient side (the names
+    check_gradients and ``refnn check`` use); the message names the user's function itself.
+    """
+    try:
+        return function(*args)
+    except UserCodeError:
+        raise
+    except Exception as error:  # noqa: BLE001 - whatever the user's code raises is reported as theirs
+        name = getattr(function, "__qualname__", None) or getattr(function, "__name__", None) or repr(function)
+        raise UserCodeError(role, error, f"in {name}") from error
 
 
 def is_differentiable(value) -> bool:

@@ -14,7 +14,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from .arguments import argument_names, contract, contract_scale, describe, fresh, is_differentiable, upstream_gradient
+from .arguments import (
+    argument_names,
+    contract,
+    contract_scale,
+    describe,
+    fresh,
+    is_differentiable,
+    upstream_gradient,
+    user_call,
+)
 from .check import check_gradients
 from .containers import conform_gradient
 from .discovery import discover, probe_slots
@@ -56,7 +65,7 @@ def _check(layer, inputs, positions, names, params, grads, outputs, seed, option
 
     def run_forward(theta):
         args = [np.array(theta[names[i]], copy=True) if i in positions else fresh(v) for i, v in enumerate(inputs)]
-        result = layer.forward(*args)
+        result = user_call(layer.forward, "f", *args)
         return list(result) if isinstance(result, tuple) else [result]
 
     input_point = {names[i]: inputs[i] for i in positions}
@@ -68,7 +77,7 @@ def _check(layer, inputs, positions, names, params, grads, outputs, seed, option
         given, as_float = upstream_gradient(out, rng) if i in driven else (np.zeros_like(out), 0.0)
         douts_given.append(given)
         douts.append(as_float)
-    returned = layer.backward(*[fresh(d) for d in douts_given])
+    returned = user_call(layer.backward, "grad_f", *[fresh(d) for d in douts_given])
     if returned is None and positions:
         warnings.append(f"backward returned None: the gradient of {', '.join(names[i] for i in positions)} was not "
                         "checked")
@@ -101,7 +110,7 @@ def _check(layer, inputs, positions, names, params, grads, outputs, seed, option
     def grad_f(theta):
         put(theta)
         run_forward(theta)
-        back = layer.backward(*[fresh(d) for d in douts_given])
+        back = user_call(layer.backward, "grad_f", *[fresh(d) for d in douts_given])
         out = {}
         if positions:
             for i, g in _assign(back, positions, len(inputs), names).items():

@@ -45,6 +45,8 @@ def call_user(function, name: str, argument, where: str = "at the given params")
     """``function(argument)``, with any exception re-raised as UserCodeError naming ``name``."""
     try:
         return function(argument)
+    except UserCodeError:  # already names the user's function (check_vjp / check_layer / value-and-grad)
+        raise
     except Exception as error:  # noqa: BLE001 - whatever the user's code raises is reported as theirs
         raise UserCodeError(name, error, where) from error
 

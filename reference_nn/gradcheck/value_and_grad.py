@@ -25,7 +25,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .arguments import accepts, argument_names, describe, fresh
+from .arguments import accepts, argument_names, describe, fresh, user_call
 from .check import check_gradients
 from .containers import flatten, match_gradients, rebuild, slots
 from .discovery import Slot, probe_move
@@ -57,20 +57,20 @@ def check_value_and_grad(fn: Callable, params, *args, in_place: bool | None = No
     if in_place:
         own = OwnParams(params, tree, flat)
 
-        def call(theta):
+        def call(theta, role="f"):
             own.put(theta)
             try:
-                return _split(fn(*[fresh(a) for a in args]))
+                return _split(user_call(fn, role, *[fresh(a) for a in args]))
             finally:
                 own.verify()
     else:
 
-        def call(theta):
+        def call(theta, role="f"):
             mine = {k: np.array(v, copy=True) for k, v in theta.items()}
-            return _split(fn(rebuild(tree, mine), *[fresh(a) for a in args]))
+            return _split(user_call(fn, role, rebuild(tree, mine), *[fresh(a) for a in args]))
 
     def grad_f(theta):
-        grads, shape_notes, labels = match_gradients(call(theta)[1], tree, flat, extra_keys=extra_keys)
+        grads, shape_notes, labels = match_gradients(call(theta, "grad_f")[1], tree, flat, extra_keys=extra_keys)
         notes.extend(n for n in shape_notes if n not in notes)
         for name, label in labels.items():
             grad_keys[name] = "d" + name if bare or label == "d" + name else name
@@ -81,7 +81,7 @@ def check_value_and_grad(fn: Callable, params, *args, in_place: bool | None = No
 
     try:
         if in_place:
-            notes += own.probe(lambda: _split(fn(*[fresh(a) for a in args]))[0])
+            notes += own.probe(lambda: _split(user_call(fn, "f", *[fresh(a) for a in args]))[0])
             written = own.written_in_place()
             if written:  # a trial value must be stored exactly in the array, in its own dtype
                 options["eval_dtype"] = _in_place_dtype({k: flat[k] for k in written}, options.get("eval_dtype"))

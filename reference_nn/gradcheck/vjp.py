@@ -31,6 +31,7 @@ from .arguments import (
     fresh,
     is_differentiable,
     upstream_gradient,
+    user_call,
 )
 from .check import check_gradients
 from .containers import conform_gradient
@@ -69,7 +70,7 @@ def check_vjp(forward: Callable, backward: Callable, *inputs, outputs: int | Seq
 
     def run_forward(theta):
         args = [np.array(theta[keys[i]], copy=True) if i in keys else fresh(v) for i, v in enumerate(inputs)]
-        return _split(forward(*args))
+        return _split(user_call(forward, "f", *args))
 
     outs, _ = run_forward(point)
     driven = _driven(outputs, outs)
@@ -86,7 +87,8 @@ def check_vjp(forward: Callable, backward: Callable, *inputs, outputs: int | Seq
     shape_notes: list[str] = []
     # An entry None (``return dpred, None`` for a float target) means "no gradient for this input":
     # it is passed unchanged like a static input, and the report warns that it was not checked.
-    first = _assign(backward(*[fresh(d) for d in douts_given], run_forward(point)[1]), positions, len(inputs), names)
+    first_grads = user_call(backward, "grad_f", *[fresh(d) for d in douts_given], run_forward(point)[1])
+    first = _assign(first_grads, positions, len(inputs), names)
     unanswered = [i for i, g in first.items() if g is None]
     if len(unanswered) == len(positions):
         raise ValueError("backward returned None for every differentiable input: nothing to check")
@@ -95,7 +97,7 @@ def check_vjp(forward: Callable, backward: Callable, *inputs, outputs: int | Seq
 
     def grad_f(theta):
         _, cache = run_forward(theta)
-        returned = backward(*[fresh(d) for d in douts_given], cache)
+        returned = user_call(backward, "grad_f", *[fresh(d) for d in douts_given], cache)
         out = {}
         for i, grad in _assign(returned, positions, len(inputs), names).items():
             if i in unanswered:

@@ -255,3 +255,19 @@ def test_none_and_int_inputs_are_passed_as_given():
     assert report.passed and list(report.results) == ["x"], str(report)
     assert set(seen) == {(3, None)}, f"every call got power=3 and mask=None: {set(seen)}"
     assert "passed unchanged on every call: power (int), mask (NoneType)" in report.notes, report.notes
+
+
+def test_an_exception_in_forward_or_backward_is_reported_as_the_users():
+    from reference_nn.gradcheck import UserCodeError
+
+    def backward_typo(dout, cache):
+        x, w, b = cache
+        return dout @ w.T, x.T @ dout, dout.sum(axis=0) + undefined_name  # noqa: F821
+
+    rng = np.random.default_rng(14)
+    x, w, b = rng.standard_normal((4, 5)), rng.standard_normal((5, 3)), rng.standard_normal(3)
+    with pytest.raises(UserCodeError, match=r"NameError: .*undefined_name.*\(in test_an_exception.*backward_typo\)"):
+        check_vjp(L.affine_forward, backward_typo, x, w, b)
+    with pytest.raises(UserCodeError, match=r"ValueError: .*\(in affine_forward\)") as caught:
+        check_vjp(L.affine_forward, L.affine_backward, x, rng.standard_normal((4, 3)), b)  # w of the wrong shape
+    assert caught.value.function == "f" and isinstance(caught.value.__cause__, ValueError), caught.value
