@@ -99,3 +99,50 @@ def layer_cases(draw):
 def test_backward_is_linear_in_the_upstream_gradient(case):
     layer, x, u, v, a, b, label = case
     check_backward_linearity(layer, x, u, v, a, b, label)
+
+
+def test_permutation_of_cancelling_samples_on_former_thorough_failure():
+    """Found by the thorough profile on two xdist hosts sharing a database (2026-11-29): float32, tiny
+    weights, one input column repeated; W2's entries are ~3e-9, sums of terms ~1e-5 that cancel, and a
+    different summation order moved them by 1e-3 relative. Judged against the terms' size, they agree."""
+    from equivalence_tests.config import ModelConfig, OptimizerConfig
+    from equivalence_tests.strategies import ExampleRecipe
+
+    example = ExampleRecipe(
+        config=ModelConfig(layer_dims=(4, 13, 14, 2), activations=("identity", "identity", "softmax"),
+                           loss="cross_entropy", l2=0.0, optimizer=OptimizerConfig(name="sgd", learning_rate=0.001),
+                           steps=1, dtype="float32"),
+        batch_size=4, seed=24, weight_scale="tiny", input_kind="repeated_column", bias_kind="small", kinks=False,
+        kink_layers=3,
+    ).build()  # fmt: skip
+    check_batch_permutation(example, np.array([0, 1, 3, 2]))
+
+
+def test_permutation_check_still_catches_a_sample_dropped_from_the_sum(monkeypatch):
+    """The wider floor is the terms' size times eps, not a blanket allowance: a gradient that leaves out
+    one sample (a real bug a reordering can expose) still fails."""
+    import property_checks
+    import pytest
+
+    from equivalence_tests.config import ModelConfig, OptimizerConfig
+    from equivalence_tests.strategies import ExampleRecipe
+
+    example = ExampleRecipe(
+        config=ModelConfig(layer_dims=(4, 13, 14, 2), activations=("identity", "identity", "softmax"),
+                           loss="cross_entropy", l2=0.0, optimizer=OptimizerConfig(name="sgd", learning_rate=0.001),
+                           steps=1, dtype="float32"),
+        batch_size=4, seed=24, weight_scale="tiny", input_kind="normal", bias_kind="small", kinks=False,
+        kink_layers=3,
+    ).build()  # fmt: skip
+    real = property_checks.reference_gradients
+    calls = []
+
+    def drops_the_last_sample_when_permuted(example, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:  # the permuted call: leave out its last column
+            kwargs = {**kwargs, "X": kwargs["X"][:, :-1], "Y": kwargs["Y"][:, :-1]}
+        return real(example, **kwargs)
+
+    monkeypatch.setattr(property_checks, "reference_gradients", drops_the_last_sample_when_permuted)
+    with pytest.raises(AssertionError, match="differs between original order and permuted"):
+        check_batch_permutation(example, np.array([0, 1, 3, 2]))
