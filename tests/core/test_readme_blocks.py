@@ -269,3 +269,36 @@ def test_setup_commands_name_existing_extras_and_commands(block):
         for name in extra.split(","):
             assert re.search(rf"^{name} = \[", pyproject, re.M), f"{block}: no extra {name!r} in pyproject.toml"
     assert "-c constraints/ci.txt" in block.body and (ROOT / "constraints" / "ci.txt").is_file()
+
+
+@pytest.mark.parametrize("block", blocks_of("pytest_commands"), ids=lambda block: f"line{block.line}")
+def test_pytest_command_lines_use_real_settings_and_select_tests(block):
+    """Environment variables the project reads, valid --tx specs, and a -k that selects tests."""
+    import execnet
+
+    from equivalence_tests import profiles
+
+    for line in block.body.splitlines():
+        words = shlex.split(line)
+        for word in words:
+            if re.match(r"^[A-Z_]+=", word):
+                variable, value = word.split("=", 1)
+                assert variable in (profiles.PROFILE_ENVIRONMENT_VARIABLE, profiles.DATABASE_ENVIRONMENT_VARIABLE), (
+                    f"{block}: {variable} is not read by equivalence_tests.profiles"
+                )
+                if variable == profiles.PROFILE_ENVIRONMENT_VARIABLE:
+                    assert value in profiles.PROFILE_NAMES, f"{block}: no profile {value!r}"
+        for spec in (words[index + 1] for index, word in enumerate(words) if word == "--tx"):
+            parsed = execnet.XSpec(spec)
+            assert parsed.ssh and parsed.python and parsed.chdir, f"{block}: incomplete --tx spec {spec!r}"
+        if "-k" in words:
+            expression = words[words.index("-k") + 1]
+            import subprocess
+            import sys
+
+            done = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+                                   "-k", expression], cwd=ROOT, capture_output=True, text=True, timeout=300)  # fmt: skip
+            selected = re.search(r"^(\d+)(/\d+)? tests? collected", done.stdout, re.M)
+            assert done.returncode == 0 and selected and int(selected.group(1)) > 0, (
+                f"{block}: -k {expression!r} selects no test: {done.stdout[-500:]}"
+            )
