@@ -296,8 +296,8 @@ def test_pytest_command_lines_use_real_settings_and_select_tests(block):
             import subprocess
             import sys
 
-            done = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
-                                   "-k", expression], cwd=ROOT, capture_output=True, text=True, timeout=300)  # fmt: skip
+            collect = [sys.executable, "-m", "pytest", "--co", "-q", "-p", "no:cacheprovider", "-k", expression]
+            done = subprocess.run(collect, cwd=ROOT, capture_output=True, text=True, timeout=300)
             selected = re.search(r"^(\d+)(/\d+)? tests? collected", done.stdout, re.M)
             assert done.returncode == 0 and selected and int(selected.group(1)) > 0, (
                 f"{block}: -k {expression!r} selects no test: {done.stdout[-500:]}"
