@@ -7,6 +7,7 @@ minimum versions, lint and type checks, golden-data regeneration, drift reports,
     nox -s "matrix(tf='2.20.0', torch='2.13.0', numpy='1.26.4')"   one cell
     nox -s drift_report            gathers the matrix's drift tables into docs/drift.md
     nox -s regenerate              rewrites the golden data (never run by default)
+    nox -s update_docs             refreshes docs/images, benchmarks/results, docs/conventions.md (never by default)
 
 Each session prints the versions it installed. Venvs are reused between runs
 (``nox.options.reuse_venv = "yes"``): installs are pinned, so a reused venv is the same venv.
@@ -130,8 +131,19 @@ def regenerate(session: nox.Session) -> None:
 
 @nox.session(python=False, default=False)
 def bench(session: nox.Session) -> None:
-    """All three benchmarks (writes benchmarks/results/*.md, *.json, *.png)."""
+    """All three benchmarks (writes refnn-output/benchmarks/*.md, *.json, *.png; never the committed results)."""
     session.run("python", "-m", "benchmarks", *session.posargs, env=QUIET_TF)
+
+
+@nox.session(python=False, default=False)
+def update_docs(session: nox.Session) -> None:
+    """Refresh the README's images and result files on purpose: the worked examples' plots (docs/images/),
+    the benchmarks (benchmarks/results/) and the conventions table (docs/conventions.md). Review the diff."""
+    session.run("refnn", "train", "--update-docs", env=QUIET_TF)
+    session.run("python", "-m", "benchmarks", "--update-docs", *session.posargs, env=QUIET_TF)
+    with open("docs/conventions.md", "w") as conventions:
+        session.run("python", "-m", "equivalence_tests.conventions", stdout=conventions, env=QUIET_TF)
+    session.log("Review `git diff --stat docs benchmarks/results` and copy new figures into the README.")
 
 
 if os.environ.get("CI"):
