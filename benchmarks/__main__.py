@@ -20,7 +20,7 @@ MODULES = ("benchmarks.training_step", "benchmarks.gradcheck_cost", "benchmarks.
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
-    common.base_parser(__doc__.splitlines()[0]).parse_args(argv)  # --help, and refuse unknown flags early
+    common.parse_args(common.base_parser(__doc__.splitlines()[0]), argv)  # --help; refuse bad flags early
     for module in MODULES:
         common.log(f"== python -m {module} {' '.join(argv)}")
         subprocess.run([sys.executable, "-m", module, *argv], check=True)

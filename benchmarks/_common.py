@@ -296,6 +296,19 @@ def base_parser(description: str) -> argparse.ArgumentParser:
     return parser
 
 
+def parse_args(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """Parse, then refuse what would fail later before any timing starts: a missing matplotlib (one line
+    naming the extra) and an output choice that is not allowed (``--update-docs`` with ``--quick``)."""
+    import importlib.util
+
+    args = parser.parse_args(argv)
+    if importlib.util.find_spec("matplotlib") is None:
+        raise SystemExit('error: the benchmarks draw plots with matplotlib, which is not installed: '
+                         'pip install "reference-nn[benchmarks]"')  # fmt: skip
+    output_dir(args)
+    return args
+
+
 def output_dir(args: argparse.Namespace) -> Path:
     """Where results go: ``--out``, else refnn-output/benchmarks; benchmarks/results only with --update-docs,
     and never for a --quick smoke run (its numbers would replace the real ones)."""

@@ -413,7 +413,7 @@ def main(argv: list[str] | None = None) -> list[Path]:
     parser = common.base_parser(__doc__.splitlines()[0])
     parser.add_argument("--max-seconds", type=float, default=60.0, help="skip a contender predicted to take longer")
     parser.set_defaults(threads=DEFAULT_THREADS)
-    args = parser.parse_args(argv)
+    args = common.parse_args(parser, argv)
     common.pin_threads(args.threads)
     sizes = QUICK_SIZES if args.quick else tuple(SIZES)
     rows = measure(sizes, args.max_seconds)

@@ -313,7 +313,7 @@ def plot(rows: list[dict[str, Any]]) -> Any:
 def main(argv: list[str] | None = None) -> list[Path]:
     parser = common.base_parser(__doc__.splitlines()[0])
     parser.add_argument("--child-json", type=Path, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
+    args = common.parse_args(parser, argv)
     if args.quick or args.child_json:  # one configuration, in this process
         common.pin_threads(args.threads)
         common.import_torch()  # thread counts set here, before the oracles import the frameworks

@@ -376,7 +376,7 @@ def main(argv: list[str] | None = None) -> list[Path]:
         "(default: both; as-is with --quick)",
     )
     parser.add_argument("--child-json", type=Path, help=argparse_hidden())
-    args = parser.parse_args(argv)
+    args = common.parse_args(parser, argv)
     common.pin_threads(args.threads)
     if args.child_json:
         args.child_json.write_text(json.dumps(measure(args.quick)))

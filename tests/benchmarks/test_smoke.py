@@ -90,3 +90,13 @@ def test_results_go_to_refnn_output_unless_update_docs(monkeypatch, tmp_path):
         common.output_dir(parser.parse_args(["--update-docs", "--quick"]))
     with pytest.raises(SystemExit, match="do not combine it with --out"):
         common.output_dir(parser.parse_args(["--update-docs", "--out", str(tmp_path)]))
+
+
+def test_missing_matplotlib_is_one_line_before_any_timing(monkeypatch):
+    import sys
+
+    from benchmarks import _common as common
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # importlib.util.find_spec then reports it missing
+    with pytest.raises(SystemExit, match=r'pip install "reference-nn\[benchmarks\]"'):
+        common.parse_args(common.base_parser("test"), [])
