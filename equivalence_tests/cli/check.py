@@ -1,10 +1,21 @@
 """``refnn check``: check the user's own loss and gradient functions, or a layer object, against
-numerical derivatives (``reference_nn.gradcheck``)."""
+numerical derivatives (``reference_nn.gradcheck``).
+
+Exit status: 0 every gradient verified (PASS); 1 a gradient is wrong (FAIL); 2 bad usage, or a
+function returned something unusable (a NaN loss, a gradient of the wrong shape: one line naming
+the function); 3 the user's own code raised (one line naming the function and the exception, then
+the user's frames only); 5 INCONCLUSIVE: no wrong element found, but some were not verified (f not
+deterministic, elements at a kink, an error bound too large for this loss). (4 is crosscheck's.)
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import sys
+import sysconfig
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,6 +34,7 @@ from equivalence_tests.cli.common import (
 from equivalence_tests.cli.output import json_default, spinner
 
 METHODS = ("auto", "central", "richardson", "complex", "directional")
+EXIT_USER_CODE, EXIT_INCONCLUSIVE = 3, 5  # 4 is crosscheck's "nothing compared"
 
 
 def load_npz_params(path: str) -> dict[str, np.ndarray]:
@@ -77,6 +89,10 @@ def preflight(loss: Callable, gradient: Callable, params: dict[str, np.ndarray],
                 f"{name}(params) raised {type(error).__name__}: {error} (wrong shapes? parameters: "
                 f"{_describe_params(params)})"
             ) from None
+        except Exception as error:  # noqa: BLE001 - anything else the user's code raised is theirs: exit 3
+            from reference_nn.gradcheck import UserCodeError
+
+            raise UserCodeError("f" if function is loss else "grad_f", error, "at the given params") from error
 
 
 def make_layer(obj: Any, spec: str) -> Any:
@@ -94,6 +110,47 @@ def make_layer(obj: Any, spec: str) -> Any:
 
 
 def command_check(args: argparse.Namespace) -> int:
+    from reference_nn.gradcheck import BadReturnValue, UserCodeError
+
+    for option, value in (("--rtol", args.rtol), ("--atol", args.atol)):
+        if value is not None and not (math.isfinite(value) and value >= 0):
+            raise UsageError(f"{option} must be a finite number >= 0, got {value!r}")
+    try:
+        report = _run_check(args)
+    except UserCodeError as error:
+        print(user_code_message(error, _function_names(args)), file=sys.stderr)
+        return EXIT_USER_CODE
+    except BadReturnValue as error:
+        raise UsageError(f"{_function_names(args)[error.function]}: {error}") from None
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2, default=json_default))
+    else:
+        print(report)
+        print(verdict_lines(report))
+        if check_styles.warning_lines(report):
+            print(check_styles.warning_lines(report))
+    return EXIT_OK if report.passed else EXIT_DISAGREE if report.failed else EXIT_INCONCLUSIVE
+
+
+def _function_names(args: argparse.Namespace) -> dict[str, str]:
+    """What the user calls the check's f and grad_f: their MODULE:NAME targets."""
+    if len(args.targets) == 2:
+        return {"f": args.targets[0], "grad_f": args.targets[1]}
+    return {"f": f"{args.targets[0]} (forward / loss)", "grad_f": f"{args.targets[0]} (backward / gradient)"}
+
+
+def user_code_message(error: Any, names: dict[str, str]) -> str:
+    """One line naming the function and the exception, then the user's own frames (the checker's,
+    NumPy's and the standard library's are left out)."""
+    ours = [str(Path(__file__).resolve().parents[2] / package) for package in ("reference_nn", "equivalence_tests")]
+    theirs = [sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")]
+    frames = [frame for frame in traceback.extract_tb(error.error.__traceback__)
+              if not any(str(Path(frame.filename).resolve()).startswith(prefix) for prefix in ours + theirs)]  # fmt: skip
+    head = f"refnn check: {names[error.function]} raised {type(error.error).__name__}: {error.error} ({error.where})"
+    return "\n".join([head, *("".join(traceback.format_list(frames)).rstrip().splitlines())])
+
+
+def _run_check(args: argparse.Namespace) -> Any:
     from reference_nn import gradcheck
 
     tolerances = {key: value for key, value in (("rtol", args.rtol), ("atol", args.atol)) if value is not None}
@@ -116,6 +173,8 @@ def command_check(args: argparse.Namespace) -> int:
         try:
             with spinner(f"checking {args.targets[0]}"):
                 report = gradcheck.check_layer(layer, *inputs, **options)
+        except (gradcheck.BadReturnValue, gradcheck.UserCodeError):
+            raise
         except (ValueError, TypeError, KeyError) as error:
             raise UsageError(f"{args.targets[0]} with {described}: {error}") from None
     elif len(args.targets) == 2 and args.input:
@@ -137,25 +196,23 @@ def command_check(args: argparse.Namespace) -> int:
                 report = gradcheck.check_gradients(
                     loss, gradient, params, method=args.method, seed=args.seed, **tolerances
                 )
+        except (gradcheck.BadReturnValue, gradcheck.UserCodeError):
+            raise
         except (ValueError, TypeError, KeyError) as error:
             raise UsageError(f"{args.targets[1]}: {error}") from None
     else:
         raise UsageError(f"give MODULE:LOSS MODULE:GRAD, or one MODULE:LAYER; got {len(args.targets)} targets")
-    if args.json:
-        print(json.dumps(report.to_dict(), indent=2, default=json_default))
-    else:
-        print(report)
-        print(verdict_lines(report))
-        if check_styles.warning_lines(report):
-            print(check_styles.warning_lines(report))
-    return EXIT_OK if report.passed else EXIT_DISAGREE
+    return report
 
 
 def verdict_lines(report: Any) -> str:
-    """One line per wrong parameter naming the element, or one PASS line."""
+    """One line per wrong parameter naming the element, one PASS line, or the INCONCLUSIVE reasons."""
     if report.passed:
-        extra = " (some elements inconclusive at a kink; see the table)" if report.inconclusive else ""
-        return f"PASS: {len(report.results)} gradient(s) agree with numerical derivatives{extra}"
+        return f"PASS: {len(report.results)} gradient(s) agree with numerical derivatives (every element verified)"
+    if report.inconclusive:
+        unverified = sum(result.n_inconclusive for result in report.results.values())
+        return (f"INCONCLUSIVE: no wrong element found, but {unverified} element(s) not verified "
+                f"({'; '.join(report.reasons)})")  # fmt: skip
     lines = []
     for name in report.failed_parameters:
         result = report[name]

@@ -82,9 +82,10 @@ def check_gradients(
     for position, key in enumerate(params):
         rng = np.random.default_rng([seed, position])  # per tensor: independent of the others
         dtype = _coarser(params[key].dtype, grads[key].dtype, precision)
-        floor: Any = atol + tol.cross_tensor_floor(dtype, largest_rms)
-        floor = floor + tol.loss_resolution_floor(dtype, ev.f_scale, ev.point[key], ev.eval_dtype).reshape(-1)
-        results[key] = check_tensor(ev, key, grads[key], grad_keys[key], dtype, method, rtol, floor, rng)
+        auto_floor: Any = tol.cross_tensor_floor(dtype, largest_rms)
+        auto_floor = auto_floor + tol.loss_resolution_floor(dtype, ev.f_scale, ev.point[key], ev.eval_dtype).reshape(-1)
+        results[key] = check_tensor(ev, key, grads[key], grad_keys[key], dtype, method, rtol, atol + auto_floor, rng,
+                                    largest_rms=largest_rms, auto_floor=auto_floor)
     return GradientReport(results, method, seed, first.f_calls + ev.count, notes, [], cost)
 
 
@@ -163,7 +164,8 @@ def make_evaluator(f, params, eval_dtype, f_scale) -> tuple[LossEvaluator, str]:
     return LossEvaluator(f, params, np.float32, f_scale), "f does not evaluate in float64: numerical side in float32"
 
 
-def check_tensor(ev, key, analytic, grad_key, dtype, method, rtol, atol, rng) -> ParameterResult:
+def check_tensor(ev, key, analytic, grad_key, dtype, method, rtol, atol, rng, largest_rms=0.0,
+                 auto_floor=0.0) -> ParameterResult:  # fmt: skip
     """Check one tensor: resolve the method, estimate, judge; a ParameterResult.
 
     The dispatch: "directional" tries one projection first (a tensor it cannot verify is checked
@@ -181,7 +183,7 @@ def check_tensor(ev, key, analytic, grad_key, dtype, method, rtol, atol, rng) ->
         note = f"complex step not used: {reason}" if reason else ""
     if method == "directional":
         result = directional_check(ev, key, analytic, grad_key, dtype, inner, aligned_direction(ev.point[key],
-                                   analytic, rng), rtol, atol)  # fmt: skip
+                                   analytic, rng), rtol, atol, auto_floor, largest_rms)  # fmt: skip
         if result is not None:
             result.note = _join(note, result.note)
             result.n_evaluations = ev.count - start
@@ -189,7 +191,7 @@ def check_tensor(ev, key, analytic, grad_key, dtype, method, rtol, atol, rng) ->
         note = _join(note, "the projection did not verify this tensor; checked element by element")
         used = f"directional->{inner}"
     estimate = ELEMENTWISE[used.split("->")[-1]](ev, key)
-    result = judge_elements(ev, key, analytic, grad_key, dtype, estimate, rtol, atol)
+    result = judge_elements(ev, key, analytic, grad_key, dtype, estimate, rtol, atol, largest_rms, auto_floor)
     result.method = used if method == used or "->" in used else f"{method}->{used}"
     result.note = _join(note, result.note)
     result.n_evaluations = ev.count - start
@@ -204,10 +206,12 @@ def check_tensor(ev, key, analytic, grad_key, dtype, method, rtol, atol, rng) ->
 PROJECTION_SPREAD = 4.0
 
 
-def directional_check(ev, key, analytic, grad_key, dtype, inner, direction, rtol, atol) -> ParameterResult | None:
+def directional_check(ev, key, analytic, grad_key, dtype, inner, direction, rtol, atol, auto_floor=0.0,
+                      largest_rms=0.0) -> ParameterResult | None:  # fmt: skip
     """Compare g.v with the numerical d/dt f(x + t v); a verified (PASS) result, or None when the
-    projection disagrees or its estimate's error bound exceeds the tolerance (then the caller
-    checks the tensor element by element)."""
+    projection disagrees, its estimate's error bound exceeds the tolerance, or the automatic floors
+    exceed tolerances.FLOOR_SHARE of the projection's size (then the caller checks the tensor
+    element by element, which says which elements are wrong or unverified)."""
     g = analytic.astype(np.float64)
     v = direction.reshape(-1)
     estimate = directional_derivative(ev, key, direction, inner)
@@ -218,7 +222,9 @@ def directional_check(ev, key, analytic, grad_key, dtype, inner, direction, rtol
                 + float(np.sum(np.broadcast_to(atol, v.shape) * np.abs(v))))  # fmt: skip
     own_bound = tol.ESTIMATE_SAFETY * float(estimate.errors)
     error = abs(a - n)
-    if not (error <= required + own_bound and own_bound <= required):
+    floors = float(np.sum(np.broadcast_to(auto_floor, v.shape) * np.abs(v)))
+    coarse = floors > tol.FLOOR_SHARE * float(np.sum(np.maximum(scale, largest_rms) * np.abs(v)))
+    if not (error <= required + own_bound and own_bound <= required) or coarse:
         return None
     return ParameterResult(
         name=key, gradient_key=grad_key, shape=g.shape, dtype=str(dtype), eval_dtype=str(ev.eval_dtype),

@@ -4,11 +4,13 @@ For element i with analytic value a, numerical estimate n and the estimate's own
 (ESTIMATE_SAFETY times the method's estimate), the stated tolerance is T = atol + rtol * scale
 (tolerances.py: the dtype's and the method's allowances and floors), and
 
-* verified      |a - n| <= T + E and E <= T: the method resolves what must be resolved;
+* verified      |a - n| <= T + E and E <= max(T, sqrt(eps) G): the method resolves what must be
+                resolved (G: the largest gradient RMS of the check; see tolerances.verification_allowance);
 * failed        |a - n| >  T + E (after a re-estimate at smaller steps, and not explained by a kink
                 of f at the point);
-* inconclusive  f not finite nearby; at a kink (a value within the one-sided slopes); or E > T, the
-                estimate's own error bound larger than the tolerance ("error bound too large for this
+* inconclusive  f not finite nearby; at a kink (a value within the one-sided slopes); the automatic
+                floors of T larger than 1% of the numbers (tolerances.FLOOR_SHARE); or E too large, the
+                estimate's own error bound larger than that ("error bound too large for this
                 loss": a large constant offset, cancellation in f). A central estimate whose bound is
                 too large is first redone by Richardson (larger steps, far less rounding).
 
@@ -24,7 +26,7 @@ from . import tolerances as tol
 from .diagnosis import diagnose
 from .kinks import explained_by_kink, is_kink, kinked_at_point, one_sided_differences
 from .numerical import Estimate, richardson
-from .report import AT_KINK, BOUND_TOO_LARGE, FAIL, INCONCLUSIVE, NOT_FINITE, PASS, ParameterResult
+from .report import AT_KINK, BOUND_TOO_LARGE, FAIL, FLOOR_TOO_LARGE, INCONCLUSIVE, NOT_FINITE, PASS, ParameterResult
 
 SECOND_OPINION_LEVELS = 4  # steps 1e-3 s .. 1.2e-4 s (then 1.5e-5 s .. 1.9e-6 s): ~1e-10 accurate after extrapolation
 # Unresolved elements whose one-sided slopes are examined for a kink (6 evaluations each), only to
@@ -32,19 +34,22 @@ SECOND_OPINION_LEVELS = 4  # steps 1e-3 s .. 1.2e-4 s (then 1.5e-5 s .. 1.9e-6 s
 KINK_LABEL_MAX_ELEMENTS = 64
 
 
-def judge_elements(ev, key, analytic, grad_key, dtype, estimate: Estimate, rtol, atol) -> ParameterResult:
+def judge_elements(ev, key, analytic, grad_key, dtype, estimate: Estimate, rtol, atol,
+                   largest_rms: float = 0.0, auto_floor=0.0) -> ParameterResult:  # fmt: skip
     """Per-element verdicts for one tensor (see the module docstring); a ParameterResult.
 
     analytic: the tensor's gradient (its shape); estimate: over the flattened elements; rtol: the
-    user's (None: tolerances.default_rtol per element); atol: absolute floor, scalar or (n,)."""
+    user's (None: tolerances.default_rtol per element); atol: absolute floor, scalar or (n,);
+    largest_rms: G, the largest RMS of any gradient of the check (tolerances.verification_allowance);
+    auto_floor: the part of atol the checker added (not the user), scalar or (n,) (tolerances.FLOOR_SHARE)."""
+    allowance = tol.verification_allowance(dtype, largest_rms)
     a = analytic.astype(np.float64).reshape(-1)
-    if estimate.method in ("central", "richardson"):  # what real differences of this f can resolve at all
-        atol = atol + tol.difference_resolution_floor(ev.eval_dtype, ev.f_scale, ev.point[key]).reshape(-1)
     n, numeric_error, steps = estimate.values.copy(), _finite_or_infinite(estimate.errors), estimate.steps.copy()
     rtols = _rtols(estimate, dtype, ev.eval_dtype, rtol, a.size)
     undefined = ~np.isfinite(n)
     failed = ~undefined & ~(np.abs(a - n) <= _required(a, n, rtols, atol) + tol.ESTIMATE_SAFETY * numeric_error)
-    unresolved = ~undefined & ~failed & (tol.ESTIMATE_SAFETY * numeric_error > _required(a, n, rtols, atol))
+    unresolved = ~undefined & ~failed & (tol.ESTIMATE_SAFETY * numeric_error
+                                         > np.maximum(_required(a, n, rtols, atol), allowance))  # fmt: skip
     notes = []
     if estimate.method == "central" and unresolved.any():
         idx = np.flatnonzero(unresolved)
@@ -68,7 +73,7 @@ def judge_elements(ev, key, analytic, grad_key, dtype, estimate: Estimate, rtol,
     required = _required(a, n, rtols, atol)
     bounds = required + tol.ESTIMATE_SAFETY * numeric_error
     errors = np.abs(a - n)
-    unresolved = ~undefined & ~failed & (tol.ESTIMATE_SAFETY * numeric_error > required)
+    unresolved = ~undefined & ~failed & (tol.ESTIMATE_SAFETY * numeric_error > np.maximum(required, allowance))
     at_kink = np.zeros_like(failed)
     coincident = kinks_without_excuse = 0
     if (failed.any() or unresolved.any()) and kinked_at_point(ev):
@@ -80,16 +85,19 @@ def judge_elements(ev, key, analytic, grad_key, dtype, estimate: Estimate, rtol,
         for i in np.flatnonzero(unresolved)[:KINK_LABEL_MAX_ELEMENTS]:
             if is_kink(one_sided_differences(ev, key, int(i)), float(required[i]), ev.f_scale, ev.eval_dtype):
                 at_kink[i], unresolved[i] = True, False
-    inconclusive = undefined | at_kink | unresolved
+    coarse = ~(undefined | at_kink | unresolved | failed) & (
+        np.asarray(auto_floor) > tol.FLOOR_SHARE * np.maximum(tol.element_scale(a, n), largest_rms))
+    inconclusive = undefined | at_kink | unresolved | coarse
     reasons = {reason: int(mask.sum()) for reason, mask in
-               ((AT_KINK, at_kink), (BOUND_TOO_LARGE, unresolved), (NOT_FINITE, undefined)) if mask.any()}  # fmt: skip
+               ((AT_KINK, at_kink), (BOUND_TOO_LARGE, unresolved), (NOT_FINITE, undefined), (FLOOR_TOO_LARGE, coarse))
+               if mask.any()}  # fmt: skip
     if coincident:
         notes.append(f"{coincident} element(s) where several kinks meet: analytic value outside the coordinate's "
                      "one-sided slopes but within the slopes just off the point (a convention such as ReLU'(0) = 0 "
                      "for every unit at 0)")  # fmt: skip
     if kinks_without_excuse:  # only where f has a kink at the point: never on a smooth f
-        notes.append(f"{kinks_without_excuse} failing element(s) sit at a kink but the analytic value is outside the "
-                     "one-sided slopes and outside every slope seen just off the point")  # fmt: skip
+        notes.append(f"{kinks_without_excuse} failing element(s) with a kink of f at or near them: the analytic value "
+                     "is outside the one-sided slopes and outside every slope seen just off the point")  # fmt: skip
     if unresolved.any():
         notes.append(f"{int(unresolved.sum())} element(s) not verified: the numerical derivative's error bound (up "
                      f"to {float(np.max(tol.ESTIMATE_SAFETY * numeric_error[unresolved])):.1e}) exceeds the "

@@ -64,7 +64,9 @@ def is_kink(sides: OneSided, tolerance: float, f_scale: float, eval_dtype) -> bo
     if not (np.all(np.isfinite(d)) and abs(d[0]) > max(tolerance, tol.KINK_NOISE_MARGIN * float(noise))):
         return False
     departure = np.abs(d[1:] - d[0] * sides.steps[1:] / sides.steps[0])
-    return bool(np.any(departure > tol.KINK_NONLINEARITY * abs(d[0])))
+    # the departure is itself a difference of noisy slopes: a smooth f in float32 evaluation showed
+    # "kinks" where D(h) stood barely out of the noise and its noise made the departure
+    return bool(np.any(departure > tol.KINK_NONLINEARITY * abs(d[0]) + 2.0 * float(noise)))
 
 
 def nearby_slopes(ev: LossEvaluator, key: str, flat_index: int, tolerance: float, pairs: int = tol.NEARBY_PAIRS,
@@ -92,7 +94,7 @@ def nearby_slopes(ev: LossEvaluator, key: str, flat_index: int, tolerance: float
                 continue
             move = far - at_x
             shows_piece = abs(move) > max(tolerance, tol.KINK_NOISE_MARGIN * noise) and \
-                abs((near - at_x) - move / 2) > tol.KINK_NONLINEARITY * abs(move)
+                abs((near - at_x) - move / 2) > tol.KINK_NONLINEARITY * abs(move) + 2.0 * noise
             if shows_piece:
                 slopes.append(far)
     return np.array(slopes)

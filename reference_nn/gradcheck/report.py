@@ -33,6 +33,7 @@ NOT_DETERMINISTIC = "not deterministic"
 AT_KINK = "at a kink"
 BOUND_TOO_LARGE = "error bound too large for this loss"
 NOT_FINITE = "f not finite nearby"
+FLOOR_TOO_LARGE = "tolerance floor too large for this loss (|f| far larger than the gradient)"
 
 
 @dataclass

@@ -163,22 +163,24 @@ def loss_resolution_floor(gradient_dtype, f_scale: float, x, eval_dtype=np.float
     return LOSS_NOISE_ULPS * eps(gradient_dtype) * f_scale / s
 
 
-# Resolution of real differences of f: the smallest error bound Richardson (the most accurate real
-# method here) can report. Its tableau floors an entry's error at twice the rounding of its level,
-# ROUNDING_FACTOR eps |f| / h, first at h = 2^-5 s (the second level; the first has no estimate),
-# and the verdict multiplies estimates by ESTIMATE_SAFETY: 4 x 2 x 10 x 32 = 2560 ulps of |f| / s,
-# rounded up to 4096 because |f| at the step can exceed |f| at x. A gradient error below it is
-# invisible to every real difference of this f; an element whose true gradient is 0 (a tensor that
-# f does not depend on at this point) is verified to this floor instead of never. Added to real
-# differences' tolerance only (complex step has no subtraction), in the evaluation dtype:
-# 9e-13 |f| / s in float64, 5e-4 |f| / s in float32 (an f that refuses float64 cannot do better).
-DIFFERENCE_RESOLUTION_ULPS = 4096.0
+# An element is verified only where the estimate's own error bound E is within its tolerance T. An
+# element whose true gradient is 0 (a tensor f does not depend on at this point: a dead unit's
+# weights) has T of a few ulps, which no real difference reaches (Richardson's bound is >= 2560 eps
+# |f| / s). It is verified instead where E is below the analytic allowance of the largest gradient
+# of the check, sqrt(eps) G (1.5e-8 G in float64): an error that small changes no step of any
+# optimizer. A large constant in f (E ~ eps |f| / h far above sqrt(eps) G) still leaves it unverified.
+# The automatic floors (loss resolution above all) grow with |f|: a loss with a large constant (1e14
+# + mean(...)) or a loss far larger than its gradients gets floors as large as the gradients, and a
+# 50% error then sits "within tolerance". An element is verified only where the automatic floors are
+# at most FLOOR_SHARE of max(its scale, G): a check within 1% of the size of the numbers still says
+# something (float32's 100-ulp floor of 1.2e-5 |f| stays below it for gradients down to 1.2e-3 |f|);
+# beyond that the element is inconclusive ("tolerance floor too large for this loss"), never PASS.
+FLOOR_SHARE = 1e-2
 
 
-def difference_resolution_floor(eval_dtype, f_scale: float, x) -> np.ndarray:
-    """Per-element floor DIFFERENCE_RESOLUTION_ULPS * eps(eval) * f_scale / max(1, |x|), x's shape."""
-    s = np.maximum(1.0, np.abs(np.asarray(x, dtype=np.float64)))
-    return DIFFERENCE_RESOLUTION_ULPS * eps(eval_dtype) * f_scale / s
+def verification_allowance(gradient_dtype, largest_rms: float) -> float:
+    """The largest estimate error bound that still verifies an element: analytic_rtol(dtype) * G."""
+    return analytic_rtol(gradient_dtype) * largest_rms
 
 
 def cross_tensor_floor(gradient_dtype, largest_rms: float) -> float:
