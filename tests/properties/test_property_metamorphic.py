@@ -101,21 +101,23 @@ def test_backward_is_linear_in_the_upstream_gradient(case):
     check_backward_linearity(layer, x, u, v, a, b, label)
 
 
+def _float32_tiny_weights_example(input_kind: str):
+    """The model of the thorough failure below (4-13-14-2, float32, tiny weights, batch 4, seed 24)."""
+    from equivalence_tests.config import ModelConfig, OptimizerConfig
+    from equivalence_tests.strategies import ExampleRecipe
+
+    config = ModelConfig(layer_dims=(4, 13, 14, 2), activations=("identity", "identity", "softmax"),
+                         loss="cross_entropy", optimizer=OptimizerConfig(name="sgd", learning_rate=0.001),
+                         dtype="float32")  # fmt: skip
+    return ExampleRecipe(config=config, batch_size=4, seed=24, weight_scale="tiny", input_kind=input_kind,
+                         bias_kind="small", kinks=False, kink_layers=3).build()  # fmt: skip
+
+
 def test_permutation_of_cancelling_samples_on_former_thorough_failure():
     """Found by the thorough profile on two xdist hosts sharing a database (2026-11-29): float32, tiny
     weights, one input column repeated; W2's entries are ~3e-9, sums of terms ~1e-5 that cancel, and a
     different summation order moved them by 1e-3 relative. Judged against the terms' size, they agree."""
-    from equivalence_tests.config import ModelConfig, OptimizerConfig
-    from equivalence_tests.strategies import ExampleRecipe
-
-    example = ExampleRecipe(
-        config=ModelConfig(layer_dims=(4, 13, 14, 2), activations=("identity", "identity", "softmax"),
-                           loss="cross_entropy", l2=0.0, optimizer=OptimizerConfig(name="sgd", learning_rate=0.001),
-                           steps=1, dtype="float32"),
-        batch_size=4, seed=24, weight_scale="tiny", input_kind="repeated_column", bias_kind="small", kinks=False,
-        kink_layers=3,
-    ).build()  # fmt: skip
-    check_batch_permutation(example, np.array([0, 1, 3, 2]))
+    check_batch_permutation(_float32_tiny_weights_example("repeated_column"), np.array([0, 1, 3, 2]))
 
 
 def test_permutation_check_still_catches_a_sample_dropped_from_the_sum(monkeypatch):
@@ -124,16 +126,7 @@ def test_permutation_check_still_catches_a_sample_dropped_from_the_sum(monkeypat
     import property_checks
     import pytest
 
-    from equivalence_tests.config import ModelConfig, OptimizerConfig
-    from equivalence_tests.strategies import ExampleRecipe
-
-    example = ExampleRecipe(
-        config=ModelConfig(layer_dims=(4, 13, 14, 2), activations=("identity", "identity", "softmax"),
-                           loss="cross_entropy", l2=0.0, optimizer=OptimizerConfig(name="sgd", learning_rate=0.001),
-                           steps=1, dtype="float32"),
-        batch_size=4, seed=24, weight_scale="tiny", input_kind="normal", bias_kind="small", kinks=False,
-        kink_layers=3,
-    ).build()  # fmt: skip
+    example = _float32_tiny_weights_example("normal")
     real = property_checks.reference_gradients
     calls = []
 
