@@ -15,11 +15,13 @@ from the real part), which lets complex-step differentiation run through a whole
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
 from reference_nn._validation import as_float_array, check_ndim, check_shape, choose_name
+from reference_nn.special import normal_cdf, normal_pdf
 
 
 # --------------------------------------------------------------------------- linear
@@ -240,8 +242,128 @@ class Softmax(Activation):
         return A * (dA - (dA * A).sum(axis=0, keepdims=True))
 
 
+# ---------------------------------------------------------------- smooth activations
+# Each takes its branch from the real part, so a complex step goes through the active branch.
+def _negative_part(Z: np.ndarray) -> np.ndarray:
+    """``min(Z, 0)`` (by the real part): keeps ``exp`` of the unused branch from overflowing."""
+    return np.where(Z.real > 0, Z.dtype.type(0), Z)
+
+
+class GELU(Activation):
+    """Exact GELU (torch ``nn.GELU()``, Keras ``gelu(approximate=False)``):
+    ``A = Z Phi(Z)``; ``dZ = dA (Phi(Z) + Z phi(Z))``, ``Phi``/``phi`` the standard normal cdf/pdf
+    (:mod:`reference_nn.special`; NumPy has no erf)."""
+
+    name = "gelu"
+
+    def evaluate(self, Z):
+        return Z * normal_cdf(Z)
+
+    def backpropagate(self, dA, Z, A):
+        return dA * (normal_cdf(Z) + Z * normal_pdf(Z))
+
+
+GELU_TANH_SCALE = math.sqrt(2.0 / math.pi)
+GELU_TANH_CUBIC = 0.044715
+
+
+class GELUTanh(Activation):
+    """GELU, tanh approximation (torch ``approximate="tanh"``, JAX's default):
+    ``A = Z (1 + t) / 2`` with ``t = tanh(c (Z + k Z^3))``, ``c = sqrt(2/pi)``, ``k = 0.044715``;
+    ``dZ = dA ((1 + t) / 2 + Z (1 - t^2) c (1 + 3 k Z^2) / 2)``."""
+
+    name = "gelu_tanh"
+
+    def _tanh(self, Z):
+        return np.tanh(Z.dtype.type(GELU_TANH_SCALE) * (Z + Z.dtype.type(GELU_TANH_CUBIC) * Z * Z * Z))
+
+    def evaluate(self, Z):
+        return 0.5 * Z * (1 + self._tanh(Z))
+
+    def backpropagate(self, dA, Z, A):
+        t = self._tanh(Z)
+        inner_slope = Z.dtype.type(GELU_TANH_SCALE) * (1 + Z.dtype.type(3 * GELU_TANH_CUBIC) * Z * Z)
+        return dA * (0.5 * (1 + t) + 0.5 * Z * (1 - t * t) * inner_slope)
+
+
+class ELU(Activation):
+    """``A = Z if Z > 0 else alpha (exp(Z) - 1)``; ``dZ = dA (1 if Z > 0 else alpha exp(Z))``.
+    At exactly 0 the left branch (``alpha``), as torch; with alpha 1 (the default of torch and
+    Keras) both sides give 1 and ELU is C1 (its second derivative jumps)."""
+
+    name = "elu"
+
+    def __init__(self, alpha: float = 1.0):
+        super().__init__()
+        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not np.isfinite(alpha):
+            raise ValueError(f"alpha must be a finite real number, got {alpha!r}")
+        self.alpha = float(alpha)
+
+    def evaluate(self, Z):
+        return np.where(Z.real > 0, Z, Z.dtype.type(self.alpha) * np.expm1(_negative_part(Z)))
+
+    def backpropagate(self, dA, Z, A):
+        return dA * np.where(Z.real > 0, Z.dtype.type(1), Z.dtype.type(self.alpha) * np.exp(_negative_part(Z)))
+
+    def __repr__(self) -> str:
+        return f"ELU(alpha={self.alpha!r})"
+
+
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+class SELU(Activation):
+    """``A = scale (Z if Z > 0 else alpha (exp(Z) - 1))`` with Klambauer et al.'s constants;
+    ``dZ = dA scale (1 if Z > 0 else alpha exp(Z))``. Kink at 0 (slopes scale and scale alpha):
+    the reference takes the left slope ``scale alpha`` there, as torch and JAX; TensorFlow takes
+    ``scale`` (measured in the conventions table)."""
+
+    name = "selu"
+
+    def evaluate(self, Z):
+        negative = Z.dtype.type(SELU_ALPHA) * np.expm1(_negative_part(Z))
+        return Z.dtype.type(SELU_SCALE) * np.where(Z.real > 0, Z, negative)
+
+    def backpropagate(self, dA, Z, A):
+        slope = np.where(Z.real > 0, Z.dtype.type(1), Z.dtype.type(SELU_ALPHA) * np.exp(_negative_part(Z)))
+        return dA * (Z.dtype.type(SELU_SCALE) * slope)
+
+
+class Softplus(Activation):
+    """``A = log(1 + exp(Z))``, computed as ``max(Z, 0) + log1p(exp(-|Z|))`` (exact, no overflow);
+    ``dZ = dA sigmoid(Z)``. No threshold: torch's ``Softplus()`` returns ``Z`` itself (slope 1)
+    for ``Z > 20``, off by up to ``exp(-20) = 2.1e-9`` (see the conventions table)."""
+
+    name = "softplus"
+
+    def evaluate(self, Z):
+        positive = Z.real > 0
+        relu = np.where(positive, Z, Z.dtype.type(0))
+        absolute = np.where(positive, Z, -Z)  # |Z| for real Z, analytic for complex Z
+        with np.errstate(under="ignore"):
+            return relu + np.log1p(np.exp(-absolute))
+
+    def backpropagate(self, dA, Z, A):
+        return dA * stable_sigmoid(Z)
+
+
+class SiLU(Activation):
+    """SiLU / swish: ``A = Z sigmoid(Z)``; ``dZ = dA s (1 + Z (1 - s))`` with ``s = sigmoid(Z)``."""
+
+    name = "silu"
+
+    def evaluate(self, Z):
+        return Z * stable_sigmoid(Z)
+
+    def backpropagate(self, dA, Z, A):
+        s = stable_sigmoid(Z)
+        return dA * (s * (1 + Z * (1 - s)))
+
+
 ACTIVATIONS: dict[str, type[Activation]] = {
-    cls.name: cls for cls in (Identity, ReLU, LeakyReLU, Sigmoid, Tanh, Softmax)
+    cls.name: cls
+    for cls in (Identity, ReLU, LeakyReLU, Sigmoid, Tanh, Softmax, GELU, GELUTanh, ELU, SELU, Softplus, SiLU)
 }
 ACTIVATIONS["linear"] = Identity
 

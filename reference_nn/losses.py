@@ -10,6 +10,9 @@ loss                       value                                        gradient
 ``bce_with_logits``        same, from logits ``Z``, computed stably     ``(sigmoid(Z) - Y) / N``
 ``cross_entropy``          ``-sum(Y log P) / m`` (P: probabilities)     ``-Y / (P m)``
 ``softmax_cross_entropy``  ``-sum(Y log softmax(Z)) / m`` (Z: logits)   ``(softmax(Z) - Y) / m``
+``huber``                  ``mean(0.5 r^2 or |r| - 0.5)``, ``r = AL-Y``  ``clip(r, -1, 1) / N``
+``l1``                     ``mean(|AL - Y|)`` over all elements         ``sign(AL - Y) / N``
+``kl_div``                 ``sum(Y (log Y - log P)) / m``               ``-Y / (P m)``
 =========================  ===========================================  ==========================
 
 ``N = AL.size`` (for the classic single sigmoid output that is the batch size ``m``).
@@ -18,7 +21,7 @@ clamped to ``>= -100`` so probabilities of exactly 0 or 1 give a finite cost, an
 gradient denominator ``AL (1 - AL)`` is clamped to ``>= 1e-12``.
 
 Fused gradients: a model whose last activation is ``sigmoid`` with ``bce`` (or ``softmax``
-with ``cross_entropy``) backpropagates ``dZ = (AL - Y) / N`` directly. That is the exact
+with ``cross_entropy`` or ``kl_div``) backpropagates ``dZ = (AL - Y) / N`` directly. That is the exact
 derivative, with no division by ``AL (1 - AL)`` that saturation would turn into 0/0.
 
 L2 penalty: ``0.5 * lambda * sum over layers of sum(W**2)`` (weights only, not biases, no
@@ -258,8 +261,85 @@ class SoftmaxCrossEntropy(Loss):
         return (stable_softmax(AL) - Y) / AL.dtype.type(AL.shape[1])
 
 
+def _real_sign_abs(R: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(sign(R), |R|)`` with the sign taken from the real part (``|R|`` stays analytic for a
+    complex step) and ``sign(0) = 0``, the subgradient torch and TensorFlow use for ``abs``."""
+    sign = np.sign(R.real).astype(R.real.dtype)
+    return sign, sign * R
+
+
+class Huber(Loss):
+    """Huber loss with ``delta`` (default 1), mean over all elements: for ``r = AL - Y``,
+    ``0.5 r^2`` where ``|r| <= delta`` else ``delta (|r| - delta / 2)``; gradient
+    ``clip(r, -delta, delta) / N``. torch ``HuberLoss(delta)`` is this; ``SmoothL1Loss(beta)``
+    is ``Huber(beta) / beta`` (equal only at 1). C1 at ``|r| = delta`` (only the curvature jumps)."""
+
+    name = "huber"
+
+    def __init__(self, delta: float = 1.0):
+        self.delta = check_positive_finite("delta", delta)
+
+    def value(self, AL, Y):
+        residual = AL - Y
+        _, magnitude = _real_sign_abs(residual)
+        delta = AL.real.dtype.type(self.delta)
+        inside = np.abs(residual.real) <= delta
+        return _mean(np.where(inside, 0.5 * residual * residual, delta * (magnitude - 0.5 * delta)))
+
+    def gradient(self, AL, Y):
+        delta = AL.dtype.type(self.delta)
+        return np.clip(AL - Y, -delta, delta) / AL.dtype.type(AL.size)
+
+    def __repr__(self) -> str:
+        return f"Huber(delta={self.delta!r})"
+
+
+class L1(Loss):
+    """Mean absolute error over all elements: ``mean(|AL - Y|)``; gradient ``sign(AL - Y) / N``
+    with ``sign(0) = 0`` (torch ``L1Loss``, Keras ``MeanAbsoluteError``). Kink at ``AL = Y``."""
+
+    name = "l1"
+
+    def value(self, AL, Y):
+        return _mean(_real_sign_abs(AL - Y)[1])
+
+    def gradient(self, AL, Y):
+        return _real_sign_abs(AL - Y)[0] / AL.dtype.type(AL.size)
+
+
+class KLDivergence(Loss):
+    """``KL(Y || P) = sum(Y (log Y - log P)) / m`` for probability columns ``P (n_classes, m)``
+    and target distributions ``Y``: summed over classes, averaged over the batch (torch
+    ``kl_div(log P, Y, reduction="batchmean")``, Keras ``KLDivergence``; torch's default "mean"
+    divides by ``n_classes m`` instead). ``0 log 0 = 0``; ``log P`` is clamped at -100 as in
+    ``cross_entropy``. Gradient ``-Y / (P m)``; after softmax, fused: ``(P - Y) / m``, the
+    cross-entropy's (KL differs from it by the targets' entropy, a constant)."""
+
+    name = "kl_div"
+    fused_activation = "softmax"
+    output_description = "probability columns"
+
+    def prepare_targets(self, Y, AL):
+        return _prepare_distribution_targets(Y, AL)
+
+    def value(self, AL, Y):
+        positive = Y > 0
+        with np.errstate(divide="ignore"):
+            y_log_y = np.where(positive, Y * np.log(np.where(positive, Y, 1)), 0)
+        return (y_log_y - Y * _clamped_log(AL)).sum(dtype=AL.dtype) / AL.dtype.type(AL.shape[1])
+
+    def gradient(self, AL, Y):
+        denominator = np.maximum(AL, AL.dtype.type(GRADIENT_DENOMINATOR_CLAMP))
+        return -Y / (denominator * AL.shape[1])
+
+    def fused_gradient(self, AL, Y):
+        return (AL - Y) / AL.dtype.type(AL.shape[1])
+
+
 LOSSES: dict[str, type[Loss]] = {
-    cls.name: cls for cls in (MSE, BinaryCrossEntropy, BinaryCrossEntropyWithLogits, CrossEntropy, SoftmaxCrossEntropy)
+    cls.name: cls
+    for cls in (MSE, BinaryCrossEntropy, BinaryCrossEntropyWithLogits, CrossEntropy, SoftmaxCrossEntropy, Huber, L1,
+                KLDivergence)
 }
 
 

@@ -7,6 +7,11 @@ Layout (samples in columns)::
     b[l]   (n[l], 1)          biases (keys "b1" .. "bL")
     Z[l] = W[l] A[l-1] + b[l],   A[l] = g[l](Z[l]),   A[0] = X,   AL = A[L]
 
+With ``normalization="batch"`` or ``"layer"`` every hidden layer l < L is
+``A[l] = g[l](norm(W[l] A[l-1]))`` with parameters ``gamma[l], beta[l] (n[l], 1)`` instead of
+``b[l]`` (see :mod:`reference_nn.normalization`); BatchNorm's running statistics live in a
+separate ``norm_state`` dict, never among the parameters or gradients.
+
 The default architecture is the classic ``[LINEAR -> RELU] x (L-1) -> LINEAR -> SIGMOID``
 with binary cross-entropy. Gradients come back keyed ``dW1, db1, ...``.
 
@@ -40,6 +45,7 @@ from reference_nn.layers import (
     linear_parameter_gradients,
 )
 from reference_nn.losses import Loss, compute_loss, get_loss, l2_gradient, l2_penalty
+from reference_nn.normalization import NormCache, get_normalization, normalize_backward, normalize_layer
 
 Params = dict[str, np.ndarray]
 
@@ -49,10 +55,11 @@ class LayerCache(NamedTuple):
 
     A_prev: np.ndarray  # (n[l-1], m)
     W: np.ndarray  # (n[l], n[l-1])
-    b: np.ndarray  # (n[l], 1)
-    Z: np.ndarray  # (n[l], m)
+    b: np.ndarray | None  # (n[l], 1); None in a normalized layer
+    Z: np.ndarray  # (n[l], m): the activation's input (after the normalization, if any)
     A: np.ndarray  # (n[l], m)
     activation: Activation
+    norm: NormCache | None = None  # the normalization's cache in a normalized layer
 
 
 # ------------------------------------------------------------------ initialization
@@ -79,6 +86,7 @@ def initialize_parameters(
     seed: int | np.random.Generator | None = 0,
     dtype: Any = np.float64,
     scale: float = 0.01,
+    normalization: Any = None,
 ) -> Params:
     """Random weights and zero biases for ``layer_dims = [n0, n1, ..., nL]``.
 
@@ -86,7 +94,8 @@ def initialize_parameters(
     (``N(0, 2/n_in)``) or ``"xavier"``/``"glorot"`` (``N(0, 2/(n_in + n_out))``).
     Draws come from ``numpy.random.default_rng(seed)``, layer by layer, in float64, and are
     then cast to ``dtype``, so float32 and float64 parameters for one seed agree.
-    Returns ``{"W1": (n1, n0), "b1": (n1, 1), ...}``.
+    Returns ``{"W1": (n1, n0), "b1": (n1, 1), ...}``. With ``normalization`` ("batch" or
+    "layer") the hidden layers get ``gamma{l}`` ones and ``beta{l}`` zeros instead of ``b{l}``.
     """
     dims = list(layer_dims) if not isinstance(layer_dims, np.ndarray) else layer_dims.tolist()
     if len(dims) < 2:
@@ -105,28 +114,41 @@ def initialize_parameters(
         n_in, n_out = int(dims[layer - 1]), int(dims[layer])
         weights = rng.standard_normal((n_out, n_in)) * std_of(n_in, n_out, scale)
         params[f"W{layer}"] = weights.astype(dtype)
-        params[f"b{layer}"] = np.zeros((n_out, 1), dtype=dtype)
+        if get_normalization(normalization) is not None and layer < len(dims) - 1:
+            params[f"gamma{layer}"] = np.ones((n_out, 1), dtype=dtype)
+            params[f"beta{layer}"] = np.zeros((n_out, 1), dtype=dtype)
+        else:
+            params[f"b{layer}"] = np.zeros((n_out, 1), dtype=dtype)
     return params
 
 
 # ---------------------------------------------------------------------- validation
 def validate_parameters(params: Any, *, allow_complex: bool = True) -> int:
-    """Check ``params`` is ``{"W1", "b1", ..., "WL", "bL"}`` with chained shapes, one dtype,
-    finite values. Returns the number of layers L."""
+    """Check ``params`` is ``{"W1", "b1", ..., "WL", "bL"}`` (or, normalized, ``{"W1", "gamma1",
+    "beta1", ..., "WL", "bL"}``) with chained shapes, one dtype, finite values. Returns L."""
     if not isinstance(params, dict):
         raise TypeError(f"params must be a dict of arrays {{'W1': ..., 'b1': ...}}, got {describe(params)}")
     indices = [int(key[1:]) for key in params if isinstance(key, str) and key[:1] in ("W", "b") and key[1:].isdigit()]
     n_layers = max(indices, default=0)
+    normalized = "gamma1" in params
     expected = {f"{kind}{layer}" for layer in range(1, n_layers + 1) for kind in "Wb"}
+    if normalized:
+        expected = normalized_keys(n_layers)
     if n_layers == 0 or set(params) != expected:
+        layout = "W1, gamma1, beta1, ..., WL, bL" if normalized else "W1, b1, ..., WL, bL"
         raise ValueError(
-            f"params must have keys W1, b1, ..., WL, bL; got {sorted(params)} "
+            f"params must have keys {layout}; got {sorted(params)} "
             f"(missing {sorted(expected - set(params))}, unexpected {sorted(set(params) - expected)})"
         )
     dtype = None
     for layer in range(1, n_layers + 1):
         W = as_float_array(f"params['W{layer}']", params[f"W{layer}"], allow_complex=allow_complex)
-        b = as_float_array(f"params['b{layer}']", params[f"b{layer}"], allow_complex=allow_complex)
+        shifts = ("gamma", "beta") if normalized and layer < n_layers else ("b",)
+        for kind in shifts:
+            shift = as_float_array(f"params['{kind}{layer}']", params[f"{kind}{layer}"], allow_complex=allow_complex)
+            check_shape(f"params['{kind}{layer}']", shift, (W.shape[0], 1), f"(n[{layer}], 1)")
+            check_same_dtype(f"params['{kind}{layer}']", shift, "params['W1']", dtype if dtype is not None else W.dtype)
+            check_finite(f"params['{kind}{layer}']", shift)
         check_ndim(f"params['W{layer}']", W, 2, f"(n[{layer}], n[{layer - 1}])")
         if layer > 1:
             n_previous = params[f"W{layer - 1}"].shape[0]
@@ -135,14 +157,17 @@ def validate_parameters(params: Any, *, allow_complex: bool = True) -> int:
                     f"params['W{layer}'] must have {n_previous} columns to follow W{layer - 1} "
                     f"of shape {params[f'W{layer - 1}'].shape}, got shape {W.shape}"
                 )
-        check_shape(f"params['b{layer}']", b, (W.shape[0], 1), f"(n[{layer}], 1)")
         if dtype is None:
             dtype = W.dtype
         check_same_dtype(f"params['W{layer}']", W, "params['W1']", dtype)
-        check_same_dtype(f"params['b{layer}']", b, "params['W1']", dtype)
         check_finite(f"params['W{layer}']", W)
-        check_finite(f"params['b{layer}']", b)
     return n_layers
+
+
+def normalized_keys(n_layers: int) -> set[str]:
+    """Parameter names of a normalized L-layer model: W, gamma, beta per hidden layer; WL, bL."""
+    hidden = {f"{kind}{layer}" for layer in range(1, n_layers) for kind in ("W", "gamma", "beta")}
+    return hidden | {f"W{n_layers}", f"b{n_layers}"}
 
 
 def resolve_activations(activations: Sequence[str | Activation] | None, n_layers: int) -> list[Activation]:
@@ -176,18 +201,39 @@ def validate_input(X: Any, params: Params) -> np.ndarray:
 
 # ------------------------------------------------------------------------- forward
 def model_forward(
-    X: Any, params: Params, activations: Sequence[str | Activation] | None = None
+    X: Any,
+    params: Params,
+    activations: Sequence[str | Activation] | None = None,
+    normalization: Any = None,
+    norm_state: dict[str, np.ndarray] | None = None,
+    training: bool = True,
 ) -> tuple[np.ndarray, list[LayerCache]]:
-    """Forward pass: ``X (n0, m)`` -> ``AL (nL, m)`` and one :class:`LayerCache` per layer."""
+    """Forward pass: ``X (n0, m)`` -> ``AL (nL, m)`` and one :class:`LayerCache` per layer.
+
+    ``normalization`` (None, "batch", "layer" or a ``Normalization``) goes between LINEAR and the
+    activation of every hidden layer (params from ``initialize_parameters(..., normalization=)``).
+    BatchNorm: ``training`` True uses the batch statistics and, when ``norm_state`` (from
+    ``initialize_norm_state``) is given, updates its running statistics in place; False uses them."""
     n_layers = validate_parameters(params)
+    normalization = get_normalization(normalization)
+    if (normalization is not None) != ("gamma1" in params) and n_layers > 1:
+        raise ValueError(
+            f"normalization={normalization!r} does not match params with keys {sorted(params)}: a normalized model "
+            "has gamma{l}, beta{l} (and no b{l}) in each hidden layer; use initialize_parameters(..., normalization=)"
+        )
     layer_activations = resolve_activations(activations, n_layers)
     A = validate_input(X, params)
     caches: list[LayerCache] = []
     for layer, activation in enumerate(layer_activations, start=1):
-        W, b = params[f"W{layer}"], params[f"b{layer}"]
-        Z = linear_forward(A, W, b)
+        W = params[f"W{layer}"]
+        if normalization is not None and layer < n_layers:
+            Z, norm = normalize_layer(W @ A, params, layer, normalization, norm_state, training)
+            b = None
+        else:
+            b, norm = params[f"b{layer}"], None
+            Z = linear_forward(A, W, b)
         A_next = activation.evaluate(Z)
-        caches.append(LayerCache(A, W, b, Z, A_next, activation))
+        caches.append(LayerCache(A, W, b, Z, A_next, activation, norm))
         A = A_next
     return A, caches
 
@@ -221,7 +267,8 @@ def model_backward(
 ) -> dict[str, np.ndarray]:
     """Gradients of ``compute_cost(AL, Y, loss, params, l2)`` for every parameter.
 
-    Returns ``{"dW1": (n1, n0), "db1": (n1, 1), ..., "dWL", "dbL"}``. If the loss is fused
+    Returns ``{"dW1": (n1, n0), "db1": (n1, 1), ..., "dWL", "dbL"}`` (normalized layers:
+    ``dgamma{l}``, ``dbeta{l}`` in place of ``db{l}``). If the loss is fused
     with the last activation (sigmoid + bce, softmax + cross_entropy) the last ``dZ`` is the
     exact fused form ``(AL - Y) / N``.
     """
@@ -240,6 +287,8 @@ def model_backward(
         dZ = loss_object.fused_gradient(AL, Y)
     else:
         dZ = last.activation.backpropagate(loss_object.gradient(AL, Y), last.Z, last.A)
+    if last.norm is not None:
+        raise ValueError("the last layer of the functional model is never normalized; caches are inconsistent")
     for layer in range(n_layers, 0, -1):
         cache = caches[layer - 1]
         if layer > 1:
@@ -249,12 +298,16 @@ def model_backward(
         if l2 > 0:
             dW += l2_gradient(cache.W, l2)
         grads[f"dW{layer}"] = dW
-        grads[f"db{layer}"] = db
+        if cache.b is not None:
+            grads[f"db{layer}"] = db
         if layer > 1:
             below = caches[layer - 2]
             dZ = below.activation.backpropagate(dA_prev, below.Z, below.A)
-    # Classic order: dW1, db1, dW2, ... (they were produced from the last layer down).
-    return {f"d{kind}{layer}": grads[f"d{kind}{layer}"] for layer in range(1, n_layers + 1) for kind in "Wb"}
+            if below.norm is not None:  # through the normalization to the linear output
+                dZ, grads[f"dgamma{layer - 1}"], grads[f"dbeta{layer - 1}"] = normalize_backward(dZ, below.norm)
+    # Classic order: dW1, db1 (or dgamma1, dbeta1), dW2, ... (they were produced from the last layer down).
+    order = [f"d{kind}{layer}" for layer in range(1, n_layers + 1) for kind in ("W", "b", "gamma", "beta")]
+    return {name: grads[name] for name in order if name in grads}
 
 
 # -------------------------------------------------------------------------- update
@@ -306,11 +359,13 @@ def predict(
     params: Params,
     activations: Sequence[str | Activation] | None = None,
     threshold: float = 0.5,
+    normalization: Any = None,
+    norm_state: dict[str, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Class predictions. Sigmoid output: ``(AL > threshold)`` as int ``(nL, m)``; softmax or
     logits of several classes: the arg-max row of each column ``(m,)``; one identity output:
-    ``AL`` itself (regression)."""
-    AL, caches = model_forward(X, params, activations)
+    ``AL`` itself (regression). A normalized model predicts in eval mode (``norm_state``)."""
+    AL, caches = model_forward(X, params, activations, normalization, norm_state, training=False)
     last = caches[-1].activation.name
     if last == "sigmoid":
         return (AL > threshold).astype(np.int64)

@@ -141,7 +141,128 @@ class Adam(Optimizer):
         )
 
 
-OPTIMIZERS = {"sgd": SGD, "adam": Adam}
+class AdamW(Adam):
+    """``torch.optim.AdamW``: Adam with decoupled weight decay ``theta *= 1 - lr * weight_decay``
+    before the Adam update (torch's ``lr * weight_decay`` form; Keras' AdamW multiplies the same
+    two numbers, but its default ``weight_decay`` is 0.004, torch's 0.01)."""
+
+    def __init__(
+        self,
+        learning_rate: float = 0.001,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        eps: float = 1e-8,
+        weight_decay: float = 0.01,
+    ):
+        super().__init__(learning_rate, beta1, beta2, eps, weight_decay=weight_decay, decoupled=True)
+
+    def __repr__(self) -> str:
+        return (
+            f"AdamW(learning_rate={self.learning_rate}, beta1={self.beta1}, beta2={self.beta2}, eps={self.eps}, "
+            f"weight_decay={self.decoupled_weight_decay})"
+        )
+
+
+class RMSprop(Optimizer):
+    """RMSprop, as ``torch.optim.RMSprop`` (epsilon added *outside* the square root)::
+
+        g = grad + weight_decay * theta
+        v = alpha * v + (1 - alpha) * g**2                         (v starts at 0)
+        centered: a = alpha * a + (1 - alpha) * g;  d = sqrt(v - a**2) + eps
+        else:     d = sqrt(v) + eps
+        momentum > 0: buf = momentum * buf + g / d;  theta -= lr * buf     (buf starts at 0)
+        else:         theta -= lr * g / d
+
+    Keras' RMSprop (rho 0.9 by default, torch's alpha 0.99) divides by ``sqrt(v + eps)`` with
+    ``eps = 1e-7``: epsilon *inside* the root (see the conventions table).
+    """
+
+    def __init__(
+        self,
+        learning_rate: float = 0.01,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        momentum: float = 0.0,
+        centered: bool = False,
+    ):
+        super().__init__(learning_rate, weight_decay)
+        self.alpha = check_in_range("alpha", alpha, 0.0, 1.0)
+        self.eps = check_positive_finite("eps", eps)
+        self.momentum = check_in_range("momentum", momentum, 0.0, 1.0)
+        self.centered = bool(centered)
+
+    def _update(self, name, theta, gradient, state):
+        dtype = theta.dtype.type
+        if "square_avg" not in state:
+            state["square_avg"] = np.zeros_like(theta)
+            if self.centered:
+                state["grad_avg"] = np.zeros_like(theta)
+            if self.momentum:
+                state["momentum_buffer"] = np.zeros_like(theta)
+        alpha = dtype(self.alpha)
+        state["square_avg"] = alpha * state["square_avg"] + dtype(1 - self.alpha) * gradient * gradient
+        if self.centered:
+            state["grad_avg"] = alpha * state["grad_avg"] + dtype(1 - self.alpha) * gradient
+            variance = state["square_avg"] - state["grad_avg"] * state["grad_avg"]
+            denominator = np.sqrt(variance) + dtype(self.eps)
+        else:
+            denominator = np.sqrt(state["square_avg"]) + dtype(self.eps)
+        if self.momentum:
+            state["momentum_buffer"] = dtype(self.momentum) * state["momentum_buffer"] + gradient / denominator
+            return theta - dtype(self.learning_rate) * state["momentum_buffer"]
+        return theta - dtype(self.learning_rate) * (gradient / denominator)
+
+    def __repr__(self) -> str:
+        return (
+            f"RMSprop(learning_rate={self.learning_rate}, alpha={self.alpha}, eps={self.eps}, "
+            f"weight_decay={self.weight_decay}, momentum={self.momentum}, centered={self.centered})"
+        )
+
+
+class Adagrad(Optimizer):
+    """Adagrad, as ``torch.optim.Adagrad``::
+
+        g = grad + weight_decay * theta
+        clr = lr / (1 + (t - 1) * lr_decay)                         (t: step number, from 1)
+        s = s + g**2                                                (s starts at initial_accumulator_value)
+        theta -= clr * g / (sqrt(s) + eps)
+
+    Keras' Adagrad starts the accumulator at 0.1 (torch: 0) and divides by ``sqrt(s + eps)``
+    with ``eps = 1e-7`` (torch: ``sqrt(s) + 1e-10``); see the conventions table.
+    """
+
+    def __init__(
+        self,
+        learning_rate: float = 0.01,
+        lr_decay: float = 0.0,
+        weight_decay: float = 0.0,
+        initial_accumulator_value: float = 0.0,
+        eps: float = 1e-10,
+    ):
+        super().__init__(learning_rate, weight_decay)
+        self.lr_decay = check_positive_finite("lr_decay", lr_decay, allow_zero=True)
+        self.initial_accumulator_value = check_positive_finite(
+            "initial_accumulator_value", initial_accumulator_value, allow_zero=True
+        )
+        self.eps = check_positive_finite("eps", eps)
+
+    def _update(self, name, theta, gradient, state):
+        dtype = theta.dtype.type
+        if "sum" not in state:
+            state["sum"] = np.full_like(theta, self.initial_accumulator_value)
+        clr = self.learning_rate / (1 + (self.steps_taken - 1) * self.lr_decay)
+        state["sum"] = state["sum"] + gradient * gradient
+        return theta - dtype(clr) * (gradient / (np.sqrt(state["sum"]) + dtype(self.eps)))
+
+    def __repr__(self) -> str:
+        return (
+            f"Adagrad(learning_rate={self.learning_rate}, lr_decay={self.lr_decay}, weight_decay={self.weight_decay}, "
+            f"initial_accumulator_value={self.initial_accumulator_value}, eps={self.eps})"
+        )
+
+
+OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop, "adagrad": Adagrad}
 
 
 def make_optimizer(name: str, **hyperparameters: Any) -> Optimizer:
