@@ -120,7 +120,7 @@ def test_integer_class_labels_out_of_range():
             r"unknown loss 'hinge'",
         ),
         ("init", lambda p, X: rn.initialize_parameters([3, 1], init="orthogonal"), r"unknown init 'orthogonal'"),
-        ("optimizer", lambda p, X: rn.make_optimizer("rmsprop"), r"unknown optimizer 'rmsprop'"),
+        ("optimizer", lambda p, X: rn.make_optimizer("lamb"), r"unknown optimizer 'lamb'"),
     ],
 )
 def test_unknown_names_list_the_valid_ones(network, kind, call, message):
