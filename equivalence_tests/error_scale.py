@@ -58,11 +58,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from equivalence_tests.config import ModelConfig
+from equivalence_tests.error_scale_modern import modern_activation, modern_loss
 
 Params = dict[str, np.ndarray]
 LOG_CLAMP_MAGNITUDE = 100.0  # reference_nn.losses.LOG_CLAMP: logs are clamped to >= -100
 DENOMINATOR_CLAMP = 1e-12  # reference_nn.losses.GRADIENT_DENOMINATOR_CLAMP
-FUSED = {("sigmoid", "bce"), ("softmax", "cross_entropy")}
+FUSED = {("sigmoid", "bce"), ("softmax", "cross_entropy"), ("softmax", "kl_div")}
 ADAM_ROUNDINGS = 12  # roundings in one Adam step of one element (see _step_scale)
 
 
@@ -130,7 +131,7 @@ def _activation(name: str, Z: np.ndarray, R_Z: np.ndarray, alpha: float):
         shifted = np.exp(Z - Z.max(axis=0, keepdims=True))
         A = shifted / shifted.sum(axis=0, keepdims=True)
         return A, A * (1 + R_Z + (A * R_Z).sum(axis=0, keepdims=True)), None, None
-    raise ValueError(f"no error-scale rule for activation {name!r}")
+    return modern_activation(name, Z, R_Z)  # issue 17's activations; raises for an unknown name
 
 
 def _clamped_log(p: np.ndarray, R_p: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarray]:
@@ -197,7 +198,7 @@ def _loss(loss: str, AL, R_AL, Y, eps: float):
         cost = -np.sum(Y * log_softmax) / m
         return (cost, float(np.sum(aY * R_log_softmax) / m), (p - Y) / m,
                 (np.abs(p - Y) + p * (1 + R_Z + spread)) / m)
-    raise ValueError(f"no error-scale rule for loss {loss!r}")
+    return modern_loss(loss, AL, R_AL, Y, eps, _clamped_log)  # issue 17's losses; raises for an unknown name
 
 
 # ------------------------------------------------------------------- forward + backward

@@ -36,6 +36,7 @@ import numpy as np
 
 import reference_nn as rn
 from equivalence_tests.config import ModelConfig, OptimizerConfig
+from equivalence_tests.ops_modern import modern_rows
 
 KINDS = ("activation", "loss", "layer", "penalty", "optimizer")
 
@@ -325,6 +326,8 @@ OPS: tuple[OpInfo, ...] = (
            _SGD_SHARED[1:],
            example_optimizer=OptimizerConfig("adam", learning_rate=0.01, weight_decay=0.01)),
 )
+
+OPS += modern_rows(OpInfo, ToleranceOverride, Unsupported)  # issue 17's rows, in ops_modern.py for size
 
 OPS_BY_NAME: dict[str, OpInfo] = {op.name: op for op in OPS}
 

@@ -1,0 +1,132 @@
+"""Op-table rows of the modern MLP op set (issue 17): GELU (exact and tanh), ELU, SELU, Softplus,
+SiLU; Huber, L1 and KL-divergence losses; RMSprop, Adagrad and AdamW.
+
+Kept out of ``ops.py`` for size only: :func:`modern_rows` receives the table's row classes and
+returns the rows, which ``ops.OPS`` appends (no circular import). Twin signatures are the ones
+``ops.py`` documents. Every tolerance override states the measurement behind it.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import reference_nn as rn
+
+SOFTPLUS_TORCH_THRESHOLD = {"float64": 40.0, "float32": 20.0}
+# torch's Softplus returns Z itself once Z > threshold (default 20): exact softplus is Z + log1p(exp(-Z)),
+# which differs from Z by exp(-20) = 2.1e-9 at 20 (slope: sigmoid(20) = 1 - 2.1e-9 instead of 1). In float64
+# that is visible; past 40 the difference exp(-40) = 4e-18 is below half an ulp of Z (and of the slope 1),
+# so threshold 40 makes torch compute the exact function. In float32, 20 already is (exp(-20) < eps/2 of 20
+# and sigmoid(20) rounds to 1), and exp(Z) would overflow above 88: the default stays.
+
+
+def _torch_softplus(fw: Any, Z: Any, config: Any) -> Any:
+    return fw.F.softplus(Z, beta=1.0, threshold=SOFTPLUS_TORCH_THRESHOLD[config.dtype])
+
+
+def _keras_gelu(approximate: bool) -> Callable[[Any, Any], Any]:
+    return lambda fw, config: functools.partial(fw.keras.activations.gelu, approximate=approximate)
+
+
+def _keras_loss(loss_object: Any) -> Callable[[Any, Any], Any]:
+    """Keras losses take ``(y_true, y_pred)``; the table's convention is ``(AL, Y)``."""
+    return lambda AL, Y: loss_object(Y, AL)
+
+
+def _torch_kl_div(fw: Any, AL: Any, Y: Any) -> Any:
+    return fw.F.kl_div(fw.torch.log(AL), Y, reduction="batchmean")
+
+
+def _torch_kl_div_module(fw: Any, dtype: str) -> Callable[[Any, Any], Any]:
+    module = fw.nn.KLDivLoss(reduction="batchmean")
+    return lambda AL, Y: module(fw.torch.log(AL), Y)
+
+
+_TF_FLOAT32_CONSTANTS = (
+    "tf.nn.gelu (and keras.activations.gelu, which calls it) casts its constants with tf.cast of a Python "
+    "float, which goes through float32 also for float64 tensors: sqrt(1/2) becomes 0.70710677 (relative "
+    "2.2e-8), 0.044715 in the tanh form likewise. Not compensable with the framework's function; recorded "
+    "as a float64 tolerance override (conventions table: gelu_float64_constants).")
+
+
+def _tf_gelu_override(name: str) -> Any:
+    return (
+        "tensorflow", "float64", 1e-5,
+        f"{name}: tf.nn.gelu's float32-rounded constants move values by up to 4e-9 and slopes by up to 2.4e-8 "
+        "relative (tests/oracles/test_modern_ops_frameworks.py); batch sums with cancellation amplify that in "
+        "the normalized error as for leaky_relu's float32 slope (same override, 1e-5)")
+
+
+def modern_rows(OpInfo: type, ToleranceOverride: type, Unsupported: type) -> tuple[Any, ...]:
+    """The rows, built with the table's own classes (passed in by ``ops.py``)."""
+
+    def activation(name: str, domain: str, torch_f, torch_l, tf_f, keras_l, **extra: Any) -> Any:
+        return OpInfo(name, "activation", lambda config=None: rn.get_activation(name), domain, torch_f, torch_l,
+                      tf_f, keras_l, **extra)
+
+    def tf_override(name: str) -> Any:
+        oracle, dtype, rtol, reason = _tf_gelu_override(name)
+        return ToleranceOverride(None, oracle, dtype, rtol, reason)
+
+    real_outputs = ("identity", "tanh", "softplus", "gelu", "silu", "elu", "selu", "gelu_tanh")
+    return (
+        # ---- activations ------------------------------------------------------------------
+        activation("gelu", "any real Z; exact GELU Z Phi(Z) (torch and Keras default; JAX's default is tanh)",
+                   lambda fw, Z, c: fw.F.gelu(Z), lambda fw, c: fw.nn.GELU(),
+                   lambda fw, Z, c: fw.tf.nn.gelu(Z, approximate=False), _keras_gelu(False),
+                   conventions=(_TF_FLOAT32_CONSTANTS,), tolerance_overrides=(tf_override("gelu"),)),
+        activation("gelu_tanh", "any real Z; 0.5 Z (1 + tanh(sqrt(2/pi) (Z + 0.044715 Z^3)))",
+                   lambda fw, Z, c: fw.F.gelu(Z, approximate="tanh"), lambda fw, c: fw.nn.GELU(approximate="tanh"),
+                   lambda fw, Z, c: fw.tf.nn.gelu(Z, approximate=True), _keras_gelu(True),
+                   conventions=(_TF_FLOAT32_CONSTANTS,), tolerance_overrides=(tf_override("gelu_tanh"),)),
+        activation("elu", "any real Z; alpha 1 (torch and Keras default), C1 at 0 (the curvature jumps)",
+                   lambda fw, Z, c: fw.F.elu(Z), lambda fw, c: fw.nn.ELU(),
+                   lambda fw, Z, c: fw.tf.nn.elu(Z), lambda fw, c: "elu",
+                   conventions=("TF's elu gradient is computed from the output (A + 1 for A < 0): for Z < -37 "
+                                "(float64) A rounds to -1 and the slope to 0 instead of exp(Z) < 1e-16, an "
+                                "absolute difference below eps.",)),
+        activation("selu", "any real Z; kink at 0 (slopes scale and scale * alpha), kept away by the strategies",
+                   lambda fw, Z, c: fw.F.selu(Z), lambda fw, c: fw.nn.SELU(),
+                   lambda fw, Z, c: fw.tf.nn.selu(Z), lambda fw, c: "selu", kinks=(0.0,),
+                   conventions=("Derivative at exactly 0: torch and the reference take the left slope scale * "
+                                "alpha = 1.7581, TensorFlow the right slope scale = 1.0507 (conventions table: "
+                                "selu_derivative_at_zero); the strategies keep pre-activations off 0.",)),
+        activation("softplus", "any real Z; the exact log(1 + exp(Z)), no threshold",
+                   _torch_softplus,
+                   lambda fw, c: fw.nn.Softplus(beta=1.0, threshold=SOFTPLUS_TORCH_THRESHOLD[c.dtype]),
+                   lambda fw, Z, c: fw.tf.math.softplus(Z), lambda fw, c: "softplus",
+                   conventions=("torch's Softplus() returns Z itself above threshold=20 (2.1e-9 off at Z = 20 and "
+                                "slope exactly 1): the torch twins pass threshold=40 in float64, where torch then "
+                                "computes the exact function (conventions table: softplus_threshold).",)),
+        activation("silu", "any real Z; Z sigmoid(Z) (swish)",
+                   lambda fw, Z, c: fw.F.silu(Z), lambda fw, c: fw.nn.SiLU(),
+                   lambda fw, Z, c: fw.tf.nn.silu(Z), lambda fw, c: "silu"),
+        # ---- losses -------------------------------------------------------------------------
+        OpInfo("huber", "loss", lambda: rn.get_loss("huber"), "any real AL and Y; delta 1, mean over all elements",
+               lambda fw, AL, Y: fw.F.huber_loss(AL, Y, delta=1.0), lambda fw, dtype: fw.nn.HuberLoss(delta=1.0),
+               lambda fw, AL, Y: fw.tf.reduce_mean(fw.keras.losses.huber(Y, AL, delta=1.0)),
+               lambda fw, dtype: _keras_loss(fw.keras.losses.Huber(delta=1.0, dtype=dtype)),
+               output_activations=real_outputs, target_kind="real",
+               conventions=("torch HuberLoss(delta) equals SmoothL1Loss(beta) only at delta = beta = 1: "
+                            "SmoothL1 = Huber / beta (conventions table: huber_vs_smooth_l1).",)),
+        OpInfo("l1", "loss", lambda: rn.get_loss("l1"), "any real AL and Y; kink where AL = Y (gradient sign(0) = 0)",
+               lambda fw, AL, Y: fw.F.l1_loss(AL, Y), lambda fw, dtype: fw.nn.L1Loss(),
+               lambda fw, AL, Y: fw.tf.reduce_mean(fw.keras.losses.mean_absolute_error(Y, AL)),
+               lambda fw, dtype: _keras_loss(fw.keras.losses.MeanAbsoluteError(dtype=dtype)),
+               output_activations=real_outputs, target_kind="real", kinks=(0.0,)),
+        OpInfo("kl_div", "loss", lambda: rn.get_loss("kl_div"),
+               "AL probability columns (softmax output, every entry in [1e-7, 1 - 1e-7]); Y distribution columns "
+               "with entries >= 1e-7",
+               _torch_kl_div, _torch_kl_div_module,
+               lambda fw, AL, Y: fw.tf.reduce_mean(fw.keras.losses.kl_divergence(Y, AL)),
+               lambda fw, dtype: _keras_loss(fw.keras.losses.KLDivergence(dtype=dtype)),
+               output_activations=("softmax",), target_kind="distribution", min_outputs=2,
+               conventions=("torch's KLDivLoss takes log-probabilities as input and its default reduction 'mean' "
+                            "divides by n_classes * m; only reduction='batchmean' is KL averaged over the batch, "
+                            "Keras' value (conventions table: kl_div_reduction). The torch twins pass log(P) and "
+                            "'batchmean'.",
+                            "Keras clips P and Y to [1e-7, 1] before the log: a target entry of 0 contributes "
+                            "1e-7 log(1e-7 / P) there instead of 0. The domain keeps both off the clip.")),
+    )
