@@ -20,8 +20,11 @@ import reference_nn as rn
 class OptimizerConfig:
     """An optimizer and its hyper-parameters, with torch.optim meanings.
 
-    ``name``: ``"sgd"`` or ``"adam"``. For SGD: ``momentum``, ``dampening``, ``nesterov``,
-    ``weight_decay``. For Adam: ``beta1``, ``beta2``, ``eps``, ``weight_decay``.
+    ``name``: ``"sgd"``, ``"adam"``, ``"adamw"``, ``"rmsprop"`` or ``"adagrad"``. For SGD:
+    ``momentum``, ``dampening``, ``nesterov``, ``weight_decay``. For Adam: ``beta1``, ``beta2``,
+    ``eps``, ``weight_decay`` (coupled; AdamW: decoupled, torch's ``lr * weight_decay``). RMSprop:
+    ``alpha``, ``eps``, ``momentum``, ``centered``, ``weight_decay``. Adagrad: ``lr_decay``,
+    ``initial_accumulator_value``, ``eps``, ``weight_decay``.
     """
 
     name: str = "sgd"
@@ -32,6 +35,10 @@ class OptimizerConfig:
     beta1: float = 0.9
     beta2: float = 0.999
     eps: float = 1e-8
+    alpha: float = 0.99
+    centered: bool = False
+    lr_decay: float = 0.0
+    initial_accumulator_value: float = 0.0
 
     def build(self) -> rn.Optimizer:
         """The reference optimizer (fresh state)."""
@@ -50,7 +57,17 @@ class OptimizerConfig:
                 eps=self.eps,
                 weight_decay=self.weight_decay,
             )
-        raise ValueError(f"unknown optimizer {self.name!r}; expected 'sgd' or 'adam'")
+        if self.name == "adamw":
+            return rn.AdamW(learning_rate=self.learning_rate, beta1=self.beta1, beta2=self.beta2, eps=self.eps,
+                            weight_decay=self.weight_decay)
+        if self.name == "rmsprop":
+            return rn.RMSprop(learning_rate=self.learning_rate, alpha=self.alpha, eps=self.eps,
+                              weight_decay=self.weight_decay, momentum=self.momentum, centered=self.centered)
+        if self.name == "adagrad":
+            return rn.Adagrad(learning_rate=self.learning_rate, lr_decay=self.lr_decay, weight_decay=self.weight_decay,
+                              initial_accumulator_value=self.initial_accumulator_value, eps=self.eps)
+        raise ValueError(f"unknown optimizer {self.name!r}; expected one of 'sgd', 'adam', 'adamw', 'rmsprop', "
+                         "'adagrad'")
 
 
 @dataclass(frozen=True)

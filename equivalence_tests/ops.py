@@ -327,7 +327,7 @@ OPS: tuple[OpInfo, ...] = (
            example_optimizer=OptimizerConfig("adam", learning_rate=0.01, weight_decay=0.01)),
 )
 
-OPS += modern_rows(OpInfo, ToleranceOverride, Unsupported)  # issue 17's rows, in ops_modern.py for size
+OPS += modern_rows(OpInfo, ToleranceOverride, Unsupported, OptimizerConfig)  # issue 17's rows, in ops_modern.py for size
 
 OPS_BY_NAME: dict[str, OpInfo] = {op.name: op for op in OPS}
 
@@ -364,8 +364,8 @@ def activation_op(name: str) -> OpInfo:
 
 def optimizer_ops(opt: OptimizerConfig) -> tuple[OpInfo, ...]:
     """The optimizer rows a configuration exercises; the first one's twins build the optimizer."""
-    if opt.name == "adam":
-        return (op("adam"),)
+    if opt.name in ("adam", "adamw", "rmsprop", "adagrad"):
+        return (op(opt.name),)
     rows = [op("nesterov") if opt.nesterov else op("sgd_momentum") if opt.momentum else op("sgd")]
     if opt.weight_decay:
         rows.append(op("sgd_weight_decay"))

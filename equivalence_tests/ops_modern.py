@@ -59,7 +59,7 @@ def _tf_gelu_override(name: str) -> Any:
         "the normalized error as for leaky_relu's float32 slope (same override, 1e-5)")
 
 
-def modern_rows(OpInfo: type, ToleranceOverride: type, Unsupported: type) -> tuple[Any, ...]:
+def modern_rows(OpInfo: type, ToleranceOverride: type, Unsupported: type, OptimizerConfig: type) -> tuple[Any, ...]:
     """The rows, built with the table's own classes (passed in by ``ops.py``)."""
 
     def activation(name: str, domain: str, torch_f, torch_l, tf_f, keras_l, **extra: Any) -> Any:
@@ -129,4 +129,139 @@ def modern_rows(OpInfo: type, ToleranceOverride: type, Unsupported: type) -> tup
                             "'batchmean'.",
                             "Keras clips P and Y to [1e-7, 1] before the log: a target entry of 0 contributes "
                             "1e-7 log(1e-7 / P) there instead of 0. The domain keeps both off the clip.")),
+        # ---- optimizers (torch.optim semantics; Keras twins compensated, see KerasModernOptimizerTwin) --------
+        OpInfo("rmsprop", "optimizer", lambda opt: opt.build(), "0 <= alpha < 1; eps > 0; 0 <= momentum < 1",
+               torch_modern_optimizer, torch_modern_optimizer, KerasModernOptimizerTwin, KerasModernOptimizerTwin,
+               conventions=("Keras RMSprop divides by sqrt(v + eps), torch by sqrt(v) + eps; defaults rho 0.9 / "
+                            "eps 1e-7 (Keras) vs alpha 0.99 / eps 1e-8 (torch) (conventions table: "
+                            "rmsprop_epsilon_placement). The TF oracle sets a per-variable epsilon tensor "
+                            "(sqrt(v) + eps)^2 - v before each step.",
+                            "Keras' momentum accumulates lr g / d, torch's g / d: equal for a constant rate.",
+                            "Keras' weight_decay is decoupled; torch's coupled decay is added to g by the twin."),
+               example_optimizer=OptimizerConfig("rmsprop", learning_rate=0.01, alpha=0.9, eps=1e-8, momentum=0.5,
+                                                 centered=True, weight_decay=0.01)),
+        OpInfo("adagrad", "optimizer", lambda opt: opt.build(), "lr_decay >= 0; initial_accumulator_value >= 0",
+               torch_modern_optimizer, torch_modern_optimizer, KerasModernOptimizerTwin, KerasModernOptimizerTwin,
+               conventions=("Keras Adagrad divides by sqrt(s + eps) with eps 1e-7 and starts s at 0.1; torch by "
+                            "sqrt(s) + 1e-10 from s = 0 (conventions table: adagrad_accumulator_and_epsilon). The TF "
+                            "oracle passes initial_accumulator_value and sets a per-variable epsilon tensor.",
+                            "Keras Adagrad has no lr_decay: the twin's learning-rate callable returns torch's "
+                            "lr / (1 + (t - 1) lr_decay) at step t."),
+               example_optimizer=OptimizerConfig("adagrad", learning_rate=0.1, lr_decay=0.01,
+                                                 initial_accumulator_value=0.1, eps=1e-10, weight_decay=0.01)),
+        OpInfo("adamw", "optimizer", lambda opt: opt.build(), "0 <= beta1, beta2 < 1; eps > 0; weight_decay >= 0",
+               torch_modern_optimizer, torch_modern_optimizer, KerasModernOptimizerTwin, KerasModernOptimizerTwin,
+               conventions=("Decoupled decay theta *= 1 - lr wd (torch) and theta -= theta wd lr (Keras): the same "
+                            "product; default weight_decay 0.01 (torch) vs 0.004 (Keras) (conventions table: "
+                            "adamw_default_weight_decay). Epsilon placement as Adam's: compensated per step.",),
+               example_optimizer=OptimizerConfig("adamw", learning_rate=0.01, weight_decay=0.05)),
     )
+
+
+# ------------------------------------------------------------------------------ optimizers
+def torch_modern_optimizer(fw: Any, opt: Any, parameters: list[Any]) -> Any:
+    """``torch.optim.RMSprop / Adagrad / AdamW`` with every hyper-parameter of ``opt`` passed."""
+    optim = fw.torch.optim
+    if opt.name == "rmsprop":
+        return optim.RMSprop(parameters, lr=opt.learning_rate, alpha=opt.alpha, eps=opt.eps,
+                             weight_decay=opt.weight_decay, momentum=opt.momentum, centered=opt.centered)
+    if opt.name == "adagrad":
+        return optim.Adagrad(parameters, lr=opt.learning_rate, lr_decay=opt.lr_decay, weight_decay=opt.weight_decay,
+                             initial_accumulator_value=opt.initial_accumulator_value, eps=opt.eps)
+    if opt.name == "adamw":
+        return optim.AdamW(parameters, lr=opt.learning_rate, betas=(opt.beta1, opt.beta2), eps=opt.eps,
+                           weight_decay=opt.weight_decay)
+    raise ValueError(f"no torch twin for optimizer {opt.name!r} in ops_modern")
+
+
+class KerasModernOptimizerTwin:
+    """Keras' RMSprop / Adagrad / AdamW driven so that the numbers mean ``torch.optim``'s
+    (``conventions="reference"``), or the plain Keras call (``"keras"``, to measure the difference).
+
+    What "reference" does, each with Keras' own optimizer doing the update:
+
+    * epsilon *outside* the root: Keras divides by ``sqrt(s + epsilon)`` (RMSprop: ``s = v`` or
+      ``v - a^2`` centered; Adagrad: the accumulator), torch by ``sqrt(s) + eps``. Before each step
+      the twin computes ``s`` after this step's update (the same recursion in TF, one rounding from
+      Keras' own) and sets ``epsilon = (sqrt(s) + eps)^2 - s`` (a tensor of the variable's shape),
+      so that Keras' ``sqrt(s + epsilon)`` is ``sqrt(s) + eps``. Epsilon is shared by the variables
+      of one optimizer, so each variable gets its own Keras optimizer (both updates are element-wise);
+    * AdamW: epsilon ``eps sqrt(1 - beta2^t)`` per step, as for Adam (ops.KerasOptimizerTwin);
+      Keras' decoupled decay ``theta -= theta wd lr`` is torch's ``theta *= 1 - lr wd``;
+    * Adagrad's ``lr_decay`` (Keras has none): the learning rate callable returns torch's
+      ``lr / (1 + (t - 1) lr_decay)`` at step t. Its ``initial_accumulator_value`` (Keras' default
+      0.1, torch's 0) goes into the epsilon tensor instead of Keras' accumulator, which starts at 0:
+      Keras initializes it through float32 (0.1 -> 0.10000000149, measured as a 6.6e-9 relative
+      step error in float64);
+    * hyper-parameters (rho, momentum, betas, weight decay, learning rate) as constants of the
+      variables' dtype: Keras casts Python floats through float32;
+    * momentum (RMSprop): Keras accumulates ``lr g / d`` where torch accumulates ``g / d`` and
+      multiplies by lr after: the same for a constant learning rate, no compensation.
+    """
+
+    def __init__(self, fw: Any, opt: Any, dtype: str, conventions: str = "reference"):
+        if conventions not in ("reference", "keras"):
+            raise ValueError(f"conventions must be 'reference' or 'keras', got {conventions!r}")
+        if opt.name not in ("rmsprop", "adagrad", "adamw"):
+            raise ValueError(f"no Keras twin for optimizer {opt.name!r} in ops_modern")
+        self.fw, self.opt, self.dtype, self.conventions = fw, opt, dtype, conventions
+        self.rate = fw.tf.constant(opt.learning_rate, dtype=dtype)
+        self.optimizers: list[Any] = []
+        self.accumulated: list[Any] = []  # the twin's copy of s (and a, centered) per variable
+
+    def _constant(self, value: float) -> Any:
+        return self.fw.tf.constant(value, dtype=self.dtype) if self.conventions == "reference" else value
+
+    def _new_optimizer(self) -> Any:
+        keras, opt = self.fw.keras, self.opt
+        rate = (lambda: self.rate) if self.conventions == "reference" else opt.learning_rate
+        if opt.name == "rmsprop":
+            optimizer = keras.optimizers.RMSprop(learning_rate=rate, rho=opt.alpha, momentum=opt.momentum,
+                                                 epsilon=opt.eps, centered=opt.centered)
+            optimizer.rho = self._constant(opt.alpha)
+            optimizer.momentum = self._constant(opt.momentum)
+        elif opt.name == "adagrad":
+            initial = 0.0 if self.conventions == "reference" else opt.initial_accumulator_value
+            optimizer = keras.optimizers.Adagrad(learning_rate=rate, epsilon=opt.eps, initial_accumulator_value=initial)
+        else:
+            optimizer = keras.optimizers.AdamW(learning_rate=rate, weight_decay=opt.weight_decay, beta_1=opt.beta1,
+                                               beta_2=opt.beta2, epsilon=opt.eps)
+            optimizer.weight_decay = self._constant(opt.weight_decay)
+            optimizer.beta_1, optimizer.beta_2 = self._constant(opt.beta1), self._constant(opt.beta2)
+        return optimizer
+
+    def step(self, gradients: list[Any], variables: list[Any], t: int) -> None:
+        """Apply step number ``t`` (1-based) of ``gradients`` to ``variables`` in place."""
+        tf, opt = self.fw.tf, self.opt
+        if not self.optimizers:
+            self.optimizers = [self._new_optimizer() for _ in variables]
+            # per variable: [Keras' accumulator (from 0), the gradient average (centered RMSprop)]
+            self.accumulated = [[tf.zeros_like(v), tf.zeros_like(v)] for v in variables]
+        if opt.weight_decay and opt.name != "adamw":  # torch's coupled decay: g += wd theta
+            gradients = [g + opt.weight_decay * v for g, v in zip(gradients, variables, strict=True)]
+        if opt.name == "adagrad" and self.conventions == "reference":
+            self.rate = tf.constant(opt.learning_rate / (1 + (t - 1) * opt.lr_decay), dtype=self.dtype)
+        for index, (g, v) in enumerate(zip(gradients, variables, strict=True)):
+            optimizer = self.optimizers[index]
+            if self.conventions == "reference":
+                optimizer.epsilon = self._epsilon(index, g, t)
+            optimizer.apply_gradients([(g, v)])
+
+    def _epsilon(self, index: int, g: Any, t: int) -> Any:
+        """The epsilon that makes this step's Keras denominator torch's (class docstring)."""
+        tf, opt = self.fw.tf, self.opt
+        if opt.name == "adamw":
+            return opt.eps * (1.0 - opt.beta2**t) ** 0.5
+        s, a = self.accumulated[index]
+        if opt.name == "adagrad":
+            s = s + tf.square(g)  # Keras' accumulator
+            self.accumulated[index] = [s, a]
+            torch_sum = s + tf.constant(opt.initial_accumulator_value, dtype=self.dtype)
+            return tf.square(tf.sqrt(torch_sum) + tf.constant(opt.eps, dtype=self.dtype)) - s
+        rho = tf.constant(opt.alpha, dtype=self.dtype)
+        s = rho * s + (1 - rho) * tf.square(g)
+        a = rho * a + (1 - rho) * g
+        variance = s - tf.square(a) if opt.centered else s
+        self.accumulated[index] = [s, a]
+        root = tf.sqrt(tf.maximum(variance, tf.zeros_like(variance)))
+        return tf.square(root + tf.constant(opt.eps, dtype=self.dtype)) - variance
