@@ -58,12 +58,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from equivalence_tests.config import ModelConfig
-from equivalence_tests.error_scale_modern import modern_activation, modern_loss
+from equivalence_tests.error_scale_modern import MODERN_ADAPTIVE, modern_activation, modern_loss, modern_step_scale
 
 Params = dict[str, np.ndarray]
 LOG_CLAMP_MAGNITUDE = 100.0  # reference_nn.losses.LOG_CLAMP: logs are clamped to >= -100
 DENOMINATOR_CLAMP = 1e-12  # reference_nn.losses.GRADIENT_DENOMINATOR_CLAMP
 FUSED = {("sigmoid", "bce"), ("softmax", "cross_entropy"), ("softmax", "kl_div")}
+# optimizers that divide by a root of squared gradients: a rounding-level gradient may step by +-lr
+ADAPTIVE = ("adam", "adamw") + MODERN_ADAPTIVE
 ADAM_ROUNDINGS = 12  # roundings in one Adam step of one element (see _step_scale)
 
 
@@ -290,12 +292,15 @@ def error_scales(config: ModelConfig, params: Params, X: np.ndarray, Y: np.ndarr
             # the worst-case M_g through lr would compound two worst cases (measured: a 3x loss of
             # float32 sensitivity to planted displacement errors, and no thorough-run failure needs it).
             R_theta = {name: (t - 1) * np.abs(theta[name])
-                       + (displacement_scale[name] if opt.name == "adam" else 0.0) for name in theta}
+                       + (displacement_scale[name] if opt.name in ADAPTIVE else 0.0) for name in theta}
             _, _, _, grads_t, M_grads_t = gradient_scales(config, theta, X, Y, R_params=R_theta)
+        coupled_decay = 0.0 if opt.name == "adamw" else opt.weight_decay  # AdamW's is decoupled
         for name in theta:
-            g = grads_t[name] + opt.weight_decay * theta[name]
-            M_g = M_grads_t[name] + opt.weight_decay * np.abs(theta[name])
+            g = grads_t[name] + coupled_decay * theta[name]
+            M_g = M_grads_t[name] + coupled_decay * np.abs(theta[name])
             displacement_scale[name] += _step_scale(opt, state[name], g, M_g, t, eps_dtype)
+            if opt.name == "adamw":  # theta (1 - lr wd) vs theta - theta wd lr: one more rounding of theta
+                displacement_scale[name] += np.abs(theta[name])
         theta = optimizer.step(theta, grads_t)
     underflow = _underflow(config)
     return ErrorScales(forward=M_forward + underflow, cost=M_cost + underflow,
@@ -328,7 +333,9 @@ def _step_scale(opt, state: dict[str, np.ndarray], g: np.ndarray, M_g: np.ndarra
         else:
             direction = M_g
         return opt.learning_rate * direction
-    if opt.name != "adam":
+    if opt.name in MODERN_ADAPTIVE:
+        return modern_step_scale(opt, state, g, M_g, t, eps_dtype)
+    if opt.name not in ("adam", "adamw"):  # AdamW's moments are Adam's; its decay is added by the caller
         raise ValueError(f"no error-scale rule for optimizer {opt.name!r}")
     b1, b2 = opt.beta1, opt.beta2
     if t == 1:

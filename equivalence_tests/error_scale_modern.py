@@ -92,3 +92,56 @@ def modern_loss(loss: str, AL: np.ndarray, R_AL: np.ndarray, Y: np.ndarray, eps:
     may_flip = np.abs(d) <= 4 * eps * R_d
     R_dAL = np.where(may_flip, 2.0 / (eps * size), 0.0)
     return float(np.mean(np.abs(d))), float(np.mean(np.abs(d) + R_d)), np.sign(d) / size, R_dAL
+
+
+# ------------------------------------------------------------------------------ optimizers
+MODERN_ADAPTIVE = ("rmsprop", "adagrad")
+ADAPTIVE_ROUNDINGS = 12  # roundings of one step of one element (square, average, sqrt, + eps, divide, * lr, ...)
+
+
+def modern_step_scale(opt, state: dict, g: np.ndarray, M_g: np.ndarray, t: int, eps_dtype: float) -> np.ndarray:
+    """Magnitude of one RMSprop or Adagrad step ``lr g / (sqrt(s) + eps)`` of one tensor.
+
+    As for Adam (error_scale._step_scale): ``sqrt`` of a weighted sum of squares ``s = sum w_j g_j^2``
+    is 1-Lipschitz in the weighted 2-norm, so ``M_root = sqrt(sum w_j M_gj^2)``; the step's magnitude
+    is ``lr (12 |g| / d + M_g / d + |g| M_root / d^2)`` with ``d = sqrt(s) + eps``. Centered RMSprop
+    divides by ``sqrt(v - a^2)``: the difference's error ``M_var = v + a^2 + M_v + 2 |a| M_a`` reaches the
+    root as ``min(sqrt(M_var / eps), M_var / (2 sqrt(var)))`` (a square root's error for an input error
+    ``delta`` is at most ``sqrt(delta)`` and at most ``delta / (2 sqrt(x))``). An entry whose gradient is at
+    rounding level may step by the largest ratio ``|g| / sqrt(s)`` allowed (``1 / sqrt(1 - alpha)``,
+    Adagrad 1), in either sign: the step's magnitude is capped at twice that over eps."""
+    if opt.name not in MODERN_ADAPTIVE:
+        raise ValueError(f"no error-scale rule for optimizer {opt.name!r}")
+    if t == 1:
+        initial = opt.initial_accumulator_value if opt.name == "adagrad" else 0.0
+        state.update(s=np.full_like(g, initial), M_s2=np.zeros_like(g), a=np.zeros_like(g), M_a=np.zeros_like(g),
+                     buffer=np.zeros_like(g))
+    if opt.name == "adagrad":
+        weight_old, weight_new = 1.0, 1.0
+        rate = opt.learning_rate / (1 + (t - 1) * opt.lr_decay)
+        ratio_bound = 1.0
+    else:
+        weight_old, weight_new = opt.alpha, 1 - opt.alpha
+        rate = opt.learning_rate
+        ratio_bound = 1 / np.sqrt(1 - opt.alpha)
+    state["s"] = weight_old * state["s"] + weight_new * g * g
+    state["M_s2"] = weight_old * state["M_s2"] + weight_new * M_g * M_g
+    M_root = np.sqrt(state["M_s2"])
+    if opt.name == "rmsprop" and opt.centered:
+        state["a"] = opt.alpha * state["a"] + (1 - opt.alpha) * g
+        state["M_a"] = opt.alpha * state["M_a"] + (1 - opt.alpha) * M_g
+        variance = np.maximum(state["s"] - state["a"] ** 2, 0.0)
+        M_var = state["s"] + state["a"] ** 2 + 2 * np.abs(state["a"]) * state["M_a"] + 2 * np.sqrt(state["s"]) * M_root
+        positive = variance > 0
+        linear = np.where(positive, M_var / (2 * np.sqrt(np.where(positive, variance, 1.0))), np.inf)
+        M_root = np.minimum(np.sqrt(M_var / eps_dtype), linear)
+        root = np.sqrt(variance) + opt.eps
+        ratio_bound = np.inf  # sqrt(v - a^2) can be ~0 for a constant gradient: no cap from the averages
+    else:
+        root = np.sqrt(state["s"]) + opt.eps
+    direction = ADAPTIVE_ROUNDINGS * np.abs(g) / root + M_g / root + np.abs(g) * M_root / root**2
+    direction = np.minimum(direction, 2 * ratio_bound / eps_dtype)
+    if opt.name == "rmsprop" and opt.momentum:
+        state["buffer"] = opt.momentum * state["buffer"] + direction
+        direction = state["buffer"]
+    return rate * direction

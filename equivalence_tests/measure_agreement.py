@@ -51,10 +51,25 @@ def random_optimizer(rng: np.random.Generator) -> OptimizerConfig:
         return OptimizerConfig("adam", learning_rate=lr / 10, beta1=float(rng.uniform(0.8, 0.95)),
                                beta2=float(rng.choice([0.99, 0.999])), eps=float(rng.choice([1e-8, 1e-7])),
                                weight_decay=float(rng.choice([0.0, 0.01])))
+    if row.name in ("adamw", "rmsprop", "adagrad"):  # issue 17's rows: each with its example's options drawn
+        return random_modern_optimizer(row.name, lr, rng)
     momentum = float(rng.uniform(0.5, 0.95)) if row.name in ("sgd_momentum", "nesterov") else 0.0
     weight_decay = float(rng.uniform(0.001, 0.05)) if row.name == "sgd_weight_decay" else 0.0
     return OptimizerConfig("sgd", learning_rate=lr, momentum=momentum, nesterov=row.name == "nesterov",
                            weight_decay=weight_decay)
+
+
+def random_modern_optimizer(name: str, lr: float, rng: np.random.Generator) -> OptimizerConfig:
+    decay = float(rng.choice([0.0, 0.01]))
+    if name == "adamw":
+        return OptimizerConfig("adamw", learning_rate=lr / 10, beta1=float(rng.uniform(0.8, 0.95)), weight_decay=decay)
+    if name == "rmsprop":
+        return OptimizerConfig("rmsprop", learning_rate=lr / 10, alpha=float(rng.choice([0.9, 0.99])),
+                               eps=float(rng.choice([1e-8, 1e-6])), momentum=float(rng.choice([0.0, 0.5])),
+                               centered=bool(rng.integers(2)), weight_decay=decay)
+    return OptimizerConfig("adagrad", learning_rate=lr / 10, lr_decay=float(rng.choice([0.0, 0.01])),
+                           initial_accumulator_value=float(rng.choice([0.0, 0.1])), eps=float(rng.choice([1e-10, 1e-7])),
+                           weight_decay=decay)
 
 
 def random_model(rng: np.random.Generator, dtype: str) -> tuple[ModelConfig, dict, np.ndarray, np.ndarray]:

@@ -83,6 +83,7 @@ KINKED_ACTIVATIONS = ("relu", "leaky_relu")
 # Also kept a margin away from 0, but without exact-zero kink examples (those need activations that are
 # exact on dyadic inputs): selu's slope jumps from scale * alpha to scale there.
 MARGIN_ACTIVATIONS = KINKED_ACTIVATIONS + ("selu",)
+OPTIMIZER_NAMES = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
 
 # Outputs of the losses on probabilities (bce, cross_entropy) are kept inside
 # [PROBABILITY_FLOOR, 1 - PROBABILITY_FLOOR] (see keep_probabilities_inside). The op table's domain
@@ -163,8 +164,9 @@ def output_activations(loss: str, kink_free: bool = False) -> st.SearchStrategy[
     return st.sampled_from(names)
 
 
-def optimizer_configs(names: tuple[str, ...] = ("sgd", "adam")) -> st.SearchStrategy[OptimizerConfig]:
-    """SGD (plain, momentum, nesterov, weight decay) or Adam with torch.optim meanings."""
+def optimizer_configs(names: tuple[str, ...] = OPTIMIZER_NAMES) -> st.SearchStrategy[OptimizerConfig]:
+    """SGD (plain, momentum, nesterov, weight decay), Adam, AdamW, RMSprop (centered, momentum) or
+    Adagrad (lr_decay, initial accumulator), with torch.optim meanings."""
     sgd = st.builds(
         lambda lr, momentum, nesterov, decay: OptimizerConfig(
             "sgd", learning_rate=lr, momentum=momentum, nesterov=nesterov and momentum > 0, weight_decay=decay
@@ -184,10 +186,38 @@ def optimizer_configs(names: tuple[str, ...] = ("sgd", "adam")) -> st.SearchStra
         st.sampled_from([1e-8, 1e-6]),
         st.sampled_from([0.0, 1e-2]),
     )
-    chosen = {"sgd": sgd, "adam": adam}
+    adamw = st.builds(
+        lambda lr, beta1, decay: OptimizerConfig("adamw", learning_rate=lr, beta1=beta1, weight_decay=decay),
+        st.sampled_from([1e-4, 1e-3, 0.01]),
+        st.sampled_from([0.9, 0.5]),
+        st.sampled_from([0.0, 0.01, 0.1]),
+    )
+    rmsprop = st.builds(
+        lambda lr, alpha, eps, momentum, centered, decay: OptimizerConfig(
+            "rmsprop", learning_rate=lr, alpha=alpha, eps=eps, momentum=momentum, centered=centered, weight_decay=decay
+        ),
+        st.sampled_from([1e-4, 1e-3, 0.01]),
+        st.sampled_from([0.99, 0.9]),
+        st.sampled_from([1e-8, 1e-6]),
+        st.sampled_from([0.0, 0.5]),
+        st.booleans(),
+        st.sampled_from([0.0, 1e-2]),
+    )
+    adagrad = st.builds(
+        lambda lr, lr_decay, initial, eps, decay: OptimizerConfig(
+            "adagrad", learning_rate=lr, lr_decay=lr_decay, initial_accumulator_value=initial, eps=eps,
+            weight_decay=decay
+        ),
+        st.sampled_from([1e-3, 0.01, 0.1]),
+        st.sampled_from([0.0, 0.01]),
+        st.sampled_from([0.0, 0.1]),
+        st.sampled_from([1e-10, 1e-7]),
+        st.sampled_from([0.0, 1e-2]),
+    )
+    chosen = {"sgd": sgd, "adam": adam, "adamw": adamw, "rmsprop": rmsprop, "adagrad": adagrad}
     unknown = set(names) - set(chosen)
     if unknown or not names:
-        raise ValueError(f"names must be a non-empty subset of ('sgd', 'adam'), got {names!r}")
+        raise ValueError(f"names must be a non-empty subset of {tuple(chosen)}, got {names!r}")
     return st.one_of([chosen[name] for name in names])
 
 
@@ -214,7 +244,7 @@ def model_configs(
     max_width: int = DEFAULT_MAX_WIDTH,
     dtype: str | None = None,
     kink_free: bool = False,
-    optimizers: tuple[str, ...] = ("sgd", "adam"),
+    optimizers: tuple[str, ...] = OPTIMIZER_NAMES,
     max_steps: int = 3,
     hidden: st.SearchStrategy[str] | None = None,
 ) -> ModelConfig:
