@@ -44,7 +44,7 @@ def golden_inputs(model: GoldenModel) -> tuple[dict[str, np.ndarray], np.ndarray
     n_out = dims[-1]
     if config.loss in ("bce", "bce_with_logits"):
         Y = (np.sin(np.arange(n_out * m).reshape(n_out, m) * 1.7) > 0).astype(np.float64)
-    elif config.loss in ("cross_entropy", "softmax_cross_entropy"):
+    elif config.loss in ("cross_entropy", "softmax_cross_entropy", "kl_div"):
         Y = np.eye(n_out)[:, np.arange(m) % n_out]
     else:
         Y = _sine_array((n_out, m), phase=2.0, scale=0.8)
@@ -124,6 +124,15 @@ GOLDEN_MODELS: list[GoldenModel] = [
         "sigmoid_output_cross_entropy", (3, 4, 3), ("relu", "sigmoid"), "cross_entropy", OptimizerConfig("sgd", 0.5)
     ),
     _model("single_example_mse", (2, 2, 2), ("sigmoid", "sigmoid"), "mse", OptimizerConfig("sgd", 0.5), batch=1),
+    # issue 17's op set: every new activation, loss and optimizer in at least one model
+    _model("gelu_silu_huber_rmsprop", (4, 5, 4, 2), ("gelu", "silu", "identity"), "huber",
+           OptimizerConfig("rmsprop", 0.01, alpha=0.9, momentum=0.5, centered=True, weight_decay=0.01)),
+    _model("elu_selu_softplus_l1_adagrad", (3, 5, 4, 2), ("elu", "selu", "softplus"), "l1",
+           OptimizerConfig("adagrad", 0.1, lr_decay=0.01, initial_accumulator_value=0.1, eps=1e-10)),
+    _model("gelu_tanh_kl_div_adamw", (4, 5, 3), ("gelu_tanh", "softmax"), "kl_div",
+           OptimizerConfig("adamw", 0.01, weight_decay=0.05)),
+    _model("gelu_kl_div_adamw_float32", (4, 5, 3), ("gelu", "softmax"), "kl_div",
+           OptimizerConfig("adamw", 0.01, weight_decay=0.05), dtype="float32"),
 ]
 
 

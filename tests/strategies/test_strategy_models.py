@@ -139,7 +139,7 @@ def test_bad_arguments_name_what_was_expected():
     with pytest.raises(ValueError, match="min_depth"):
         layer_dims(min_depth=0)
     with pytest.raises(ValueError, match="subset of"):
-        optimizer_configs(("rmsprop",))
+        optimizer_configs(("lamb",))
     config = ModelConfig((2, 1), ("sigmoid",), "bce")
     with pytest.raises(ValueError, match="weight_scale must be one of"):
         ExampleRecipe(config=config, batch_size=2, seed=0, weight_scale="huge").build()
