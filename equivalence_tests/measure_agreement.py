@@ -68,8 +68,8 @@ def random_modern_optimizer(name: str, lr: float, rng: np.random.Generator) -> O
                                eps=float(rng.choice([1e-8, 1e-6])), momentum=float(rng.choice([0.0, 0.5])),
                                centered=bool(rng.integers(2)), weight_decay=decay)
     return OptimizerConfig("adagrad", learning_rate=lr / 10, lr_decay=float(rng.choice([0.0, 0.01])),
-                           initial_accumulator_value=float(rng.choice([0.0, 0.1])), eps=float(rng.choice([1e-10, 1e-7])),
-                           weight_decay=decay)
+                           initial_accumulator_value=float(rng.choice([0.0, 0.1])),
+                           eps=float(rng.choice([1e-10, 1e-7])), weight_decay=decay)
 
 
 def random_model(rng: np.random.Generator, dtype: str) -> tuple[ModelConfig, dict, np.ndarray, np.ndarray]:

@@ -327,7 +327,8 @@ OPS: tuple[OpInfo, ...] = (
            example_optimizer=OptimizerConfig("adam", learning_rate=0.01, weight_decay=0.01)),
 )
 
-OPS += modern_rows(OpInfo, ToleranceOverride, Unsupported, OptimizerConfig)  # issue 17's rows, in ops_modern.py for size
+# issue 17's rows live in ops_modern.py (for this file's size)
+OPS += modern_rows(OpInfo, ToleranceOverride, Unsupported, OptimizerConfig)
 
 OPS_BY_NAME: dict[str, OpInfo] = {op.name: op for op in OPS}
 

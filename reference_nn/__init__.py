@@ -24,7 +24,7 @@ from reference_nn.layers import (
     linear_backward,
     linear_forward,
 )
-from reference_nn.losses import LOSSES, L1, Huber, KLDivergence, Loss, get_loss, l2_gradient, l2_penalty
+from reference_nn.losses import L1, LOSSES, Huber, KLDivergence, Loss, get_loss, l2_gradient, l2_penalty
 from reference_nn.model import (
     LayerCache,
     compute_cost,
