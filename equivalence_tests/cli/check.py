@@ -145,7 +145,7 @@ def user_code_message(error: Any, names: dict[str, str]) -> str:
     ours = [str(Path(__file__).resolve().parents[2] / package) for package in ("reference_nn", "equivalence_tests")]
     theirs = [sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")]
     frames = [frame for frame in traceback.extract_tb(error.error.__traceback__)
-              if not any(str(Path(frame.filename).resolve()).startswith(prefix) for prefix in ours + theirs)]  # fmt: skip
+              if not str(Path(frame.filename).resolve()).startswith(tuple(ours + theirs))]  # fmt: skip
     head = f"refnn check: {names[error.function]} raised {type(error.error).__name__}: {error.error} ({error.where})"
     return "\n".join([head, *("".join(traceback.format_list(frames)).rstrip().splitlines())])
 

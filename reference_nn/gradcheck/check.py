@@ -24,6 +24,7 @@ from .numerical import (
     directional_derivative,
     random_direction,
 )
+from .precision import computation_precision
 from .report import NOT_DETERMINISTIC, PASS, GradientReport, ParameterResult
 from .validation import validate_params
 
@@ -73,42 +74,22 @@ def check_gradients(
                    for key in params}  # fmt: skip
         return GradientReport(results, method, seed, first.f_calls, notes, first.problems, cost)
     ev, eval_note = make_evaluator(f, params, eval_dtype, f_scale)
-    precision, precision_note = computation_precision(first, ev, params)
-    notes += [n for n in (eval_note, precision_note) if n]
+    precision, precision_notes, precision_calls = computation_precision(first, ev, params, grad_f, extra_keys)
+    notes += [eval_note] if eval_note else []
+    notes += precision_notes
+    cost["precision"] = {"extra_grad_f_evaluations": precision_calls}
     if method == "directional":
         notes.append("directional: a passing tensor is verified by one projection g.v (no element named)")
     largest_rms = max(float(np.sqrt(np.mean(np.square(g, dtype=np.float64)))) for g in grads.values())
     results = {}
     for position, key in enumerate(params):
         rng = np.random.default_rng([seed, position])  # per tensor: independent of the others
-        dtype = _coarser(params[key].dtype, grads[key].dtype, precision)
+        dtype = _coarser(params[key].dtype, grads[key].dtype, precision[key])
         auto_floor: Any = tol.cross_tensor_floor(dtype, largest_rms)
         auto_floor = auto_floor + tol.loss_resolution_floor(dtype, ev.f_scale, ev.point[key], ev.eval_dtype).reshape(-1)
         results[key] = check_tensor(ev, key, grads[key], grad_keys[key], dtype, method, rtol, atol + auto_floor, rng,
                                     largest_rms=largest_rms, auto_floor=auto_floor)
     return GradientReport(results, method, seed, first.f_calls + ev.count, notes, [], cost)
-
-
-def computation_precision(first, ev: LossEvaluator, params) -> tuple[np.dtype, str]:
-    """The precision the user's computation really had at the given point, measured: float32 if f
-    returns float32, or if f at the params in their own dtypes (float32 among them) differs from f
-    evaluated in float64 by more than float64 rounding explains. The threshold, sqrt(eps32 eps64)
-    (1.6e-11) relative to f's size, sits between float64 rounding (2e-16) and float32 rounding
-    (1.2e-7) with four decades to either side. float32 layers that create float64 weights carry
-    float32 rounding into every gradient, which a float64 tolerance would call wrong."""
-    if all(p.dtype == np.float32 for p in params.values()):
-        return np.dtype(np.float32), ""  # judged at float32 anyway
-    if first.value_dtype == np.float32:
-        return np.dtype(np.float32), "f returns float32: every gradient judged at float32 precision"
-    if ev.eval_dtype == np.float64 and any(p.dtype != np.float64 for p in params.values()):
-        size = max(ev.f_scale, abs(ev.value0))
-        change = abs(first.value - ev.value0)
-        if size > 0 and change > np.sqrt(tol.eps(np.float32) * tol.eps(np.float64)) * size:
-            return np.dtype(np.float32), (
-                f"measured: f at the given (mixed) dtypes differs from f in float64 by {change / size:.1e} relative, "
-                "float32 rounding in the computation: every gradient judged at float32 precision"
-            )
-    return np.dtype(np.float64), ""
 
 
 def assert_gradients(f: Callable, grad_f: Callable, params, **kwargs) -> GradientReport:

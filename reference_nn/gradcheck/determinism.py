@@ -53,7 +53,9 @@ def call_twice(f, grad_f, params: dict, extra_keys: str = "error") -> FirstCalls
 
     Raises UserCodeError when either function raises, BadReturnValue for an unusable return value
     (a non-finite loss at the given point, a gradient of the wrong shape)."""
-    raw_values, raw_grads, extra_seconds = [], [], 0.0
+    raw_values: list = []
+    raw_grads: list = []
+    extra_seconds = 0.0
     for function, name, out in ((f, "f", raw_values), (f, "f", raw_values),
                                 (grad_f, "grad_f", raw_grads), (grad_f, "grad_f", raw_grads)):  # fmt: skip
         start = time.perf_counter()

@@ -72,7 +72,6 @@ def judge_elements(ev, key, analytic, grad_key, dtype, estimate: Estimate, rtol,
                          "scale there)")  # fmt: skip
     required = _required(a, n, rtols, atol)
     bounds = required + tol.ESTIMATE_SAFETY * numeric_error
-    errors = np.abs(a - n)
     unresolved = ~undefined & ~failed & (tol.ESTIMATE_SAFETY * numeric_error > np.maximum(required, allowance))
     at_kink = np.zeros_like(failed)
     coincident = kinks_without_excuse = 0

@@ -15,18 +15,27 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from enum import StrEnum
+from enum import Enum
 
 
-class Verdict(StrEnum):
-    """The verdict of a report or of one tensor: its value is the word printed."""
+class Verdict(str, Enum):
+    """The verdict of a report or of one tensor: its value is the word printed (and it equals that
+    string: ``report.verdict == "PASS"``). A str-Enum rather than StrEnum: Python 3.10 is supported."""
 
     PASS = "PASS"
     FAIL = "FAIL"
     INCONCLUSIVE = "INCONCLUSIVE"
 
+    def __str__(self) -> str:
+        return self.value
 
-PASS, FAIL, INCONCLUSIVE = Verdict.PASS, Verdict.FAIL, Verdict.INCONCLUSIVE
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
+
+
+PASS = Verdict.PASS
+FAIL = Verdict.FAIL
+INCONCLUSIVE = Verdict.INCONCLUSIVE
 
 # Why elements were not verified (keys of ParameterResult.inconclusive_reasons, and in JSON).
 NOT_DETERMINISTIC = "not deterministic"

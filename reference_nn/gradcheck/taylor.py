@@ -18,9 +18,9 @@ import numpy as np
 
 from . import tolerances as tol
 from .check import _coarser, make_evaluator
+from .determinism import call_twice
 from .numerical import random_direction
 from .report import FAIL, INCONCLUSIVE, PASS, Verdict, _json_number
-from .determinism import call_twice
 from .validation import validate_params
 
 
