@@ -143,7 +143,30 @@ def update_docs(session: nox.Session) -> None:
     session.run("python", "-m", "benchmarks", "--update-docs", *session.posargs, env=QUIET_TF)
     with open("docs/conventions.md", "w") as conventions:
         session.run("python", "-m", "equivalence_tests.conventions", stdout=conventions, env=QUIET_TF)
+    _copy_conventions_table_into_readme()
     session.log("Review `git diff --stat docs benchmarks/results` and copy new figures into the README.")
+
+
+def _copy_conventions_table_into_readme() -> None:
+    """README's copy of docs/conventions.md: from its "Measured with" line to the table's last row
+    (tests/conventions/test_conventions_table_is_current.py checks the two are equal)."""
+
+    def measured_part(text: str) -> tuple[int, int]:
+        start = text.index("Measured with ")
+        first_row = text.index("\n|", start) + 1
+        end = first_row
+        while end < len(text) and text[end] == "|":
+            end = text.index("\n", end) + 1
+        return start, end
+
+    with open("docs/conventions.md") as file:
+        docs = file.read()
+    with open("README.md") as file:
+        readme = file.read()
+    docs_start, docs_end = measured_part(docs)
+    readme_start, readme_end = measured_part(readme)
+    with open("README.md", "w") as file:
+        file.write(readme[:readme_start] + docs[docs_start:docs_end] + readme[readme_end:])
 
 
 if os.environ.get("CI"):
