@@ -116,3 +116,16 @@ def test_value_and_grad_of_a_model_method_on_its_own_params(user_code, capsys):
     assert "fn reads params itself" in capsys.readouterr().out
     assert main(["check", "mymodel:broken.loss", *common]) == EXIT_DISAGREE
     assert "WRONG: gradient of 'W1'" in capsys.readouterr().out
+
+
+def test_user_code_raising_exits_3_naming_the_function(user_code, capsys):
+    (user_code / "broken.py").write_text(
+        "def affine_backward(dout, cache):\n"
+        "    x, w, b = cache\n"
+        "    return dout @ w.T, x.T @ dout, dout.sum(axis=0) + undefined_name\n"
+    )
+    status = main(["check", AFFINE[0], "broken:affine_backward", *AFFINE[1:]])
+    err = capsys.readouterr().err
+    assert status == 3, err
+    assert err.startswith("refnn check: broken:affine_backward raised NameError"), err
+    assert "broken.py" in err and "reference_nn" not in err, f"only the user's frames: {err}"
