@@ -70,7 +70,7 @@ def call_twice(f, grad_f, params: dict, extra_keys: str = "error") -> FirstCalls
     f_change = abs(values[0] - values[1])
     if f_change > tol.ROUNDING_FACTOR * tol.eps(value_dtype) * max(abs(values[0]), abs(values[1])):
         problems.append(
-            f"f is not deterministic: f(params) gave {values[0]!r}, then {values[1]!r} at the same point; "
+            f"f is not deterministic: f(params) gave {values[0]:.10g}, then {values[1]:.10g} at the same point; "
             f"{F_ADVICE}"
         )
     for key in params:
@@ -78,7 +78,7 @@ def call_twice(f, grad_f, params: dict, extra_keys: str = "error") -> FirstCalls
         if moved is not None:
             index, before, after = moved
             problems.append(
-                f"grad_f is not deterministic: {grad_keys[key]}{list(index)} was {before!r}, then {after!r} at "
+                f"grad_f is not deterministic: {grad_keys[key]}{list(index)} was {before:.10g}, then {after:.10g} at "
                 f"the same point; a fresh random mask or sample per call, or state kept between calls? fix the "
                 "seed or pass the mask"
             )
