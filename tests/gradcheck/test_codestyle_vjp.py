@@ -271,3 +271,17 @@ def test_an_exception_in_forward_or_backward_is_reported_as_the_users():
     with pytest.raises(UserCodeError, match=r"ValueError: .*\(in affine_forward\)") as caught:
         check_vjp(L.affine_forward, L.affine_backward, x, rng.standard_normal((4, 3)), b)  # w of the wrong shape
     assert caught.value.function == "f" and isinstance(caught.value.__cause__, ValueError), caught.value
+
+
+def test_unseeded_dropout_is_inconclusive_not_passed():
+    """Without a seed each call draws a fresh mask: nothing can be verified (issue 12, case 1)."""
+    rng = np.random.default_rng(15)
+    x = rng.standard_normal((6, 5))
+
+    def wrong_backward(dout, cache):
+        return -5 * L.dropout_backward(dout, cache) + 3
+
+    for backward in (L.dropout_backward, wrong_backward):
+        report = check_vjp(L.dropout_forward, backward, x, {"mode": "train", "p": 0.6})
+        assert not report.passed and report.inconclusive, str(report)
+        assert any("not deterministic" in r for r in report.reasons), report.reasons
