@@ -31,6 +31,10 @@ from .report import GradientReport
 from .vjp import UPSTREAM_SEED, WARNING, _assign, _driven, _output_names, _upstream_note
 
 INPUT = "input"
+# Methods that clear what a layer accumulates between updates (gradients, stored inputs), as
+# torch-like and some from-scratch libraries have: called before every forward of the check, so
+# each backward reports the gradient of one forward/backward pass.
+RESET_METHODS = ("zero_grad", "zero_grads", "zero_gradients", "flush_gradients")
 
 
 def check_layer(layer, *inputs, params: str | None = None, grads: str | None = None, outputs=None, seed: int = 0,
@@ -62,8 +66,13 @@ def check_layer(layer, *inputs, params: str | None = None, grads: str | None = N
 
 def _check(layer, inputs, positions, names, params, grads, outputs, seed, options) -> GradientReport:
     notes, warnings = [], []
+    reset = next((m for m in RESET_METHODS if callable(getattr(layer, m, None))), None)
+    if reset:
+        notes.append(f"layer.{reset}() called before every forward (what the layer accumulates is cleared)")
 
     def run_forward(theta):
+        if reset:
+            user_call(getattr(layer, reset), "f")
         args = [np.array(theta[names[i]], copy=True) if i in positions else fresh(v) for i, v in enumerate(inputs)]
         result = user_call(layer.forward, "f", *args)
         return list(result) if isinstance(result, tuple) else [result]
@@ -110,6 +119,10 @@ def _check(layer, inputs, positions, names, params, grads, outputs, seed, option
     def grad_f(theta):
         put(theta)
         run_forward(theta)
+        for p in found.parameters:  # a backward that accumulates (self.dW += ...) must start from 0
+            g = p.gradient()
+            if isinstance(g, np.ndarray) and g.flags.writeable:
+                g[...] = 0
         back = user_call(layer.backward, "grad_f", *[fresh(d) for d in douts_given])
         out = {}
         if positions:

@@ -19,6 +19,7 @@ its ``dropout_param`` gives the same mask on every call.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -192,12 +193,21 @@ def _assign(returned, positions, n_inputs, names) -> dict[int, object]:
 
 
 def _output_names(backward, count: int) -> list[str]:
-    """Outputs named after backward's upstream parameters: ``dnext_h`` -> ``next_h``."""
+    """Outputs named after backward's upstream parameters: ``dnext_h`` -> ``next_h``, ``dout`` ->
+    ``out``, ``dLdy`` -> ``y``; ``output0``, ... where the signature says nothing."""
     names = argument_names(backward, count + 1, fallback="output")[:count]
-    return [
-        (n[1:] if n.startswith("d") and len(n) > 1 else n) if "[" not in n else f"output{i}"
-        for i, n in enumerate(names)
-    ]
+    out = []
+    for i, n in enumerate(names):
+        ratio = re.fullmatch(r"d[A-Z]\w*?d(\w+)", n)  # dLdy: the derivative of L with respect to y
+        if "[" in n:  # *args: no name to go by
+            out.append(f"output{i}")
+        elif ratio:
+            out.append(ratio.group(1))
+        elif n.startswith("d") and len(n) > 1:
+            out.append(n[1:])
+        else:
+            out.append(n)
+    return out
 
 
 def _upstream_note(outs, driven, output_names, seed) -> str:

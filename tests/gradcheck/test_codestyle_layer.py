@@ -147,3 +147,17 @@ def test_layer_reading_a_copy_of_its_params_is_flagged_not_passed():
     assert report.failed_parameters == ["W"], str(report)
     assert "W: the output did not change when this array changed (the layer may read a copy" in " ".join(
         report.notes), report.notes
+
+
+def test_layers_that_accumulate_gradients():
+    """The check runs many forwards and backwards: a layer that accumulates gradients is cleared
+    (its flush_gradients(), or its gradient arrays zeroed) before each, as one update would be."""
+    report = check_layer(LO.AccumulatingDense(4, 3), x_rows())
+    assert report.passed and not report.inconclusive, str(report)
+    assert "layer.flush_gradients() called before every forward (what the layer accumulates is cleared)" in (
+        report.notes), report.notes
+    assert report.notes[0].startswith("drove output(s) y (5, 3)"), "dLdy names the output y"
+    assert check_layer(LO.AccumulatingDense(4, 3, bug="dW_doubled"), x_rows()).failed_parameters == ["W"]
+    report = check_layer(LO.AccumulatingAttrDense(4, 3), x_rows())
+    assert report.passed and not report.inconclusive, str(report)
+    assert check_layer(LO.AccumulatingAttrDense(4, 3, bug="db_tripled"), x_rows()).failed_parameters == ["b"]

@@ -192,3 +192,39 @@ class Sequential:
         for layer in reversed(self.layers):
             dout = layer.backward(dout)
         return dout
+
+
+class AccumulatingDense:
+    """Gradients accumulate (``self.gradients["W"] += ...``) over the inputs stored by each forward
+    until ``flush_gradients()``, as in a layer library that supports several forwards per update."""
+
+    def __init__(self, n_in, n_out, seed=0, bug=None):
+        rng = np.random.default_rng(seed)
+        self.parameters = {"W": rng.standard_normal((n_in, n_out)), "b": rng.standard_normal(n_out)}
+        self.bug = bug
+        self.flush_gradients()
+
+    def flush_gradients(self):
+        self.X = []
+        self.gradients = {k: np.zeros_like(v) for k, v in self.parameters.items()}
+
+    def forward(self, X):
+        self.X.append(X)
+        return X @ self.parameters["W"] + self.parameters["b"]
+
+    def backward(self, dLdy):
+        X = self.X[-1]
+        self.gradients["W"] += X.T @ dLdy * (2 if self.bug == "dW_doubled" else 1)
+        self.gradients["b"] += dLdy.sum(axis=0)
+        return dLdy @ self.parameters["W"].T
+
+
+class AccumulatingAttrDense(AttrDense):
+    """``self.dW += ...`` with no method to clear it: the checker zeroes dW before each backward."""
+
+    def backward(self, dout):
+        if self.dW is None:
+            self.dW, self.db = np.zeros_like(self.W), np.zeros_like(self.b)
+        self.dW += self.x.T @ dout
+        self.db += dout.sum(axis=0) * (3 if self.bug == "db_tripled" else 1)
+        return dout @ self.W.T
