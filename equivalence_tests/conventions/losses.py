@@ -6,6 +6,7 @@ Each row is a :class:`~equivalence_tests.conventions.measuring.Convention`; valu
 from __future__ import annotations
 
 import functools
+import warnings
 
 import numpy as np
 
@@ -99,3 +100,93 @@ loss_reductions = Convention(
 )
 
 ROWS = (bce_clipping, loss_reductions)
+
+
+# ------------------------------------------------------- issue 17: Huber vs SmoothL1, KL divergence
+HUBER_DELTA = 2.0  # not 1: at delta = beta = 1 HuberLoss and SmoothL1Loss coincide
+HUBER_RESIDUALS = (0.5, 3.0)  # one on each branch
+
+
+def _huber_cases(function) -> dict[str, float]:
+    """``function(prediction, target) -> mean loss`` at each residual (target 0)."""
+    return {f"delta={HUBER_DELTA:g}, r={r:g}": float(function(r, 0.0)) for r in HUBER_RESIDUALS}
+
+
+def _huber_torch(torch) -> dict[str, float]:
+    nn = torch.nn
+
+    def of(module):
+        return lambda p, y: module(torch.tensor([p], dtype=torch.float64), torch.tensor([y], dtype=torch.float64))
+    smooth = {f"SmoothL1Loss(beta={HUBER_DELTA:g}), r={r:g}": value for r, value in
+              zip(HUBER_RESIDUALS, _huber_cases(of(nn.SmoothL1Loss(beta=HUBER_DELTA))).values(), strict=True)}
+    return _huber_cases(of(nn.HuberLoss(delta=HUBER_DELTA))) | smooth
+
+
+def _huber_tensorflow(ns) -> dict[str, float]:
+    loss = ns.keras.losses.Huber(delta=HUBER_DELTA, dtype="float64")
+    return _huber_cases(lambda p, y: loss(np.array([[y]]), np.array([[p]])))
+
+
+def _huber_jax(ns) -> dict[str, float]:
+    huber = ns.optax.losses.huber_loss
+    return _huber_cases(lambda p, y: ns.jnp.mean(huber(ns.jnp.array([p]), ns.jnp.array([y]), delta=HUBER_DELTA)))
+
+
+huber_vs_smooth_l1 = Convention(
+    name="huber_vs_smooth_l1",
+    family="losses",
+    question="Huber(delta) and SmoothL1(beta): the same loss? (SmoothL1 = Huber / beta)",
+    setup=f"one prediction r against target 0, delta = beta = {HUBER_DELTA:g}, float64; torch's SmoothL1Loss is "
+          "shown as extra cases",
+    reference=lambda: _huber_cases(lambda p, y: rn.Huber(delta=HUBER_DELTA).value(np.array([[p]]), np.array([[y]]))),
+    tolerance=1e-15,
+    tolerance_reason="a square or an absolute value and a halving of dyadic numbers: exact or one rounding",
+    twins={"torch": _huber_torch, "tensorflow": _huber_tensorflow, "jax": _huber_jax},
+    harness_action="the huber row uses delta = 1, where HuberLoss, SmoothL1Loss(beta=1), Keras Huber and optax "
+                   "huber_loss coincide; a port from SmoothL1Loss(beta) must multiply by beta",
+)
+
+
+def _kl_inputs() -> tuple[np.ndarray, np.ndarray]:
+    """``P (3, 4)`` probability columns and ``Y (3, 4)`` target distributions, the reference's layout."""
+    P = np.array([[0.2, 0.7, 0.1, 0.4], [0.5, 0.2, 0.3, 0.35], [0.3, 0.1, 0.6, 0.25]])
+    Y = np.array([[0.25, 0.5, 0.125, 0.5], [0.5, 0.25, 0.375, 0.25], [0.25, 0.25, 0.5, 0.25]])
+    return P, Y
+
+
+def _kl_torch(torch) -> dict[str, float]:
+    P, Y = (torch.tensor(a.T.copy(), dtype=torch.float64) for a in _kl_inputs())
+    F = torch.nn.functional
+    with warnings.catch_warnings():  # torch itself warns that 'mean' is not KL's definition: that is the point
+        warnings.filterwarnings("ignore", message="reduction: 'mean' divides", category=UserWarning)
+        default_mean = float(F.kl_div(torch.log(P), Y))
+    return {"KLDivLoss(reduction='batchmean')(log P, Y)": float(F.kl_div(torch.log(P), Y, reduction="batchmean")),
+            "KLDivLoss()(log P, Y): default 'mean'": default_mean,
+            "KLDivLoss(reduction='batchmean')(P, Y): P, not log P": float(F.kl_div(P, Y, reduction="batchmean"))}
+
+
+def _kl_tensorflow(ns) -> dict[str, float]:
+    P, Y = _kl_inputs()
+    return {"keras.losses.KLDivergence()(Y, P)": float(ns.keras.losses.KLDivergence(dtype="float64")(Y.T, P.T))}
+
+
+def _kl_jax(ns) -> dict[str, float]:
+    P, Y = _kl_inputs()
+    per_sample = ns.optax.losses.kl_divergence(ns.jnp.log(ns.jnp.asarray(P.T)), ns.jnp.asarray(Y.T))
+    return {"mean(optax.losses.kl_divergence(log P, Y))": float(ns.jnp.mean(per_sample))}
+
+
+kl_div_reduction = Convention(
+    name="kl_div_reduction",
+    family="losses",
+    question="KL(Y || P) averaged over the batch: which calls give it?",
+    setup="P and Y of shape (3, 4) = (n_classes, m), float64; frameworks get the (4, 3) transposes",
+    reference=lambda: float(rn.get_loss("kl_div").value(*_kl_inputs())),
+    tolerance=1e-14,
+    tolerance_reason="12 float64 logs and products summed in a different order: ~1e-16 relative on a value ~0.2",
+    twins={"torch": _kl_torch, "tensorflow": _kl_tensorflow, "jax": _kl_jax},
+    harness_action="the torch twins pass log(P) and reduction='batchmean'; torch's default 'mean' divides by "
+                   "n_classes * m (3x smaller here) and P instead of log P is silently a different number",
+)
+
+ROWS = ROWS + (huber_vs_smooth_l1, kl_div_reduction)

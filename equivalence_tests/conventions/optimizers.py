@@ -10,7 +10,10 @@ rows are in :mod:`equivalence_tests.conventions.momentum`.
 from __future__ import annotations
 
 import functools
+import inspect
 import math
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -188,3 +191,168 @@ weight_decay_coupling = Convention(
 )
 
 ROWS = (adam_epsilon_placement, adam_default_epsilon, float32_hyperparameters, weight_decay_coupling)
+
+
+# ---------------------------------------------- issue 17: RMSprop, Adagrad, AdamW (optax too)
+def optax_run(ns: Any, transformation: Any, theta0: float, gradients: Sequence[float]) -> list[float]:
+    """theta after each step of an optax transformation on one float64 scalar parameter."""
+    jnp, optax = ns.jnp, ns.optax
+    params = jnp.array([theta0], dtype=jnp.float64)
+    state = transformation.init(params)
+    thetas = []
+    for g in gradients:
+        updates, state = transformation.update(jnp.array([g], dtype=jnp.float64), state, params)
+        params = optax.apply_updates(params, updates)
+        thetas.append(float(params[0]))
+    return thetas
+
+
+# Dyadic, exact in float32 (module docstring): lr 2^-10, alpha 7/8, eps 2^-27 ~ 7.5e-9.
+RMS_LR, RMS_ALPHA, RMS_EPS = 2.0**-10, 0.875, 2.0**-27
+
+
+def _rms_torch(torch) -> dict[str, float]:
+    return _adam_cases(lambda gs: torch_run(torch, lambda p: torch.optim.RMSprop(
+        p, lr=RMS_LR, alpha=RMS_ALPHA, eps=RMS_EPS), 1.0, gs))
+
+
+def _rms_tensorflow(ns) -> dict[str, float]:
+    return _adam_cases(lambda gs: keras_run(ns, lambda: ns.keras.optimizers.RMSprop(
+        learning_rate=RMS_LR, rho=RMS_ALPHA, epsilon=RMS_EPS), 1.0, gs))
+
+
+def _rms_jax(ns) -> dict[str, float]:
+    cases = _adam_cases(lambda gs: optax_run(ns, ns.optax.rmsprop(RMS_LR, decay=RMS_ALPHA, eps=RMS_EPS), 1.0, gs))
+    outside = _adam_cases(lambda gs: optax_run(ns, ns.optax.rmsprop(RMS_LR, decay=RMS_ALPHA, eps=RMS_EPS,
+                                                                    eps_in_sqrt=False), 1.0, gs))
+    return cases | {f"eps_in_sqrt=False, {case}": value for case, value in outside.items()}
+
+
+rmsprop_epsilon_placement = Convention(
+    name="rmsprop_epsilon_placement",
+    family="optimizers",
+    question="RMSprop: torch divides by sqrt(v) + eps; Keras and optax (default) by sqrt(v + eps)",
+    setup=f"theta0=1, {ADAM_STEPS} steps of a constant gradient g; lr=2^-10, alpha (rho, decay)=7/8, eps=2^-27, "
+          "float64; value = theta after the last step (optax's eps_in_sqrt=False shown as extra cases)",
+    reference=lambda: _adam_cases(lambda gs: reference_run(
+        rn.RMSprop(learning_rate=RMS_LR, alpha=RMS_ALPHA, eps=RMS_EPS), 1.0, gs)),
+    tolerance=1e-12,
+    tolerance_reason="10 float64 steps on |theta|<=1 round to ~1e-15; far below the epsilon effect (~1e-3 of a step "
+                     "for g ~ eps)",
+    twins={"torch": _rms_torch, "tensorflow": _rms_tensorflow, "jax": _rms_jax},
+    harness_action="the TF oracle gives each variable its own Keras RMSprop and sets epsilon to the tensor "
+                   "(sqrt(v) + eps)^2 - v before each step, which is torch's denominator; no scalar epsilon could",
+)
+
+
+def _default_of(function: Any, name: str) -> float:
+    return float(inspect.signature(function).parameters[name].default)
+
+
+def _rms_defaults_torch(torch) -> dict[str, float]:
+    defaults = torch.optim.RMSprop([torch.zeros(1, requires_grad=True)]).defaults
+    return {"alpha (Keras rho, optax decay)": float(defaults["alpha"]), "eps": float(defaults["eps"])}
+
+
+def _rms_defaults_tensorflow(ns) -> dict[str, float]:
+    optimizer = ns.keras.optimizers.RMSprop()
+    return {"alpha (Keras rho, optax decay)": float(optimizer.rho), "eps": float(optimizer.epsilon)}
+
+
+def _rms_defaults_jax(ns) -> dict[str, float]:
+    return {"alpha (Keras rho, optax decay)": _default_of(ns.optax.rmsprop, "decay"),
+            "eps": _default_of(ns.optax.rmsprop, "eps")}
+
+
+rmsprop_defaults = Convention(
+    name="rmsprop_defaults",
+    family="optimizers",
+    question="RMSprop's default averaging constant and epsilon",
+    setup="constructor defaults (optax: the signature's)",
+    reference=lambda: {"alpha (Keras rho, optax decay)": rn.RMSprop().alpha, "eps": rn.RMSprop().eps},
+    tolerance=0.0,
+    tolerance_reason="default constants: must match exactly",
+    twins={"torch": _rms_defaults_torch, "tensorflow": _rms_defaults_tensorflow, "jax": _rms_defaults_jax},
+    harness_action="OptimizerConfig.alpha and eps are always passed explicitly (Keras rho=alpha); never rely on a "
+                   "default",
+)
+
+ADAGRAD_LR, ADAGRAD_STEPS = 0.125, 3
+ADAGRAD_TRAJECTORY = f"theta after {ADAGRAD_STEPS} steps of g=0.5, lr=1/8, defaults otherwise"
+
+
+def _adagrad_torch(torch) -> dict[str, float]:
+    defaults = torch.optim.Adagrad([torch.zeros(1, requires_grad=True)]).defaults
+    theta = torch_run(torch, lambda p: torch.optim.Adagrad(p, lr=ADAGRAD_LR), 1.0, [0.5] * ADAGRAD_STEPS)[-1]
+    return {"initial_accumulator_value": float(defaults["initial_accumulator_value"]), "eps": float(defaults["eps"]),
+            ADAGRAD_TRAJECTORY: theta}
+
+
+def _adagrad_tensorflow(ns) -> dict[str, float]:
+    optimizer = ns.keras.optimizers.Adagrad()
+    theta = keras_run(ns, lambda: ns.keras.optimizers.Adagrad(learning_rate=ADAGRAD_LR), 1.0,
+                      [0.5] * ADAGRAD_STEPS)[-1]
+    return {"initial_accumulator_value": float(optimizer.initial_accumulator_value),
+            "eps": float(optimizer.epsilon), ADAGRAD_TRAJECTORY: theta}
+
+
+def _adagrad_jax(ns) -> dict[str, float]:
+    theta = optax_run(ns, ns.optax.adagrad(ADAGRAD_LR), 1.0, [0.5] * ADAGRAD_STEPS)[-1]
+    return {"initial_accumulator_value": _default_of(ns.optax.adagrad, "initial_accumulator_value"),
+            "eps": _default_of(ns.optax.adagrad, "eps"), ADAGRAD_TRAJECTORY: theta}
+
+
+adagrad_accumulator_and_epsilon = Convention(
+    name="adagrad_accumulator_and_epsilon",
+    family="optimizers",
+    question="Adagrad: initial accumulator, epsilon and where it goes (torch: sqrt(s) + eps; Keras, optax: "
+             "sqrt(s + eps))",
+    setup="constructor defaults; and theta0=1 after 3 steps of g=0.5 with lr=1/8 and everything else default, "
+          "float64",
+    reference=lambda: {"initial_accumulator_value": rn.Adagrad().initial_accumulator_value, "eps": rn.Adagrad().eps,
+                       ADAGRAD_TRAJECTORY: reference_run(rn.Adagrad(learning_rate=ADAGRAD_LR), 1.0,
+                                                         [0.5] * ADAGRAD_STEPS)[-1]},
+    tolerance=1e-15,
+    tolerance_reason="defaults exact; 3 float64 steps on |theta| <= 1: a few roundings of 1.1e-16",
+    twins={"torch": _adagrad_torch, "tensorflow": _adagrad_tensorflow, "jax": _adagrad_jax},
+    harness_action="the TF oracle passes torch's accumulator through its epsilon tensor (Keras' own accumulator, "
+                   "started at 0.1, is initialized through float32: 0.10000000149) and emulates lr_decay with the "
+                   "learning-rate callable; OptimizerConfig passes every hyper-parameter explicitly",
+)
+
+ADAMW_LR = 0.125
+ADAMW_TRAJECTORY = "theta after 1 step of g=0.5, lr=1/8, defaults otherwise"
+
+
+def _adamw_torch(torch) -> dict[str, float]:
+    defaults = torch.optim.AdamW([torch.zeros(1, requires_grad=True)]).defaults
+    theta = torch_run(torch, lambda p: torch.optim.AdamW(p, lr=ADAMW_LR), 1.0, [0.5])[-1]
+    return {"weight_decay": float(defaults["weight_decay"]), ADAMW_TRAJECTORY: theta}
+
+
+def _adamw_tensorflow(ns) -> dict[str, float]:
+    theta = keras_run(ns, lambda: ns.keras.optimizers.AdamW(learning_rate=ADAMW_LR), 1.0, [0.5])[-1]
+    return {"weight_decay": float(ns.keras.optimizers.AdamW().weight_decay), ADAMW_TRAJECTORY: theta}
+
+
+def _adamw_jax(ns) -> dict[str, float]:
+    theta = optax_run(ns, ns.optax.adamw(ADAMW_LR), 1.0, [0.5])[-1]
+    return {"weight_decay": _default_of(ns.optax.adamw, "weight_decay"), ADAMW_TRAJECTORY: theta}
+
+
+adamw_default_weight_decay = Convention(
+    name="adamw_default_weight_decay",
+    family="optimizers",
+    question="AdamW's default weight decay (decoupled: theta *= 1 - lr * wd)",
+    setup="constructor default; and theta0=1 after one step of g=0.5, lr=1/8, everything else default, float64",
+    reference=lambda: {"weight_decay": rn.AdamW().decoupled_weight_decay,
+                       ADAMW_TRAJECTORY: reference_run(rn.AdamW(learning_rate=ADAMW_LR), 1.0, [0.5])[-1]},
+    tolerance=1e-15,
+    tolerance_reason="the default is exact; one float64 step on |theta| <= 1 rounds a few times (1.1e-16 each)",
+    twins={"torch": _adamw_torch, "tensorflow": _adamw_tensorflow, "jax": _adamw_jax},
+    harness_action="OptimizerConfig.weight_decay is always passed explicitly; the Keras twin also sets epsilon per "
+                   "step as for Adam (Keras' epsilon placement moves this step by ~1e-6 too)",
+)
+
+ROWS = ROWS + (rmsprop_epsilon_placement, rmsprop_defaults, adagrad_accumulator_and_epsilon,
+               adamw_default_weight_decay)
