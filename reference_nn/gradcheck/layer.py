@@ -70,15 +70,30 @@ def _check(layer, inputs, positions, names, params, grads, outputs, seed, option
     if reset:
         notes.append(f"layer.{reset}() called before every forward (what the layer accumulates is cleared)")
 
-    def run_forward(theta):
+    style = {"cache": False}  # forward returns (out, ..., cache) and backward takes (dout, ..., cache)
+
+    def forward_and_cache(theta):
         if reset:
             user_call(getattr(layer, reset), "f")
         args = [np.array(theta[names[i]], copy=True) if i in positions else fresh(v) for i, v in enumerate(inputs)]
         result = user_call(layer.forward, "f", *args)
-        return list(result) if isinstance(result, tuple) else [result]
+        if not isinstance(result, tuple):
+            return [result], ()
+        return (list(result[:-1]), (result[-1],)) if style["cache"] else (list(result), ())
+
+    def run_forward(theta):
+        return forward_and_cache(theta)[0]
+
+    def run_backward(theta):
+        _, cache = forward_and_cache(theta)
+        return user_call(layer.backward, "grad_f", *[fresh(d) for d in douts_given], *cache)
 
     input_point = {names[i]: inputs[i] for i in positions}
     outs = run_forward(input_point)  # a lazy layer creates its parameters here
+    if len(outs) >= 2 and not isinstance(outs[-1], np.ndarray | np.generic | float | int):
+        style["cache"] = True  # the last value is a cache (a tuple, dict, object), not an output
+        notes.append("forward returns (out, cache): backward is called as backward(dout, cache)")
+        outs = outs[:-1]
     driven = _driven(outputs, outs)
     rng = np.random.default_rng([seed, UPSTREAM_SEED])
     douts_given, douts = [], []
@@ -86,7 +101,7 @@ def _check(layer, inputs, positions, names, params, grads, outputs, seed, option
         given, as_float = upstream_gradient(out, rng) if i in driven else (np.zeros_like(out), 0.0)
         douts_given.append(given)
         douts.append(as_float)
-    returned = user_call(layer.backward, "grad_f", *[fresh(d) for d in douts_given])
+    returned = run_backward(input_point)
     if returned is None and positions:
         warnings.append(f"backward returned None: the gradient of {', '.join(names[i] for i in positions)} was not "
                         "checked")
@@ -118,12 +133,11 @@ def _check(layer, inputs, positions, names, params, grads, outputs, seed, option
 
     def grad_f(theta):
         put(theta)
-        run_forward(theta)
         for p in found.parameters:  # a backward that accumulates (self.dW += ...) must start from 0
             g = p.gradient()
             if isinstance(g, np.ndarray) and g.flags.writeable:
                 g[...] = 0
-        back = user_call(layer.backward, "grad_f", *[fresh(d) for d in douts_given])
+        back = run_backward(theta)
         out = {}
         if positions:
             for i, g in _assign(back, positions, len(inputs), names).items():

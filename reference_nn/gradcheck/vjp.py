@@ -36,6 +36,7 @@ from .arguments import (
 )
 from .check import check_gradients
 from .containers import conform_gradient
+from .discovery import discover
 from .report import GradientReport
 
 UPSTREAM_SEED = 2**31 - 1  # second seed word for the upstream gradients (check_layer uses the same)
@@ -118,10 +119,27 @@ def check_vjp(forward: Callable, backward: Callable, *inputs, outputs: int | Seq
     static = [f"{names[i]} ({describe(v)})" for i, v in enumerate(inputs) if i not in keys]
     if static:
         report.notes.insert(1, f"passed unchanged on every call: {', '.join(static)}")
+    owner, unchecked = _owner_parameters(forward)
+    if unchecked:
+        report.notes.insert(0, f"{WARNING}forward is a method of a {owner} that keeps parameters "
+                               f"({', '.join(unchecked)}) check_vjp does not perturb: check_layer(obj, *inputs) checks "
+                               "them too")
     if unanswered:
         report.notes.insert(0, f"{WARNING}backward returned None for {', '.join(names[i] for i in unanswered)}: "
                                "not checked")
     return report
+
+
+def _owner_parameters(forward) -> tuple[str, list[str]]:
+    """(class name, parameters) of the object forward is a method of: its parameters are not
+    inputs, so check_vjp does not check them."""
+    owner = getattr(forward, "__self__", None)
+    if owner is None or isinstance(owner, type) or not hasattr(owner, "__dict__"):
+        return "", []
+    try:
+        return type(owner).__name__, [p.name for p in discover(owner).parameters]
+    except Exception:  # noqa: BLE001 - an object discovery cannot read: nothing to warn about
+        return "", []
 
 
 def _differentiable_positions(inputs, names, wrt) -> list[int]:

@@ -161,3 +161,11 @@ def test_layers_that_accumulate_gradients():
     report = check_layer(LO.AccumulatingAttrDense(4, 3), x_rows())
     assert report.passed and not report.inconclusive, str(report)
     assert check_layer(LO.AccumulatingAttrDense(4, 3, bug="db_tripled"), x_rows()).failed_parameters == ["b"]
+
+
+def test_layer_methods_in_the_cache_style():
+    report = check_layer(LO.CacheDense(4, 3), x_rows())
+    assert report.passed and list(report.results) == ["input", "W", "b"], str(report)
+    assert "forward returns (out, cache): backward is called as backward(dout, cache)" in report.notes, report.notes
+    assert report.notes[0].startswith("drove output(s) out (5, 3)"), report.notes
+    assert check_layer(LO.CacheDense(4, 3, bug="db_first_row"), x_rows()).failed_parameters == ["b"]

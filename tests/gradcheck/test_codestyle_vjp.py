@@ -285,3 +285,16 @@ def test_unseeded_dropout_is_inconclusive_not_passed():
         report = check_vjp(L.dropout_forward, backward, x, {"mode": "train", "p": 0.6})
         assert not report.passed and report.inconclusive, str(report)
         assert any("not deterministic" in r for r in report.reasons), report.reasons
+
+
+def test_methods_of_an_object_with_parameters_get_a_warning():
+    """check_vjp(layer.forward, layer.backward, x) perturbs x only: the layer's own W and b are not
+    inputs, so the report warns and points at check_layer."""
+    from user_code import layer_objects
+
+    layer = layer_objects.CacheDense(4, 3)
+    report = check_vjp(layer.forward, layer.backward, np.random.default_rng(16).standard_normal((5, 4)))
+    assert report.passed and list(report.results) == ["x"], str(report)
+    assert report.notes[0].startswith("WARNING: forward is a method of a CacheDense that keeps parameters (W, b)"), (
+        report.notes
+    )

@@ -228,3 +228,21 @@ class AccumulatingAttrDense(AttrDense):
         self.dW += self.x.T @ dout
         self.db += dout.sum(axis=0) * (3 if self.bug == "db_tripled" else 1)
         return dout @ self.W.T
+
+
+class CacheDense:
+    """Methods in the function-pair style: forward(x) -> (out, cache), backward(dout, cache) -> dx,
+    parameter gradients kept as self.dW, self.db."""
+
+    def __init__(self, n_in, n_out, seed=0, bug=None):
+        rng = np.random.default_rng(seed)
+        self.W, self.b, self.bug = rng.standard_normal((n_in, n_out)), rng.standard_normal(n_out), bug
+
+    def forward(self, x):
+        return x @ self.W + self.b, (x,)
+
+    def backward(self, dout, cache):
+        (x,) = cache
+        self.dW = x.T @ dout
+        self.db = dout.sum(axis=0) if self.bug != "db_first_row" else dout[0]
+        return dout @ self.W.T
