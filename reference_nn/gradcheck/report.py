@@ -215,13 +215,23 @@ class GradientReport:
         lines = [self.headline(), *table]
         lines += [f"  INCONCLUSIVE: {reason}" for reason in self.reasons]
         lines += [f"  note: {n}" for n in self.notes]
-        lines += [f"  {r.name}: {r.note}" for r in self.results.values() if r.note]
+        lines += [f"  {', '.join(names)}: {part}" for part, names in _grouped_notes(self.results).items()]
         lines += [f"  {r.name}: hint (a guess from the pattern, not a verdict): {r.hint}"
                   for r in self.results.values() if r.hint]  # fmt: skip
         return "\n".join(lines)
 
     def __repr__(self) -> str:
         return f"<GradientReport verdict={self.verdict} params={list(self.results)}>"
+
+
+def _grouped_notes(results: dict) -> dict[str, list[str]]:
+    """Each distinct note part ("; "-separated) once, with the tensors it applies to: a reason that
+    holds for every tensor (complex step not used) is one line, not one per tensor."""
+    grouped: dict[str, list[str]] = {}
+    for r in results.values():
+        for part in filter(None, r.note.split("; ")):
+            grouped.setdefault(part, []).append(r.name)
+    return grouped
 
 
 def _row(r: ParameterResult) -> list[str]:

@@ -6,8 +6,13 @@ import sys
 
 import pytest
 
+# NumPy's C extension cannot be imported twice in one process: the pytester run below reuses it.
+import reference_nn.gradcheck  # noqa: F401
+
 from equivalence_tests.cli import EXIT_DISAGREE, EXIT_OK, EXIT_USAGE, main
 from equivalence_tests.cli.check import EXIT_INCONCLUSIVE, EXIT_USER_CODE
+
+pytest_plugins = ["pytester"]  # declared in the module: pytest refuses it in a conftest below the rootdir
 
 SHAPES = ["--shape", "w=4x1"]
 
@@ -107,3 +112,25 @@ def test_negative_or_non_finite_tolerances_are_usage_errors(student, capsys, opt
     assert main(["check", "student:loss", "student:grad", *SHAPES, option, value]) == EXIT_USAGE
     err = capsys.readouterr().err
     assert f"{option} must be a finite number >= 0" in err and err.count("\n") == 1, err
+
+
+PLUGIN_TESTS = STUDENT + '''
+
+PARAMS = {"w": np.linspace(-0.5, 0.5, 4).reshape(4, 1)}
+
+
+def test_right(gradient_checker):
+    assert gradient_checker(loss, grad, PARAMS).verdict == "PASS"
+
+
+def test_random_loss(gradient_checker):
+    gradient_checker(dropout_loss, grad, PARAMS)
+'''
+
+
+def test_the_pytest_plugin_fails_an_inconclusive_check_saying_so(pytester):
+    """Not verified is not passed: a test whose gradient check is INCONCLUSIVE fails, with the reason."""
+    pytester.makepyfile(test_student=PLUGIN_TESTS)
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*GradientCheckFailure*INCONCLUSIVE: no wrong element found*f is not deterministic*"])
