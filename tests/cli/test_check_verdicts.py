@@ -8,7 +8,6 @@ import pytest
 
 # NumPy's C extension cannot be imported twice in one process: the pytester run below reuses it.
 import reference_nn.gradcheck  # noqa: F401
-
 from equivalence_tests.cli import EXIT_DISAGREE, EXIT_OK, EXIT_USAGE, main
 from equivalence_tests.cli.check import EXIT_INCONCLUSIVE, EXIT_USER_CODE
 
