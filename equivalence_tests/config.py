@@ -79,6 +79,13 @@ class ModelConfig:
     ``"leaky_relu"``; ``loss`` is a name from ``reference_nn.LOSSES``; ``l2`` is the
     ``0.5 * l2 * sum(W**2)`` penalty; ``steps`` optimizer steps are taken for the
     "updated parameters" quantity; ``dtype`` is ``"float32"`` or ``"float64"``.
+
+    ``normalization`` (None, ``"batch"`` or ``"layer"``) puts a BatchNorm / LayerNorm (torch's
+    eps 1e-5 and momentum 0.1) between LINEAR and the activation of every hidden layer, whose
+    parameters are then ``W{l}, gamma{l}, beta{l}`` (no ``b{l}``). ``normalization_mode``:
+    ``"train"`` (batch statistics; each optimizer step's forward pass updates the running
+    statistics, which oracles report as ``norm_state``) or ``"eval"`` (running statistics, taken
+    after one training-mode forward pass at the initial parameters from (0, 1)).
     """
 
     layer_dims: tuple[int, ...]
@@ -89,12 +96,32 @@ class ModelConfig:
     steps: int = 1
     dtype: str = "float64"
     leaky_relu_alpha: float = 0.01
+    normalization: str | None = None
+    normalization_mode: str = "train"
 
     def __post_init__(self) -> None:
         if len(self.activations) != len(self.layer_dims) - 1:
             raise ValueError(
                 f"activations must have {len(self.layer_dims) - 1} entries (one per layer), got {len(self.activations)}"
             )
+        if self.normalization not in (None, "batch", "layer"):
+            raise ValueError(f"normalization must be None, 'batch' or 'layer', got {self.normalization!r}")
+        if self.normalization_mode not in ("train", "eval"):
+            raise ValueError(f"normalization_mode must be 'train' or 'eval', got {self.normalization_mode!r}")
+
+    def is_normalized(self, layer: int) -> bool:
+        """Whether layer ``layer`` (1-based) has a normalization: every hidden layer of a normalized model."""
+        return self.normalization is not None and layer < self.n_layers
+
+    def parameter_names(self) -> list[str]:
+        """``["W1", "b1", ...]``, or with a normalization ``["W1", "gamma1", "beta1", ..., "WL", "bL"]``."""
+        return [name for layer in range(1, self.n_layers + 1)
+                for name in ((f"W{layer}", f"gamma{layer}", f"beta{layer}") if self.is_normalized(layer)
+                             else (f"W{layer}", f"b{layer}"))]
+
+    def normalization_spec(self) -> rn.Normalization | None:
+        """The reference's :class:`reference_nn.Normalization` (torch's eps and momentum), or None."""
+        return None if self.normalization is None else rn.Normalization(self.normalization)
 
     @property
     def n_layers(self) -> int:
@@ -117,7 +144,8 @@ class ModelConfig:
     def describe(self) -> str:
         """One line for reports: ``4-3-1 relu,sigmoid bce l2=0 sgd(lr=0.1) float64``."""
         dims = "-".join(str(n) for n in self.layer_dims)
+        norm = f" {self.normalization}norm({self.normalization_mode})" if self.normalization else ""
         return (
-            f"{dims} {','.join(self.activations)} {self.loss} l2={self.l2:g} "
+            f"{dims} {','.join(self.activations)}{norm} {self.loss} l2={self.l2:g} "
             f"{self.optimizer.name}(lr={self.optimizer.learning_rate:g}) x{self.steps} {self.dtype}"
         )

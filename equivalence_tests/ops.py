@@ -36,7 +36,7 @@ import numpy as np
 
 import reference_nn as rn
 from equivalence_tests.config import ModelConfig, OptimizerConfig
-from equivalence_tests.ops_modern import modern_rows
+from equivalence_tests.ops_modern import modern_rows, normalization_rows
 
 KINDS = ("activation", "loss", "layer", "penalty", "optimizer")
 
@@ -328,7 +328,7 @@ OPS: tuple[OpInfo, ...] = (
 )
 
 # issue 17's rows live in ops_modern.py (for this file's size)
-OPS += modern_rows(OpInfo, ToleranceOverride, Unsupported, OptimizerConfig)
+OPS += modern_rows(OpInfo, ToleranceOverride, Unsupported, OptimizerConfig) + normalization_rows(OpInfo, Unsupported)
 
 OPS_BY_NAME: dict[str, OpInfo] = {op.name: op for op in OPS}
 
@@ -377,6 +377,8 @@ def ops_in(config: ModelConfig) -> tuple[OpInfo, ...]:
     """Every row a model configuration exercises (for tolerance overrides and reports)."""
     rows = [activation_op(name) for name in dict.fromkeys(config.activations)]
     rows += [op(config.loss), op("linear")]
+    if config.normalization:
+        rows.append(op(f"{config.normalization}_norm"))
     if config.l2:
         rows.append(op("l2"))
     if config.steps:
@@ -453,6 +455,12 @@ def example_configs(row: OpInfo, dtype: str) -> list[ModelConfig]:
     if row.kind == "loss":
         return [ModelConfig((4, 5, max(3, row.min_outputs)), ("tanh", last), row.name, dtype=dtype)
                 for last in row.output_activations]
+    if row.name in ("batch_norm", "layer_norm"):
+        kind = row.name.split("_")[0]
+        modes = ("train", "eval") if kind == "batch" else ("train",)
+        return [ModelConfig((4, 5, 4, 3), ("tanh", "gelu", "softmax"), "cross_entropy", normalization=kind,
+                            normalization_mode=mode, optimizer=OptimizerConfig("adam", learning_rate=0.01), steps=3,
+                            dtype=dtype) for mode in modes]
     if row.kind == "layer":
         return [ModelConfig((4, 3, 2), ("identity", "identity"), "mse", dtype=dtype)]
     if row.kind == "penalty":
@@ -466,9 +474,12 @@ def example_inputs(config: ModelConfig, seed: int = 0, m: int = 6) -> tuple[dict
                                                                               np.ndarray]:
     """``params`` (Xavier weights, small random biases), ``X (n0, m)`` and valid ``Y (nL, m)``."""
     rng = np.random.default_rng(seed)
-    params = rn.initialize_parameters(config.layer_dims, init="xavier", seed=rng, dtype=config.dtype)
-    for layer in range(1, config.n_layers + 1):
-        params[f"b{layer}"] = (0.1 * rng.standard_normal(params[f"b{layer}"].shape)).astype(config.dtype)
+    params = rn.initialize_parameters(config.layer_dims, init="xavier", seed=rng, dtype=config.dtype,
+                                      normalization=config.normalization)
+    for name in params:
+        if name.startswith(("b", "gamma")):  # b and beta: small random shifts; gamma: 1 + small
+            shift = 0.1 * rng.standard_normal(params[name].shape) + (name.startswith("gamma"))
+            params[name] = shift.astype(config.dtype)
     X = rng.standard_normal((config.layer_dims[0], m)).astype(config.dtype)
     Y = valid_targets(config.loss, (config.layer_dims[-1], m), rng, config.dtype)
     return params, X, Y

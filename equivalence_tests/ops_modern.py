@@ -265,3 +265,69 @@ class KerasModernOptimizerTwin:
         self.accumulated[index] = [s, a]
         root = tf.sqrt(tf.maximum(variance, tf.zeros_like(variance)))
         return tf.square(root + tf.constant(opt.eps, dtype=self.dtype)) - variance
+
+
+# --------------------------------------------------------------------------- normalization
+# Twin signatures of the batch_norm / layer_norm rows (kind "layer"; Z in the frameworks' layout (m, n)):
+#   torch_functional / tf_functional  (fw, Z, gamma, beta, stats, training, config) -> normalized Z, where
+#       stats is (running_mean, running_var) of shape (n,) (BatchNorm; updated in place in training mode)
+#   torch_layer / keras_layer         (fw, n, config) -> the framework's module / layer
+NORM_EPS = rn.Normalization("batch").eps  # torch's 1e-5 (Keras: 1e-3)
+NORM_MOMENTUM = rn.Normalization("batch").momentum  # torch's 0.1 = weight of the new batch statistic
+
+
+def _torch_batch_norm(fw: Any, Z: Any, gamma: Any, beta: Any, stats: Any, training: bool, config: Any) -> Any:
+    return fw.F.batch_norm(Z, stats[0], stats[1], gamma, beta, training=training, momentum=NORM_MOMENTUM, eps=NORM_EPS)
+
+
+def _tf_batch_norm(fw: Any, Z: Any, gamma: Any, beta: Any, stats: Any, training: bool, config: Any) -> Any:
+    """tf.nn.moments + tf.nn.batch_normalization, the running statistics updated as torch does
+    (unbiased variance m / (m - 1)), written as a TF user writes it."""
+    tf = fw.tf
+    if not training:
+        return tf.nn.batch_normalization(Z, stats[0], stats[1], beta, gamma, NORM_EPS)
+    mean, variance = tf.nn.moments(Z, axes=[0])
+    m = int(Z.shape[0])
+    stats[0].assign((1 - NORM_MOMENTUM) * stats[0] + NORM_MOMENTUM * mean)
+    stats[1].assign((1 - NORM_MOMENTUM) * stats[1] + NORM_MOMENTUM * variance * (m / (m - 1)))
+    return tf.nn.batch_normalization(Z, mean, variance, beta, gamma, NORM_EPS)
+
+
+def _tf_layer_norm(fw: Any, Z: Any, gamma: Any, beta: Any, stats: Any, training: bool, config: Any) -> Any:
+    mean, variance = fw.tf.nn.moments(Z, axes=[-1], keepdims=True)
+    return fw.tf.nn.batch_normalization(Z, mean, variance, beta, gamma, NORM_EPS)
+
+
+def normalization_rows(OpInfo: type, Unsupported: type) -> tuple[Any, ...]:
+    return (
+        OpInfo("batch_norm", "layer", rn.BatchNorm,
+               "between LINEAR (no bias) and each hidden activation; statistics over the batch (m >= 2); train mode: "
+               "batch statistics, biased variance; eval mode: running statistics",
+               _torch_batch_norm,
+               lambda fw, n, config: fw.nn.BatchNorm1d(n, eps=NORM_EPS, momentum=NORM_MOMENTUM,
+                                                       dtype=getattr(fw.torch, config.dtype)),
+               _tf_batch_norm,
+               lambda fw, n, config: fw.keras.layers.BatchNormalization(
+                   axis=-1, momentum=1 - NORM_MOMENTUM, epsilon=NORM_EPS, dtype=config.dtype),
+               conventions=("torch momentum 0.1 weighs the new batch statistic, Keras momentum 0.99 the old value: "
+                            "the Keras twin gets momentum = 1 - 0.1 and epsilon = 1e-5 (Keras' default 1e-3) "
+                            "(conventions table: batchnorm_momentum_and_eps).",
+                            "torch updates running_var with the unbiased batch variance, Keras with the biased one "
+                            "(batchnorm_running_variance): eval-mode models are not checked on the Keras path, and "
+                            "its running statistics are not reported."),
+               unsupported=(Unsupported(
+                   "tensorflow/keras", lambda config: config.normalization == "batch"
+                   and config.normalization_mode == "eval",
+                   "Keras' BatchNormalization moves its moving_variance with the biased batch variance (torch and the "
+                   "reference: unbiased), so eval-mode outputs differ by the factor m / (m - 1) in that update; the "
+                   "functional TF path (tf.nn.batch_normalization with torch's update) checks eval mode"),)),
+        OpInfo("layer_norm", "layer", rn.LayerNorm,
+               "between LINEAR (no bias) and each hidden activation; statistics over the features of each sample",
+               lambda fw, Z, gamma, beta, stats, training, config: fw.F.layer_norm(Z, (Z.shape[-1],), gamma, beta,
+                                                                                    eps=NORM_EPS),
+               lambda fw, n, config: fw.nn.LayerNorm(n, eps=NORM_EPS, dtype=getattr(fw.torch, config.dtype)),
+               _tf_layer_norm,
+               lambda fw, n, config: fw.keras.layers.LayerNormalization(axis=-1, epsilon=NORM_EPS, dtype=config.dtype),
+               conventions=("Keras' LayerNormalization default epsilon is 1e-3 (torch 1e-5): the twin passes 1e-5 "
+                            "(conventions table: layernorm_eps).",)),
+    )

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -51,6 +52,8 @@ class OracleResult:
     gradients: dict[str, np.ndarray]
     updated_params: dict[str, np.ndarray]
     notes: list[str] = field(default_factory=list)  # conventions applied on this run
+    # normalized models: running statistics after the run ({"running_mean1": (n1, 1), ...}); None if not tracked
+    norm_state: dict[str, np.ndarray] | None = None
 
     def quantity(self, name: str) -> Any:
         """The value of one of :data:`QUANTITIES` (``"gradient"`` gives the gradients dict)."""
@@ -161,12 +164,13 @@ def validate_run_inputs(config: ModelConfig, params: Any, X: Any, Y: Any) -> Non
     dims = config.layer_dims
     if not isinstance(params, dict):
         raise TypeError(f"params must be a dict {{'W1': ..., 'b1': ...}}, got {type(params).__name__}")
-    expected_keys = [f"{kind}{layer}" for layer in range(1, len(dims)) for kind in "Wb"]
+    expected_keys = config.parameter_names()
     if sorted(params) != sorted(expected_keys):
         raise ValueError(f"params must have keys {expected_keys} for layer_dims {dims}, got {sorted(params)}")
-    for layer in range(1, len(dims)):
-        for kind, shape in (("W", (dims[layer], dims[layer - 1])), ("b", (dims[layer], 1))):
-            _check_array(f"params['{kind}{layer}']", params[f"{kind}{layer}"], shape, dtype)
+    for name in expected_keys:
+        layer = int(re.sub(r"^[A-Za-z]+", "", name))
+        shape = (dims[layer], dims[layer - 1]) if name.startswith("W") else (dims[layer], 1)
+        _check_array(f"params['{name}']", params[name], shape, dtype)
     if not isinstance(X, np.ndarray) or X.ndim != 2:
         raise ValueError(f"X must be a 2-D array (n0={dims[0]}, m), got {X!r:.80}")
     _check_array("X", X, (dims[0], X.shape[1]), dtype)
@@ -198,9 +202,11 @@ def import_tensorflow() -> Any:
     return import_quietly("tensorflow")
 
 
-def keyed_by_parameter(arrays: list[np.ndarray], n_layers: int) -> dict[str, np.ndarray]:
-    """``[W1, b1, W2, b2, ...]`` -> ``{"W1": ..., "b1": ..., ...}`` (reference order)."""
-    names = [f"{kind}{layer}" for layer in range(1, n_layers + 1) for kind in "Wb"]
+def keyed_by_parameter(arrays: list[np.ndarray], n_layers: int,
+                       names: list[str] | None = None) -> dict[str, np.ndarray]:
+    """``[W1, b1, W2, b2, ...]`` -> ``{"W1": ..., "b1": ..., ...}`` (reference order); ``names``:
+    another order, e.g. ``config.parameter_names()`` of a normalized model."""
+    names = names or [f"{kind}{layer}" for layer in range(1, n_layers + 1) for kind in "Wb"]
     return dict(zip(names, arrays, strict=True))
 
 

@@ -27,6 +27,7 @@ import numpy as np
 import reference_nn as rn
 from equivalence_tests.config import ModelConfig
 from equivalence_tests.oracles.base import Oracle, OracleResult, import_quietly, run_steps
+from equivalence_tests.oracles.reference_oracle import initial_norm_state
 
 
 class FiniteDifferenceOracle(Oracle):
@@ -50,11 +51,14 @@ class FiniteDifferenceOracle(Oracle):
         return f"reference_nn.gradcheck {rn.__version__}"
 
     def _run(self, fw, config, params, X, Y) -> OracleResult:
-        AL, _ = rn.model_forward(X, params, config.activation_objects())
+        # a normalized model in eval mode differentiates with its running statistics held fixed
+        state = initial_norm_state(config, params, X) if config.normalization_mode == "eval" else None
+        AL, _ = rn.model_forward(X, params, config.activation_objects(), config.normalization_spec(), state,
+                                 training=config.normalization_mode == "train")
         cost = float(rn.compute_cost(AL, Y, config.loss, params, config.l2))
 
         def numerical(current: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-            f = cost_function(config, X, Y)
+            f = cost_function(config, X, Y, state)
             if self.path == "complex":
                 evaluator, _ = fw.check.make_evaluator(f, current, np.float64, None)
                 estimate = {name: fw.gradcheck.complex_step(evaluator, name).values.reshape(value.shape)
@@ -71,18 +75,21 @@ class FiniteDifferenceOracle(Oracle):
         )
 
 
-def cost_function(config: ModelConfig, X: np.ndarray, Y: np.ndarray):
+def cost_function(config: ModelConfig, X: np.ndarray, Y: np.ndarray, norm_state: dict[str, np.ndarray] | None = None):
     """``f(params) -> cost`` that follows the dtype of ``params`` (float32, float64 or complex).
 
     The numerical side perturbs one tensor at a time, so a complex step hands over one complex
     tensor among real ones; the reference refuses mixed dtypes, so every parameter and ``X`` are
-    promoted to the common dtype first, and ``Y`` is cast to the output's real dtype."""
+    promoted to the common dtype first, and ``Y`` is cast to the output's real dtype. A normalized
+    model runs in ``config.normalization_mode`` (eval: with the fixed statistics ``norm_state``;
+    training: the batch's, never updating any state)."""
     activations = config.activation_objects()
 
     def f(params: dict[str, np.ndarray]):
         dtype = np.result_type(*params.values())
         params = {name: value.astype(dtype, copy=False) for name, value in params.items()}
-        AL, _ = rn.model_forward(X.astype(dtype), params, activations)
+        AL, _ = rn.model_forward(X.astype(dtype), params, activations, config.normalization_spec(), norm_state,
+                                 training=config.normalization_mode == "train")
         return rn.compute_cost(AL, Y.astype(AL.real.dtype), config.loss, params, config.l2)
 
     return f

@@ -27,6 +27,7 @@ import numpy as np
 from equivalence_tests import ops
 from equivalence_tests.config import ModelConfig
 from equivalence_tests.oracles.base import Oracle, OracleResult, import_quietly, import_tensorflow
+from equivalence_tests.oracles.tensorflow_normalized import NormalizedTensorFlowModel
 
 
 class TensorFlowOracle(Oracle):
@@ -106,15 +107,22 @@ class TensorFlowOracle(Oracle):
 
     def _run_eagerly(self, fw, config, params, X, Y) -> OracleResult:
         tf = fw.tf
+        normalized = NormalizedTensorFlowModel(fw, config, params, self.path) if config.normalization else None
+        if normalized is not None:
+            variables, forward, regularization = normalized.variables, normalized.forward, normalized.regularization
         if self.path == "functional":
-            variables, forward, regularization = self._functional_model(fw, config, params)
+            if normalized is None:
+                variables, forward, regularization = self._functional_model(fw, config, params)
             loss = ops.op(config.loss).tf_functional
             loss_of = lambda AL, Yt: loss(fw, AL, Yt)  # noqa: E731
         else:
-            variables, forward, regularization = self._keras_model(fw, config, params)
+            if normalized is None:
+                variables, forward, regularization = self._keras_model(fw, config, params)
             loss_of = ops.op(config.loss).keras_layer(fw, config.dtype)
         X_rows = tf.constant(X.T, dtype=config.dtype)
         Y_rows = tf.constant(Y.T, dtype=config.dtype)
+        if normalized is not None and config.normalization_mode == "eval":
+            normalized.warm_up(X_rows)
 
         def gradient_step() -> tuple[Any, Any, list[Any]]:
             with tf.GradientTape() as tape:
@@ -138,9 +146,10 @@ class TensorFlowOracle(Oracle):
         return OracleResult(
             oracle=self.name, framework=self.framework, framework_version=self.version, path=self.path,
             dtype=config.dtype, forward=forward_value, cost=float(cost.numpy()),
-            gradients=_reference_layout(first_gradients, config.n_layers),
-            updated_params=_reference_layout([v.numpy() for v in variables], config.n_layers),
+            gradients=_reference_layout(first_gradients, config),
+            updated_params=_reference_layout([v.numpy() for v in variables], config),
             notes=[f"conventions={self.conventions}"],
+            norm_state=None if normalized is None else normalized.norm_state(),
         )
 
 
@@ -152,11 +161,8 @@ def _check_dtype(config: ModelConfig, tensors: list[Any]) -> None:
                                  "a twin is missing an explicit dtype")
 
 
-def _reference_layout(arrays: list[np.ndarray], n_layers: int) -> dict[str, np.ndarray]:
-    """``[K1, b1, ...]`` in Keras layout -> ``{"W1": K1.T, "b1": b1 as (n, 1), ...}``."""
-    result = {}
-    for layer in range(1, n_layers + 1):
-        kernel, bias = arrays[2 * layer - 2], arrays[2 * layer - 1]
-        result[f"W{layer}"] = np.ascontiguousarray(kernel.T)
-        result[f"b{layer}"] = bias.reshape(-1, 1).copy()
-    return result
+def _reference_layout(arrays: list[np.ndarray], config: ModelConfig) -> dict[str, np.ndarray]:
+    """``[K1, b1, ...]`` in Keras layout (``config.parameter_names()`` order) -> ``{"W1": K1.T, "b1": b1 as
+    (n, 1), ...}``."""
+    return {name: np.ascontiguousarray(value.T) if name.startswith("W") else value.reshape(-1, 1).copy()
+            for name, value in zip(config.parameter_names(), arrays, strict=True)}

@@ -21,6 +21,7 @@ import numpy as np
 from equivalence_tests import ops
 from equivalence_tests.config import ModelConfig
 from equivalence_tests.oracles.base import Oracle, OracleResult, import_quietly, keyed_by_parameter
+from equivalence_tests.oracles.torch_normalized import NormalizedTorchModel
 
 
 class TorchOracle(Oracle):
@@ -77,7 +78,13 @@ class TorchOracle(Oracle):
     # -- running --------------------------------------------------------------------------
     def _run(self, fw, config, params, X, Y) -> OracleResult:
         torch = fw.torch
-        if self.path == "functional":
+        normalized = NormalizedTorchModel(fw, config, params, self.path) if config.normalization else None
+        if normalized is not None:
+            tensors, forward = normalized.tensors, normalized.forward
+            loss = ops.op(config.loss).torch_functional
+            loss_of = (lambda AL, Yt: loss(fw, AL, Yt)) if self.path == "functional" else \
+                ops.op(config.loss).torch_layer(fw, config.dtype)
+        elif self.path == "functional":
             tensors, forward = self._functional_model(fw, config, params)
             loss = ops.op(config.loss).torch_functional
             loss_of = lambda AL, Yt: loss(fw, AL, Yt)  # noqa: E731
@@ -85,8 +92,10 @@ class TorchOracle(Oracle):
             tensors, forward = self._layers_model(fw, config, params)
             loss_of = ops.op(config.loss).torch_layer(fw, config.dtype)
         penalty = ops.op("l2").torch_functional
-        weights = tensors[0::2]
+        weights = [t for name, t in zip(config.parameter_names(), tensors, strict=True) if name.startswith("W")]
         X_rows, Y_rows = torch.from_numpy(X.T.copy()), torch.from_numpy(Y.T.copy())
+        if normalized is not None and config.normalization_mode == "eval":
+            normalized.warm_up(X_rows)
 
         def cost_of() -> tuple[Any, Any]:
             AL = forward(X_rows)
@@ -111,11 +120,13 @@ class TorchOracle(Oracle):
         return OracleResult(
             oracle=self.name, framework=self.framework, framework_version=self.version, path=self.path,
             dtype=config.dtype, forward=forward_value, cost=cost_value,
-            gradients=_reference_layout(gradients, params, config.n_layers),
-            updated_params=_reference_layout([t.detach().numpy().copy() for t in tensors], params, config.n_layers),
+            gradients=_reference_layout(gradients, params, config),
+            updated_params=_reference_layout([t.detach().numpy().copy() for t in tensors], params, config),
+            norm_state=None if normalized is None else normalized.norm_state(),
         )
 
 
-def _reference_layout(arrays: list[np.ndarray], params: dict[str, np.ndarray], n_layers: int) -> dict[str, np.ndarray]:
-    keyed = keyed_by_parameter(arrays, n_layers)
+def _reference_layout(arrays: list[np.ndarray], params: dict[str, np.ndarray], config: ModelConfig,
+                      ) -> dict[str, np.ndarray]:
+    keyed = keyed_by_parameter(arrays, config.n_layers, config.parameter_names())
     return {name: value.reshape(params[name].shape) for name, value in keyed.items()}
