@@ -55,13 +55,17 @@ KNOWN_WRONG = {}
 for _method in ELEMENTWISE:
     for _cid in ("course/affine/w_transposed_view[float64]", "course/affine/x_fortran_order[float64]",
                  "columns/L_model/params_transposed_views[float64]", "layer/Dense/input_transposed_view[float64]",
-                 "layer/ColumnDense/vjp_convention_input_X.T[float64]"):  # fmt: skip
+                 "layer/ColumnDense/vjp_convention_input_X.T[float64]",
+                 "vg/TwoLayerNet/W1_transposed_view[float64]"):  # fmt: skip
         KNOWN_WRONG[_cid, _method] = NONCONTIGUOUS_ALARM
     KNOWN_WRONG["course/affine/w_transposed_view+dw_zeros[float64]", _method] = NONCONTIGUOUS_PASS
     KNOWN_WRONG["columns/L_model/params_transposed_views+dW_zeros[float64]", _method] = (
         NONCONTIGUOUS + ": W1's zero gradient is not flagged (only W2, which is right, FAILS)")
-KNOWN_WRONG["course/affine/w_transposed_view+dw_zeros[float64]", "directional"] = NONCONTIGUOUS_PASS
-KNOWN_WRONG["columns/L_model/params_transposed_views+dW_zeros[float64]", "directional"] = NONCONTIGUOUS_PASS
+# directional: the projection disagrees, the element-by-element follow-up (numeric 0 everywhere) then agrees
+# with the zero gradient, and the tensor PASSES although its projection did not verify.
+for _cid in ("course/affine/w_transposed_view+dw_zeros[float64]",
+             "columns/L_model/params_transposed_views+dW_zeros[float64]"):  # fmt: skip
+    KNOWN_WRONG[_cid, "directional"] = NONCONTIGUOUS_PASS + "; the failed projection is overruled by the element check"
 for _method in ("central", "richardson"):
     KNOWN_WRONG["columns/L_model/tiny_w_1e-8[float64]", _method] = TINY_RELU
     KNOWN_WRONG["vg/TwoLayerNet/tiny_w_1e-8[float64]", _method] = TINY_RELU

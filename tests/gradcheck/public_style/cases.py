@@ -27,6 +27,7 @@ from reference_nn.gradcheck import check_gradients, check_layer, check_value_and
 from . import columns_deep_net as D
 from . import course_layers as C
 from . import layer_objects as O
+from . import linear_classifiers as LC
 from . import two_layer_net as T
 
 F64, F32 = np.float64, np.float32
@@ -73,6 +74,22 @@ def _cast(dtype, *arrays):
 
 def _run_with_inputs(fn, inputs, method):
     return fn(*inputs, method=method)
+
+
+def _vg_with_mask(loss, bug=None):
+    def fn(x, y, mask):
+        return loss(x, y, mask, bug=bug)
+
+    return lambda x, y, mask, method: check_value_and_grad(fn, x, y, mask, method=method)
+
+
+def _vg_bare(loss, bug=None, reg=0.1):
+    """check_value_and_grad(loss, W, X, y, reg) on ``loss(W, X, y, reg) -> (loss, dW)``."""
+
+    def fn(W, X, y, reg):
+        return loss(W, X, y, reg, bug=bug)
+
+    return lambda W, X, y, method: check_value_and_grad(fn, W, X, y, reg, method=method)
 
 
 def _vjp(forward, backward, bug=None):
@@ -173,6 +190,13 @@ def course_cases() -> list[Case]:
             _vjp(C.rnn_step_forward, C.rnn_step_backward, "dWh_transposed"), _cast(dt, *rnn), "Wh")
         add("course/rnn_step/tanh_grad_wrong_cache", name, "FAIL",
             _vjp(C.rnn_step_forward, C.rnn_step_backward, "tanh_grad_wrong_cache"), _cast(dt, *rnn), "Wx")
+        seq = (r.standard_normal((2, 3, 4)), r.standard_normal((2, 5)), 0.3 * r.standard_normal((4, 5)),
+               0.3 * r.standard_normal((5, 5)), r.standard_normal(5))
+        add("course/rnn_sequence/right", name, "PASS", _vjp(C.rnn_forward, C.rnn_backward), _cast(dt, *seq))
+        add("course/rnn_sequence/forgot_dprev", name, "FAIL", _vjp(C.rnn_forward, C.rnn_backward, "forgot_dprev"),
+            _cast(dt, *seq), "h0")
+        add("course/rnn_sequence/overwrite_dWh", name, "FAIL", _vjp(C.rnn_forward, C.rnn_backward, "overwrite_dWh"),
+            _cast(dt, *seq), "Wh")
         lstm = (r.standard_normal((3, 4)), r.standard_normal((3, 2)), r.standard_normal((3, 2)),
                 0.5 * r.standard_normal((4, 8)), 0.5 * r.standard_normal((2, 8)), r.standard_normal(8))
         add("course/lstm_step/right", name, "PASS", _vjp(C.lstm_step_forward, C.lstm_step_backward), _cast(dt, *lstm))
@@ -198,6 +222,24 @@ def course_cases() -> list[Case]:
             ((50 * logits).astype(dt), labels))
         add("course/softmax_loss/missing_1_over_m", name, "FAIL", vg(C.softmax_loss, "missing_1_over_m"),
             (logits.astype(dt), labels), "x")
+        tx, ty = r.standard_normal((2, 4, 5)), r.integers(0, 5, size=(2, 4))
+        tmask = np.array([[True, True, True, False], [True, True, False, False]])
+        add("course/temporal_softmax/right", name, "PASS", _vg_with_mask(C.temporal_softmax_loss),
+            (tx.astype(dt), ty, tmask))
+        add("course/temporal_softmax/forgot_mask", name, "FAIL", _vg_with_mask(C.temporal_softmax_loss, "forgot_mask"),
+            (tx.astype(dt), ty, tmask), "x")
+        W, Xl, yl = 1e-4 * r.standard_normal((6, 4)), r.standard_normal((8, 6)), r.integers(0, 4, size=8)
+        for loss in ("svm_loss_vectorized", "softmax_loss_naive"):
+            add(f"course/{loss}/right", name, "PASS", _vg_bare(getattr(LC, loss)), (W.astype(dt), Xl.astype(dt), yl))
+        add("course/svm_loss_vectorized/reg_without_2", name, "FAIL",  # reg 2.5e4 with W ~ 1e-4, as the course sets
+            _vg_bare(LC.svm_loss_vectorized, "reg_without_2", reg=2.5e4), (W.astype(dt), Xl.astype(dt), yl), "W")
+        if dt == F64:  # float32 allows sqrt(eps) ~ 3.5e-4 of the RMS: reg * W ~ 1e-4 of it is below that, by design
+            add("course/svm_loss_vectorized/reg_without_2_small_reg", name, "FAIL",
+                _vg_bare(LC.svm_loss_vectorized, "reg_without_2", reg=1.0), (W.astype(dt), Xl.astype(dt), yl), "W")
+        add("course/svm_loss_vectorized/forgot_divide", name, "FAIL", _vg_bare(LC.svm_loss_vectorized, "forgot_divide"),
+            (W.astype(dt), Xl.astype(dt), yl), "W")
+        add("course/softmax_loss_naive/wrong_sign_correct_class", name, "FAIL",
+            _vg_bare(LC.softmax_loss_naive, "wrong_sign_correct_class"), (W.astype(dt), Xl.astype(dt), yl), "W")
         add("course/svm_loss/right", name, "PASS", vg(C.svm_loss), (logits.astype(dt), labels))
         add("course/svm_loss/integer_scores_ties", name, "NOT_FAIL", vg(C.svm_loss),
             (r.integers(-2, 3, size=(6, 4)).astype(dt), labels))
@@ -327,6 +369,16 @@ def value_and_grad_cases() -> list[Case]:
                   (2,), pdtype=dt)
         add_model("vg/TwoLayerNet/saturated_std10", name, "NOT_FAIL", Xd, std=10.0, pdtype=dt)
         add_model("vg/TwoLayerNet/tiny_w_1e-8", name, "NOT_FAIL", Xd, std=1e-8, pdtype=dt)
+    def add_transposed(name, expect, bug=None, tensor=None):
+        def run(m):
+            net = T.TwoLayerNet(4, 6, 3, np.random.default_rng(7), bug=bug)
+            net.params["W1"] = net.params["W1"].T.copy().T  # same values, Fortran order (as W.T of a (H, D) array)
+            return check_value_and_grad(net.loss, net.params, X, y, method=m)
+
+        out.append(Case(name, "float64", expect, run, tensor))
+
+    add_transposed("vg/TwoLayerNet/W1_transposed_view", "NOT_FAIL")
+    add_transposed("vg/TwoLayerNet/W1_transposed_view+forgot_reg_W1", "FAIL", "forgot_reg_W1", "W1")
     add_model("vg/TwoLayerNet/mixed_X32_W64", "mixed", "NOT_FAIL", X.astype(F32))
     add_model("vg/TwoLayerNet/mixed_X32_W64+forgot_reg_W1", "mixed", "FAIL", X.astype(F32), "forgot_reg_W1", "W1")
 

@@ -198,6 +198,51 @@ def rnn_step_backward(dnext_h, cache, bug=None):
     return da @ Wx.T, da @ Wh.T, x.T @ da, dWh, da.sum(axis=0)
 
 
+def rnn_forward(x, h0, Wx, Wh, b):
+    """x (N, T, D), h0 (N, H) -> h (N, T, H): rnn_step_forward over time."""
+    N, T, _ = x.shape
+    h, caches, prev = np.zeros((N, T, h0.shape[1]), dtype=np.result_type(x, h0, Wx)), [], h0
+    for t in range(T):
+        prev, cache = rnn_step_forward(x[:, t], prev, Wx, Wh, b)
+        h[:, t] = prev
+        caches.append(cache)
+    return h, caches
+
+
+def rnn_backward(dh, caches, bug=None):
+    """dh (N, T, H) upstream gradient of every hidden state -> dx, dh0, dWx, dWh, db."""
+    N, T, H = dh.shape
+    x0, _, Wx, Wh, _ = caches[0]
+    dx = np.zeros((N, T, x0.shape[1]), dtype=dh.dtype)
+    dWx, dWh, db = np.zeros_like(Wx), np.zeros_like(Wh), np.zeros(H, dtype=dh.dtype)
+    dprev = np.zeros((N, H), dtype=dh.dtype)
+    for t in reversed(range(T)):
+        upstream = dh[:, t] if bug == "forgot_dprev" else dh[:, t] + dprev
+        dx[:, t], dprev, dWx_t, dWh_t, db_t = rnn_step_backward(upstream, caches[t])
+        if bug == "overwrite_dWh":  # dWh = ... instead of dWh += ...
+            dWh = dWh_t
+        else:
+            dWh += dWh_t
+        dWx += dWx_t
+        db += db_t
+    return dx, dprev, dWx, dWh, db
+
+
+def temporal_softmax_loss(x, y, mask, bug=None):
+    """x (N, T, V) scores, y (N, T) labels, mask (N, T) bool: sum over kept steps / N -> (loss, dx)."""
+    N, T, V = x.shape
+    flat_x, flat_y, flat_mask = x.reshape(N * T, V), y.reshape(N * T), mask.reshape(N * T)
+    shifted = flat_x - flat_x.max(axis=1, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    loss = -np.sum(flat_mask * log_p[np.arange(N * T), flat_y]) / N
+    dx = np.exp(log_p)
+    dx[np.arange(N * T), flat_y] -= 1
+    dx /= N
+    if bug != "forgot_mask":
+        dx *= flat_mask[:, None]
+    return loss, dx.reshape(N, T, V)
+
+
 def _sigmoid(z):
     return 1 / (1 + np.exp(-z))
 
