@@ -30,7 +30,10 @@ class LossEvaluator:
         self.f = f
         self.eval_dtype = np.dtype(eval_dtype)
         self.complex_dtype = np.result_type(self.eval_dtype, np.complex64)
-        self.point = {k: np.array(v, dtype=self.eval_dtype, copy=True) for k, v in params.items()}
+        # C order: perturbations are written through reshape(-1), which is a view only of a C-contiguous
+        # array; a transposed view or Fortran-ordered parameter kept its order, the write went into a
+        # copy, f never moved, and every numerical derivative was 0 (a zero gradient PASSED)
+        self.point = {k: np.array(v, dtype=self.eval_dtype, copy=True, order="C") for k, v in params.items()}
         self.count = 0
         self.kinked: bool | None = None  # f has a kink at the point (kinks.kinked_at_point); None: not probed
         self._complex_copies: dict[str, np.ndarray] = {}

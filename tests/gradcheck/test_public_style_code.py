@@ -25,15 +25,6 @@ from reference_nn.gradcheck import METHODS, check_layer, check_vjp
 
 CASES = {f"{c.name}[{c.dtype}]": c for c in all_cases()}
 
-ELEMENTWISE = ("auto", "central", "richardson", "complex")
-
-NONCONTIGUOUS = (
-    "a transposed view / Fortran-ordered array: the element-wise perturbation is written into a copy "
-    "(evaluation.py keeps the array's order, then reshape(-1) copies), so f never moves and the numerical "
-    "derivative is 0.0 for every element (measured)"
-)
-NONCONTIGUOUS_ALARM = NONCONTIGUOUS + ": right code FAILS"
-NONCONTIGUOUS_PASS = NONCONTIGUOUS + ": a gradient left at zeros PASSES (analytic 0 == numeric 0)"
 TINY_RELU = (
     "weights 1e-8 with zero biases put ReLU pre-activations within 1e-16..1e-8 of 0: real differences "
     "cross the kink (central/richardson; the float() cost refuses complex step) and the element is FAILED "
@@ -52,20 +43,7 @@ DIRECTIONAL_F32 = (
 
 # (case id, method) -> what is wrong, measured
 KNOWN_WRONG = {}
-for _method in ELEMENTWISE:
-    for _cid in ("course/affine/w_transposed_view[float64]", "course/affine/x_fortran_order[float64]",
-                 "columns/L_model/params_transposed_views[float64]", "layer/Dense/input_transposed_view[float64]",
-                 "layer/ColumnDense/vjp_convention_input_X.T[float64]",
-                 "vg/TwoLayerNet/W1_transposed_view[float64]"):  # fmt: skip
-        KNOWN_WRONG[_cid, _method] = NONCONTIGUOUS_ALARM
-    KNOWN_WRONG["course/affine/w_transposed_view+dw_zeros[float64]", _method] = NONCONTIGUOUS_PASS
-    KNOWN_WRONG["columns/L_model/params_transposed_views+dW_zeros[float64]", _method] = (
-        NONCONTIGUOUS + ": W1's zero gradient is not flagged (only W2, which is right, FAILS)")
-# directional: the projection disagrees, the element-by-element follow-up (numeric 0 everywhere) then agrees
-# with the zero gradient, and the tensor PASSES although its projection did not verify.
-for _cid in ("course/affine/w_transposed_view+dw_zeros[float64]",
-             "columns/L_model/params_transposed_views+dW_zeros[float64]"):  # fmt: skip
-    KNOWN_WRONG[_cid, "directional"] = NONCONTIGUOUS_PASS + "; the failed projection is overruled by the element check"
+# (transposed views and Fortran-ordered arrays: fixed, evaluation.py keeps its working copies in C order)
 for _method in ("central", "richardson"):
     KNOWN_WRONG["columns/L_model/tiny_w_1e-8[float64]", _method] = TINY_RELU
     KNOWN_WRONG["vg/TwoLayerNet/tiny_w_1e-8[float64]", _method] = TINY_RELU
@@ -109,9 +87,6 @@ def test_verdict_on_public_style_code(cid, method):
     )
 
 
-@pytest.mark.xfail(strict=True, reason="the hint for ONE wrong element of a square matrix says 'only the diagonal "
-                   "is right: the off-diagonal terms of a Jacobian dropped' (measured on w[1, 0] += 0.5 of a 5x5 "
-                   "w, and on w[0, 1] *= 1 + 1e-4); a non-square tensor gets 'one element wrong'")  # fmt: skip
 def test_hint_for_one_wrong_element_of_a_square_matrix():
     rng = np.random.default_rng(1)
     x, w, b = rng.standard_normal((4, 5)), rng.standard_normal((5, 5)), rng.standard_normal(5)
