@@ -1,6 +1,7 @@
 """Measure how far each oracle is from the reference over many random models.
 
     python -m equivalence_tests.measure_agreement --models 300 --seed 0 [--error-scale] [--json out.json]
+        [--oracles torch,tensorflow,jax,finite_difference]
 
 Draws ``--models`` random models per dtype (depth 1-4, widths 1-8, batch 1-16, hidden
 activations from every activation row, a loss with one of its valid output activations, L2 on
@@ -15,7 +16,8 @@ With ``--error-scale`` the normalized error also has the running-error floor of
 :data:`~equivalence_tests.tolerances.SCALED_TOLERANCES` rtol, with the max in units of the dtype's eps.
 
 The ``+keras-conventions`` TF path (plain Keras optimizer calls) is measured too: its numbers
-are the size of the Keras conventions the default TF oracle compensates.
+are the size of the Keras conventions the default TF oracle compensates. ``--oracles`` keeps the
+paths of the named frameworks only (the random models drawn are the same whatever is kept).
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ from equivalence_tests.config import ModelConfig, OptimizerConfig
 from equivalence_tests.error_scale import error_scales
 from equivalence_tests.oracles import (
     FiniteDifferenceOracle,
+    JaxOracle,
+    Oracle,
     ReferenceOracle,
     TensorFlowOracle,
     TorchOracle,
@@ -103,12 +107,19 @@ def override_tag(quantity: str, dtype: str, oracle: str, config: ModelConfig) ->
     return "+".join(rows)
 
 
-def measure(n_models: int, seed: int, error_scale: bool = False) -> dict[tuple[str, str, str, str], Worst]:
+def all_oracles() -> list[Oracle]:
+    """Every measured path: torch functional/layers, TF functional/keras/+keras-conventions, JAX, FD."""
+    return [TorchOracle("functional"), TorchOracle("layers"), TensorFlowOracle("functional"),
+            TensorFlowOracle("keras"), TensorFlowOracle("functional", conventions="keras"), JaxOracle("functional"),
+            FiniteDifferenceOracle()]
+
+
+def measure(n_models: int, seed: int, error_scale: bool = False,
+            frameworks: tuple[str, ...] | None = None) -> dict[tuple[str, str, str, str], Worst]:
     """The worst normalized error per (quantity, dtype, oracle path, override tag); ``error_scale``:
-    with the running-error floor of each element (equivalence_tests.error_scale)."""
-    oracles = [TorchOracle("functional"), TorchOracle("layers"), TensorFlowOracle("functional"),
-               TensorFlowOracle("keras"), TensorFlowOracle("functional", conventions="keras"),
-               FiniteDifferenceOracle()]
+    with the running-error floor of each element (equivalence_tests.error_scale); ``frameworks``:
+    keep only those oracles' paths (None: all installed)."""
+    oracles = [o for o in all_oracles() if frameworks is None or o.framework in frameworks]
     oracles = [o for o in oracles if o.available]
     reference = ReferenceOracle()
     table: dict[tuple[str, str, str, str], Worst] = {}
@@ -146,9 +157,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--error-scale", action="store_true",
                         help="normalize with the running-error floor (the property suite's comparison)")
     parser.add_argument("--json", help="also write the table here")
+    known = sorted({o.framework for o in all_oracles()})
+    parser.add_argument("--oracles", help=f"comma-separated frameworks to measure, from {known} (default: all)")
     args = parser.parse_args(argv)
+    frameworks = None
+    if args.oracles:
+        frameworks = tuple(name.strip() for name in args.oracles.split(",") if name.strip())
+        unknown = sorted(set(frameworks) - set(known))
+        if unknown:
+            parser.error(f"--oracles must name frameworks from {known}, got {unknown}")
     start = time.perf_counter()
-    table = measure(args.models, args.seed, error_scale=args.error_scale)
+    table = measure(args.models, args.seed, error_scale=args.error_scale, frameworks=frameworks)
     print(f"{'quantity':15s} {'dtype':8s} {'oracle':40s} {'override':12s} {'n':>4s} {'median':>9s} {'max':>9s} "
           f"{'max/eps':>8s} {'rtol':>9s}  worst model")
     for (quantity, dtype, oracle, tag), worst in sorted(table.items()):

@@ -7,8 +7,12 @@ tolerance override with its reason. The oracles take their twins *from this tabl
 tests walk it, so adding an op is adding a row.
 
 Twin signatures by ``kind`` (``fw`` is the oracle's namespace of framework modules:
-``fw.torch, fw.F, fw.nn`` for PyTorch; ``fw.tf, fw.keras`` for TensorFlow). Framework tensors
-are in the frameworks' own layout, samples in rows: ``(m, n)``.
+``fw.torch, fw.F, fw.nn`` for PyTorch; ``fw.tf, fw.keras`` for TensorFlow; ``fw.jax, fw.jnp,
+fw.optax`` for JAX). Framework tensors are in the frameworks' own layout, samples in rows:
+``(m, n)``. The JAX twin (``jax_functional``) has the TF functional signature (kernels
+``K = W.T``, as Flax holds them); an optimizer's JAX twin is ``(fw, opt) -> optax
+GradientTransformation``. A row without a JAX twin makes the JAX oracle refuse the models that
+contain it (:func:`missing_twin_reason`), never compute something else.
 
 =============  ==========================================  ==================================================
 kind           functional twin                             layer twin
@@ -78,6 +82,7 @@ class OpInfo:
     torch_layer: Callable[..., Any] | None = None
     tf_functional: Callable[..., Any] | None = None
     keras_layer: Callable[..., Any] | None = None
+    jax_functional: Callable[..., Any] | None = None
     kinks: tuple[float, ...] = ()
     conventions: tuple[str, ...] = ()  # where a framework differs and what the oracle does about it
     tolerance_overrides: tuple[ToleranceOverride, ...] = ()
@@ -176,6 +181,26 @@ def _torch_adam(fw: Any, opt: OptimizerConfig, parameters: list[Any]) -> Any:
                                weight_decay=opt.weight_decay)
 
 
+def _optax_transformation(fw: Any, opt: OptimizerConfig) -> Any:
+    """torch.optim's SGD / Adam as optax users chain it. optax's trace ``t = g + mu t`` is torch's
+    buffer (dampening 0), its Nesterov update ``g + mu t`` and its Adam ``m_hat / (sqrt(v_hat) + eps)``
+    are torch's formulas, and the learning rate scales the update after the moments, as in torch.
+    optax.sgd/adam have no weight_decay: torch's coupled decay (g += wd theta, every parameter) is
+    ``add_decayed_weights`` chained *before* the optimizer (optax.adamw is the decoupled form)."""
+    optax = fw.optax
+    if opt.name == "adam":
+        core = optax.adam(opt.learning_rate, b1=opt.beta1, b2=opt.beta2, eps=opt.eps)
+    else:
+        core = optax.sgd(opt.learning_rate, momentum=opt.momentum or None, nesterov=opt.nesterov)
+    return optax.chain(optax.add_decayed_weights(opt.weight_decay), core) if opt.weight_decay else core
+
+
+def _jax_binary_cross_entropy(fw: Any, AL: Any, Y: Any) -> Any:
+    """BCE on probabilities as JAX users write it (optax has BCE on logits only): no clamp, no clip."""
+    jnp = fw.jnp
+    return -jnp.mean(Y * jnp.log(AL) + (1 - Y) * jnp.log1p(-AL))
+
+
 def _activation(name: str, domain: str, torch_f, torch_l, tf_f, keras_l, **extra: Any) -> OpInfo:
     return OpInfo(name, "activation", lambda config=None: rn.get_activation(name), domain, torch_f, torch_l,
                   tf_f, keras_l, **extra)
@@ -194,25 +219,31 @@ _SGD_SHARED = (
     "Keras stores a float learning_rate in a float32 variable (0.1 -> 0.10000000149 in float64 runs): "
     "the TF oracle passes a callable returning a constant of the variables' dtype.",
 )
+_OPTAX_DECAY = ("optax.sgd / optax.adam take no weight_decay; the JAX twin chains add_decayed_weights(wd) "
+                "before them, which is torch's coupled decay on every parameter (optax.adamw is decoupled).")
 
 # --------------------------------------------------------------------------------- the table
 OPS: tuple[OpInfo, ...] = (
     # ---- activations ------------------------------------------------------------------
     _activation("identity", "any real Z", lambda fw, Z, c: Z, lambda fw, c: fw.nn.Identity(),
-                lambda fw, Z, c: Z, lambda fw, c: "linear"),
+                lambda fw, Z, c: Z, lambda fw, c: "linear", jax_functional=lambda fw, Z, c: Z),
     _activation("relu", "any real Z; derivative at the kink Z = 0 taken as 0 (torch, TF, reference agree)",
                 lambda fw, Z, c: fw.F.relu(Z), lambda fw, c: fw.nn.ReLU(),
-                lambda fw, Z, c: fw.tf.nn.relu(Z), lambda fw, c: "relu", kinks=(0.0,)),
+                lambda fw, Z, c: fw.tf.nn.relu(Z), lambda fw, c: "relu", kinks=(0.0,),
+                jax_functional=lambda fw, Z, c: fw.jax.nn.relu(Z)),
     _activation("leaky_relu", "any real Z; derivative at Z = 0 taken as alpha (torch, TF, reference agree)",
                 lambda fw, Z, c: fw.F.leaky_relu(Z, negative_slope=c.leaky_relu_alpha),
                 lambda fw, c: fw.nn.LeakyReLU(c.leaky_relu_alpha),
                 lambda fw, Z, c: fw.tf.nn.leaky_relu(Z, alpha=c.leaky_relu_alpha), _keras_leaky_relu,
+                jax_functional=lambda fw, Z, c: fw.jax.nn.leaky_relu(Z, negative_slope=c.leaky_relu_alpha),
                 kinks=(0.0,),
                 conventions=("Default slopes differ (torch 0.01, tf.nn 0.2, Keras 0.2): every twin is passed "
                              "ModelConfig.leaky_relu_alpha explicitly.",
                              "tf.nn.leaky_relu stores alpha in a float32 op attribute, also for float64 tensors: "
                              "0.01 becomes 0.009999999776 (relative 2.2e-8; at most 2**-24 = 6e-8 for any alpha). "
-                             "Not compensable with tf.nn.leaky_relu; recorded as a float64 tolerance override."),
+                             "Not compensable with tf.nn.leaky_relu; recorded as a float64 tolerance override.",
+                             "jax.nn.leaky_relu is where(x >= 0, x, alpha x): its derivative at exactly 0 is 1, not "
+                             "alpha (conventions table); off the kink, where the strategies keep Z, it agrees."),
                 tolerance_overrides=(ToleranceOverride(
                     None, "tensorflow", "float64", 1e-5,
                     "alpha rounded to float32 by the TF op moves negative-side values and slopes by up to "
@@ -220,13 +251,16 @@ OPS: tuple[OpInfo, ...] = (
                     "(measured max 7.9e-7 over 300 random models, measure_agreement.py); 1e-5 = 12x margin"),)),
     _activation("sigmoid", "any real Z; saturates to exactly 0/1 beyond |Z| ~ 37 (f64) / 17 (f32)",
                 lambda fw, Z, c: fw.torch.sigmoid(Z), lambda fw, c: fw.nn.Sigmoid(),
-                lambda fw, Z, c: fw.tf.math.sigmoid(Z), lambda fw, c: "sigmoid"),
+                lambda fw, Z, c: fw.tf.math.sigmoid(Z), lambda fw, c: "sigmoid",
+                jax_functional=lambda fw, Z, c: fw.jax.nn.sigmoid(Z)),
     _activation("tanh", "any real Z", lambda fw, Z, c: fw.torch.tanh(Z), lambda fw, c: fw.nn.Tanh(),
-                lambda fw, Z, c: fw.tf.math.tanh(Z), lambda fw, c: "tanh"),
+                lambda fw, Z, c: fw.tf.math.tanh(Z), lambda fw, c: "tanh",
+                jax_functional=lambda fw, Z, c: fw.jnp.tanh(Z)),
     _activation("softmax", "any real Z; over each sample (reference: columns, frameworks: rows); "
                 "degenerate (constant 1) for a single output",
                 lambda fw, Z, c: fw.F.softmax(Z, dim=1), lambda fw, c: fw.nn.Softmax(dim=1),
                 lambda fw, Z, c: fw.tf.nn.softmax(Z, axis=-1), lambda fw, c: "softmax",
+                jax_functional=lambda fw, Z, c: fw.jax.nn.softmax(Z, axis=-1),
                 # as the output of bce / cross_entropy, one output would be exactly 1: log(1 - 1) is
                 # clamped at -100 by the reference and torch but clipped to 1 - 1e-7 by Keras
                 min_outputs=2),
@@ -235,17 +269,22 @@ OPS: tuple[OpInfo, ...] = (
            lambda fw, AL, Y: fw.F.mse_loss(AL, Y), lambda fw, dtype: fw.nn.MSELoss(),
            lambda fw, AL, Y: fw.tf.reduce_mean(fw.keras.losses.mean_squared_error(Y, AL)),
            lambda fw, dtype: _keras_loss(fw.keras.losses.MeanSquaredError(dtype=dtype)),
+           jax_functional=lambda fw, AL, Y: fw.jnp.mean(fw.optax.losses.squared_error(AL, Y)),
            output_activations=("identity", "tanh", "sigmoid", "relu", "leaky_relu", "softmax"),
            target_kind="real",
            conventions=("Keras loss objects cast to keras.config.floatx() (float32) unless given dtype=: "
-                        "the Keras twins pass the run's dtype.",)),
+                        "the Keras twins pass the run's dtype.",
+                        "optax losses return per-element values (no reduction): the JAX twin takes jnp.mean; "
+                        "optax.l2_loss is half the squared error, so the twin uses optax.losses.squared_error.")),
     OpInfo("bce", "loss", lambda: rn.get_loss("bce"),
            "AL probabilities in [1e-7, 1 - 1e-7] (sigmoid or softmax output); Y in [0, 1]",
            lambda fw, AL, Y: fw.F.binary_cross_entropy(AL, Y), lambda fw, dtype: fw.nn.BCELoss(),
            lambda fw, AL, Y: fw.tf.reduce_mean(fw.keras.losses.binary_crossentropy(Y, AL)),
            lambda fw, dtype: _keras_loss(fw.keras.losses.BinaryCrossentropy(dtype=dtype)),
+           jax_functional=_jax_binary_cross_entropy,
            output_activations=("sigmoid", "softmax"), target_kind="unit_interval",
-           conventions=(_KERAS_BCE_CLIP,),
+           conventions=(_KERAS_BCE_CLIP, "optax has BCE on logits only; the JAX twin is the formula on "
+                        "probabilities in jnp, with no clamp: inside the domain it needs none."),
            unsupported=(Unsupported(
                "tensorflow/keras", lambda config: config.activations[-1] == "softmax",
                "Keras BinaryCrossentropy takes the _keras_logits that keras.activations.softmax attaches to its "
@@ -257,6 +296,7 @@ OPS: tuple[OpInfo, ...] = (
            lambda fw, dtype: fw.nn.BCEWithLogitsLoss(),
            lambda fw, AL, Y: fw.tf.reduce_mean(fw.tf.nn.sigmoid_cross_entropy_with_logits(labels=Y, logits=AL)),
            lambda fw, dtype: _keras_loss(fw.keras.losses.BinaryCrossentropy(from_logits=True, dtype=dtype)),
+           jax_functional=lambda fw, AL, Y: fw.jnp.mean(fw.optax.losses.sigmoid_binary_cross_entropy(AL, Y)),
            output_activations=("identity",), target_kind="unit_interval"),
     OpInfo("cross_entropy", "loss", lambda: rn.get_loss("cross_entropy"),
            "AL probability columns (softmax output, every entry in [1e-7, 1 - 1e-7]); Y distribution columns",
@@ -267,6 +307,7 @@ OPS: tuple[OpInfo, ...] = (
            lambda fw, dtype: _torch_cross_entropy_on_probabilities(fw),
            lambda fw, AL, Y: fw.tf.reduce_mean(fw.keras.losses.categorical_crossentropy(Y, AL)),
            lambda fw, dtype: _keras_loss(fw.keras.losses.CategoricalCrossentropy(dtype=dtype)),
+           jax_functional=lambda fw, AL, Y: -fw.jnp.mean(fw.jnp.sum(Y * fw.jnp.log(AL), axis=-1)),
            output_activations=("softmax",), target_kind="distribution", min_outputs=2,
            conventions=(_KERAS_BCE_CLIP, "Keras renormalizes P by its column sum before the log.")),
     OpInfo("softmax_cross_entropy", "loss", lambda: rn.get_loss("softmax_cross_entropy"),
@@ -274,6 +315,7 @@ OPS: tuple[OpInfo, ...] = (
            lambda fw, AL, Y: fw.F.cross_entropy(AL, Y), lambda fw, dtype: fw.nn.CrossEntropyLoss(),
            lambda fw, AL, Y: fw.tf.reduce_mean(fw.tf.nn.softmax_cross_entropy_with_logits(labels=Y, logits=AL)),
            lambda fw, dtype: _keras_loss(fw.keras.losses.CategoricalCrossentropy(from_logits=True, dtype=dtype)),
+           jax_functional=lambda fw, AL, Y: fw.jnp.mean(fw.optax.losses.softmax_cross_entropy(AL, Y)),
            output_activations=("identity",), target_kind="distribution", min_outputs=2),
     # ---- layers ---------------------------------------------------------------------------
     OpInfo("linear", "layer", rn.Linear, "any real A, W, b",
@@ -283,13 +325,16 @@ OPS: tuple[OpInfo, ...] = (
            lambda fw, n_out, activation, config: fw.keras.layers.Dense(
                n_out, activation=activation, dtype=config.dtype,
                kernel_regularizer=fw.keras.regularizers.L2(0.5 * config.l2) if config.l2 else None),
+           jax_functional=lambda fw, A, K, b: A @ K + b,
            conventions=("torch nn.Linear.weight is W (n_out, n_in); Keras Dense.kernel is W.T (n_in, n_out): "
-                        "the TF oracles hold kernels and transpose on the way in and out.",)),
+                        "the TF oracles hold kernels and transpose on the way in and out; so does the JAX oracle "
+                        "(Flax's Dense kernel is (n_in, n_out) too).",)),
     # ---- penalty --------------------------------------------------------------------------
     OpInfo("l2", "penalty", rn.l2_penalty, "l2 >= 0; weights only, not biases",
            lambda fw, weights, l2: 0.5 * l2 * _sum_over(lambda W: W.square().sum(), weights), None,
            lambda fw, kernels, l2: l2 * _sum_over(fw.tf.nn.l2_loss, kernels),  # l2_loss(K) = sum(K**2) / 2
            lambda fw, l2: fw.keras.regularizers.L2(0.5 * l2),  # Keras L2(c) adds c * sum(K**2)
+           jax_functional=lambda fw, kernels, l2: 0.5 * l2 * sum(fw.jnp.sum(K * K) for K in kernels),
            conventions=("torch has no L2 cost term (weight_decay is a gradient rule over all parameters): the "
                         "torch twin adds 0.5 * l2 * sum(W**2) to the loss by hand.",
                         "keras.regularizers.L2(c) casts c through float32 (keras.ops.cast of a Python float), "
@@ -302,27 +347,33 @@ OPS: tuple[OpInfo, ...] = (
                "2.9e-7 over 300 random models, measure_agreement.py); 1e-5 = 35x margin"),)),
     # ---- optimizers -----------------------------------------------------------------------
     OpInfo("sgd", "optimizer", lambda opt: opt.build(), "learning_rate >= 0",
-           _torch_sgd, _torch_sgd, KerasOptimizerTwin, KerasOptimizerTwin, conventions=_SGD_SHARED,
+           _torch_sgd, _torch_sgd, KerasOptimizerTwin, KerasOptimizerTwin, _optax_transformation,
+           conventions=_SGD_SHARED,
            example_optimizer=OptimizerConfig("sgd", learning_rate=0.1)),
     OpInfo("sgd_momentum", "optimizer", lambda opt: opt.build(), "0 <= momentum < 1",
-           _torch_sgd, _torch_sgd, KerasOptimizerTwin, KerasOptimizerTwin, conventions=_SGD_SHARED,
+           _torch_sgd, _torch_sgd, KerasOptimizerTwin, KerasOptimizerTwin, _optax_transformation,
+           conventions=_SGD_SHARED,
            example_optimizer=OptimizerConfig("sgd", learning_rate=0.1, momentum=0.9)),
     OpInfo("nesterov", "optimizer", lambda opt: opt.build(), "0 < momentum < 1",
-           _torch_sgd, _torch_sgd, KerasOptimizerTwin, KerasOptimizerTwin, conventions=_SGD_SHARED,
+           _torch_sgd, _torch_sgd, KerasOptimizerTwin, KerasOptimizerTwin, _optax_transformation,
+           conventions=_SGD_SHARED,
            example_optimizer=OptimizerConfig("sgd", learning_rate=0.1, momentum=0.9, nesterov=True)),
     OpInfo("sgd_weight_decay", "optimizer", lambda opt: opt.build(), "weight_decay >= 0",
-           _torch_sgd, _torch_sgd, KerasOptimizerTwin, KerasOptimizerTwin,
+           _torch_sgd, _torch_sgd, KerasOptimizerTwin, KerasOptimizerTwin, _optax_transformation,
            conventions=_SGD_SHARED + ("Keras weight_decay is decoupled (theta -= lr wd theta); torch's is "
-                                      "coupled (g += wd theta): the TF oracle adds wd * theta to the gradient.",),
+                                      "coupled (g += wd theta): the TF oracle adds wd * theta to the gradient.",
+                                      _OPTAX_DECAY),
            example_optimizer=OptimizerConfig("sgd", learning_rate=0.1, momentum=0.9, weight_decay=0.01)),
     OpInfo("adam", "optimizer", lambda opt: opt.build(), "0 <= beta1, beta2 < 1; eps > 0",
-           _torch_adam, _torch_adam, KerasOptimizerTwin, KerasOptimizerTwin,
+           _torch_adam, _torch_adam, KerasOptimizerTwin, KerasOptimizerTwin, _optax_transformation,
            conventions=("Keras Adam adds epsilon to sqrt(v) before the bias correction: torch's update with eps "
                         "replaced by eps / sqrt(1 - beta2**t) (31.6x larger at t = 1 for beta2 = 0.999). The TF "
                         "oracle sets optimizer.epsilon = eps * sqrt(1 - beta2**t) before each step, which "
                         "reproduces torch exactly; the plain Keras call differs by the amount measured in "
                         "tests/oracles/test_conventions_measured.py.",
-                        "Keras Adam weight_decay is decoupled (AdamW); torch Adam's is coupled: added to g.") +
+                        "Keras Adam weight_decay is decoupled (AdamW); torch Adam's is coupled: added to g.",
+                        "optax.adam puts eps where torch does (after the bias-corrected root; eps_root=0): no "
+                        "compensation. " + _OPTAX_DECAY) +
            _SGD_SHARED[1:],
            example_optimizer=OptimizerConfig("adam", learning_rate=0.01, weight_decay=0.01)),
 )
@@ -384,6 +435,12 @@ def ops_in(config: ModelConfig) -> tuple[OpInfo, ...]:
     if config.steps:
         rows += optimizer_ops(config.optimizer)
     return tuple(rows)
+
+
+def missing_twin_reason(field_name: str, config: ModelConfig) -> str | None:
+    """Which op of ``config`` has no twin in ``field_name`` (e.g. ``"jax_functional"``), or None."""
+    missing = [row.name for row in ops_in(config) if getattr(row, field_name) is None]
+    return f"no {field_name} twin in the op table for {', '.join(missing)}" if missing else None
 
 
 def unsupported_reason(oracle_name: str, config: ModelConfig) -> str | None:

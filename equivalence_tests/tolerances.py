@@ -60,7 +60,7 @@ from equivalence_tests.error_scale import ErrorScales, error_scales
 from equivalence_tests.oracles.base import QUANTITIES, OracleResult
 
 DTYPES = ("float32", "float64")
-ORACLE_FAMILIES = ("torch", "tensorflow", "finite_difference", "reference_nn")
+ORACLE_FAMILIES = ("torch", "tensorflow", "jax", "finite_difference", "reference_nn")
 EPS = {"float32": float(np.finfo(np.float32).eps), "float64": float(np.finfo(np.float64).eps)}
 
 
@@ -133,6 +133,22 @@ _set("gradient", "float32", "finite_difference", 2e-4,
 _set("updated_params", "float32", "finite_difference", 2e-4, "as the framework oracles in float32; measured max "
      "6.7e-6, margin 30x")
 
+# JAX (jax.value_and_grad + optax, eager, XLA's CPU kernels), measured on its own with
+#     python -m equivalence_tests.measure_agreement --models 300 --seed 0 --oracles jax [--error-scale]
+# (jax/jaxlib 0.10.2, optax 0.2.8, numpy 2.4.6), models without an op-row override.
+MEASURED_JAX: dict[tuple[str, str], float] = {
+    ("forward", "float64"): 2.2e-15, ("cost", "float64"): 5.1e-16,
+    ("gradient", "float64"): 1.1e-13, ("updated_params", "float64"): 1.6e-13,
+    ("forward", "float32"): 5.5e-7, ("cost", "float32"): 2.2e-7,
+    ("gradient", "float32"): 1.7e-5, ("updated_params", "float32"): 1.7e-5,
+}
+MEASURED.update({(quantity, dtype, "jax"): value for (quantity, dtype), value in MEASURED_JAX.items()})
+for (_quantity, _dtype), _measured in MEASURED_JAX.items():
+    _rtol = TOLERANCES[(_quantity, _dtype, "torch")].rtol
+    _set(_quantity, _dtype, "jax", _rtol, f"{_F64 if _dtype == 'float64' else _F32}; the torch/TF budget (the same "
+         f"math in XLA's kernels, optax's update formulas are torch's); measured max {_measured:.2g}, margin "
+         f"{_rtol / _measured:.0f}x")
+
 
 
 # ------------------------------------------------ tolerances with the running-error floor
@@ -158,6 +174,11 @@ MEASURED_SCALED: dict[tuple[str, str, str], float] = {
     ("updated_params", "float64", "finite_difference"): 4.4e-17,  # 5.7e-14
     ("gradient", "float32", "finite_difference"): 1.2e-7,  # 1.6e-5
     ("updated_params", "float32", "finite_difference"): 2.2e-8,  # 6.7e-6
+    # JAX: ... --oracles jax --error-scale (see MEASURED_JAX)
+    ("forward", "float64", "jax"): 2.0e-16, ("cost", "float64", "jax"): 1.5e-16,
+    ("gradient", "float64", "jax"): 1.7e-16, ("updated_params", "float64", "jax"): 6.0e-17,
+    ("forward", "float32", "jax"): 1.1e-7, ("cost", "float32", "jax"): 7.6e-8,
+    ("gradient", "float32", "jax"): 6.8e-8, ("updated_params", "float32", "jax"): 1.0e-7,
 }
 
 _BOUND = ("running-error bound (Higham ch. 3): |r - c| <= gamma_n eps-multiple of the magnitude of the terms "
@@ -184,7 +205,7 @@ def _measured_note(quantity: str, dtype: str, oracle: str, rtol: float) -> str:
 # 1e-3 relative bug in float32 must still stand out (32 eps * 300 = 1.1e-3; checked, with its
 # margin, by tests/properties/test_property_error_scale.py).
 _MULTIPLES = {"float64": 32, "float32": 32}
-for _framework in ("torch", "tensorflow"):
+for _framework in ("torch", "tensorflow", "jax"):
     for _dtype in DTYPES:
         for _quantity in ("forward", "cost", "gradient", "updated_params"):
             _multiple = _MULTIPLES[_dtype]

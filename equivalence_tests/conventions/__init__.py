@@ -18,7 +18,12 @@ A new convention is one row in its family's module, added to that module's ``ROW
 from __future__ import annotations
 
 from equivalence_tests.conventions import activations, losses, momentum, normalization, optimizers
-from equivalence_tests.conventions.activations import LEAKY_SLOPE, leaky_relu_default_slope, relu_derivative_at_zero
+from equivalence_tests.conventions.activations import (
+    LEAKY_SLOPE,
+    leaky_relu_default_slope,
+    max_tie_gradient,
+    relu_derivative_at_zero,
+)
 from equivalence_tests.conventions.losses import BCE_CASES, _reduction_inputs, bce_clipping, loss_reductions
 from equivalence_tests.conventions.measuring import (
     _IMPORTERS,
@@ -67,11 +72,12 @@ def measure_all() -> list[ConventionResult]:
 
 
 __all__ = [
-    "ADAM_BETA1", "ADAM_BETA2", "ADAM_EPS", "ADAM_LR", "ADAM_STEPS", "BCE_CASES", "CONVENTIONS", "FAMILIES",
-    "FRAMEWORKS", "LEAKY_SLOPE", "MEASURED", "NOT_INSTALLED", "NOT_MEASURED", "TRAJECTORY_GRADIENTS",
-    "TRAJECTORY_LR", "TRAJECTORY_MOMENTUM", "_IMPORTERS", "_measure", "_reduction_inputs", "Convention",
-    "ConventionResult", "Measurement", "adam_default_epsilon", "adam_epsilon_placement", "bce_clipping",
-    "float32_hyperparameters", "format_value", "framework_versions", "json_report", "leaky_relu_default_slope",
-    "load_framework", "loss_reductions", "main", "markdown_table", "max_abs_difference", "measure_all",
-    "momentum_formulation", "nesterov_formulation", "relu_derivative_at_zero", "weight_decay_coupling",
+    "ADAM_BETA1", "ADAM_BETA2", "ADAM_EPS", "ADAM_LR", "ADAM_STEPS", "BCE_CASES", "CONVENTIONS", "Convention",
+    "ConventionResult", "FAMILIES", "FRAMEWORKS", "LEAKY_SLOPE", "MEASURED", "Measurement", "NOT_INSTALLED",
+    "NOT_MEASURED", "TRAJECTORY_GRADIENTS", "TRAJECTORY_LR", "TRAJECTORY_MOMENTUM", "_IMPORTERS", "_measure",
+    "_reduction_inputs", "adam_default_epsilon", "adam_epsilon_placement", "bce_clipping",
+    "float32_hyperparameters", "format_value", "framework_versions", "json_report",
+    "leaky_relu_default_slope", "load_framework", "loss_reductions", "main", "markdown_table", "max_abs_difference",
+    "max_tie_gradient", "measure_all", "momentum_formulation", "nesterov_formulation", "relu_derivative_at_zero",
+    "weight_decay_coupling",
 ]

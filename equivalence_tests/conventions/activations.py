@@ -255,3 +255,56 @@ softplus_threshold = Convention(
 )
 
 ROWS = ROWS + (gelu_default_approximation, gelu_float64_constants, selu_derivative_at_zero, softplus_threshold)
+
+
+# ----------------------------------------------------------------- the tie rule of a max
+TIE = (1.0, 1.0, 0.0)  # two equal maxima first
+
+
+def _tie_torch(torch) -> dict[str, list[float]]:
+    def gradient(function):
+        x = torch.tensor([[list(TIE)]], dtype=torch.float64, requires_grad=True)
+        function(x).sum().backward()
+        return [float(v) for v in x.grad.reshape(-1)]
+    return {"torch.max(x)": gradient(torch.max), "x.max(dim=-1)": gradient(lambda x: x.max(dim=-1).values),
+            "F.max_pool1d": gradient(lambda x: torch.nn.functional.max_pool1d(x, len(TIE)))}
+
+
+def _tie_tensorflow(ns) -> dict[str, list[float]]:
+    tf = ns.tf
+
+    def gradient(function):
+        x = tf.constant([[[v] for v in TIE]], dtype=tf.float64)  # (batch 1, steps 3, channels 1)
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = tf.reduce_sum(function(x))
+        return [float(v) for v in tf.reshape(tape.gradient(y, x), [-1]).numpy()]
+    return {"tf.reduce_max": gradient(tf.reduce_max),
+            "tf.nn.max_pool1d": gradient(lambda x: tf.nn.max_pool1d(x, len(TIE), 1, "VALID")),
+            "keras.layers.MaxPooling1D": gradient(ns.keras.layers.MaxPooling1D(len(TIE), dtype="float64"))}
+
+
+def _tie_jax(ns) -> dict[str, list[float]]:
+    jax, jnp = ns.jax, ns.jnp
+    x = jnp.array(TIE, dtype=jnp.float64)
+    window_max = lambda x: jax.lax.reduce_window(x, -jnp.inf, jax.lax.max, (len(TIE),), (1,), "VALID").sum()  # noqa: E731
+    return {"jnp.max": [float(v) for v in jax.grad(jnp.max)(x)],
+            "lax.reduce_window(max) (Flax max_pool)": [float(v) for v in jax.grad(window_max)(x)]}
+
+
+max_tie_gradient = Convention(
+    name="max_tie_gradient",
+    family="activations",
+    question="gradient of a max at a tie: split between the tied inputs, or all to the first?",
+    setup="x = [1, 1, 0], d max(x) / dx by each framework's autodiff, float64; reference_nn has no max op, so "
+          "nothing is compared",
+    reference=lambda: {},
+    tolerance=0.0,
+    tolerance_reason="a branch choice, not a rounded number",
+    twins={"torch": _tie_torch, "tensorflow": _tie_tensorflow, "jax": _tie_jax},
+    harness_action="none needed today: no reference op takes a max (softmax's max shift cancels from its gradient). "
+                   "A tie is a kink: a central difference gives 0.5 to each tied input (the full reductions' rule), "
+                   "pooling layers give 1 to the first; a port that max-pools must keep inputs off ties",
+)
+
+ROWS = ROWS + (max_tie_gradient,)

@@ -33,6 +33,16 @@ def _bce_tensorflow(ns) -> dict[str, float]:
     return {case: float(loss(np.array([[float(y)]]), np.array([[p]]))) for case, (p, y) in BCE_CASES.items()}
 
 
+def _bce_jax(ns) -> dict[str, float]:
+    # optax has BCE on logits only; the JAX oracle's twin is the formula on probabilities in jnp (op table)
+    from equivalence_tests import ops
+
+    bce = ops.op("bce").jax_functional
+    dtype = ns.jnp.float64
+    return {case: float(bce(ns, ns.jnp.array([p], dtype=dtype), ns.jnp.array([float(y)], dtype=dtype)))
+            for case, (p, y) in BCE_CASES.items()}
+
+
 bce_clipping = Convention(
     name="bce_clipping",
     family="losses",
@@ -41,9 +51,11 @@ bce_clipping = Convention(
     reference=_bce_reference,
     tolerance=1e-12,
     tolerance_reason="float64 log of values >= 1e-9 and a clamp: relative rounding ~1e-16 on costs <= 100",
-    twins={"torch": _bce_torch, "tensorflow": _bce_tensorflow},
+    twins={"torch": _bce_torch, "tensorflow": _bce_tensorflow, "jax": _bce_jax},
     harness_action="the TF twins are Keras' own BCE, so the op table restricts bce / cross_entropy inputs to p in "
-                   "[1e-7, 1-1e-7] (outside it Keras' clip also zeroes the gradient); the strategies stay inside",
+                   "[1e-7, 1-1e-7] (outside it Keras' clip also zeroes the gradient); the strategies stay inside. "
+                   "The JAX twin (the formula in jnp; optax has BCE on logits only) neither clamps nor clips: inf or "
+                   "nan (0 * log 0) at p in {0, 1}, the same domain keeps it finite",
 )
 
 
@@ -86,6 +98,22 @@ def _reductions_tensorflow(ns) -> dict[str, float]:
             UNTRANSPOSED: float(losses.CategoricalCrossentropy(from_logits=True, dtype="float64")(T, Z))}
 
 
+HALF_MSE = "optax.l2_loss, mean (half the squared error)"
+
+
+def _reductions_jax(ns) -> dict[str, float]:
+    # optax losses return one value per element / per example: the user (and the JAX twin) takes the mean.
+    P, Y, Z, T = (ns.jnp.asarray(a, dtype=ns.jnp.float64) for a in _reduction_inputs())
+    losses, mean = ns.optax.losses, ns.jnp.mean
+    from equivalence_tests import ops
+
+    return {"mse": float(mean(losses.squared_error(P.T, Y.T))),
+            "bce": float(ops.op("bce").jax_functional(ns, P.T, Y.T)),
+            "softmax_ce": float(mean(losses.softmax_cross_entropy(Z.T, T.T))),
+            UNTRANSPOSED: float(mean(losses.softmax_cross_entropy(Z, T))),
+            HALF_MSE: float(mean(losses.l2_loss(P.T, Y.T)))}
+
+
 loss_reductions = Convention(
     name="loss_reductions",
     family="losses",
@@ -94,9 +122,11 @@ loss_reductions = Convention(
     reference=_reductions_reference,
     tolerance=1e-13,
     tolerance_reason="12 float64 logs/squares summed in a different order: relative rounding ~1e-15 on costs ~1",
-    twins={"torch": _reductions_torch, "tensorflow": _reductions_tensorflow},
+    twins={"torch": _reductions_torch, "tensorflow": _reductions_tensorflow, "jax": _reductions_jax},
     harness_action="the oracles transpose X, Y and activations to samples-in-rows (torch Linear.weight = W, Keras "
-                   "kernel = W.T) and use each framework's default mean; an untransposed CE sums over the wrong axis",
+                   "kernel = W.T) and use each framework's default mean; an untransposed CE sums over the wrong axis. "
+                   "optax losses have no reduction: the JAX twins take jnp.mean, and use squared_error, not "
+                   "l2_loss (which is half of it)",
 )
 
 ROWS = (bce_clipping, loss_reductions)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import math
 import os
 import types
 import warnings
@@ -184,6 +185,8 @@ def max_abs_difference(reference: Value, value: Value) -> float | None:
     else:
         pairs = [(reference, value)]
     differences = [abs(a - b) for ref, val in pairs for a, b in zip(_flatten(ref), _flatten(val), strict=True)]
+    # A NaN (0 * log 0, say) differs by an unknown amount: infinitely, for the verdict (max() would drop it).
+    differences = [math.inf if math.isnan(d) else d for d in differences]
     return max(differences) if differences else None
 
 

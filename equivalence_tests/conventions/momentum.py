@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import reference_nn as rn
 from equivalence_tests.conventions.measuring import Convention
-from equivalence_tests.conventions.scalar_runs import keras_run, reference_run, torch_run
+from equivalence_tests.conventions.scalar_runs import keras_run, optax_run, reference_run, torch_run
 
 # Non-dyadic gradients, so rounding-order differences between formulations can show.
 TRAJECTORY_GRADIENTS = (0.3, -1.7, 0.45, 2.2, -0.05, 0.9)
@@ -32,6 +32,11 @@ def _nesterov_tensorflow(ns) -> list[float]:
         learning_rate=TRAJECTORY_LR, momentum=TRAJECTORY_MOMENTUM, nesterov=True), 1.0, list(TRAJECTORY_GRADIENTS))
 
 
+def _nesterov_jax(ns) -> list[float]:
+    return optax_run(ns, lambda: ns.optax.sgd(TRAJECTORY_LR, momentum=TRAJECTORY_MOMENTUM, nesterov=True), 1.0,
+                     list(TRAJECTORY_GRADIENTS))
+
+
 nesterov_formulation = Convention(
     name="nesterov_formulation",
     family="optimizers",
@@ -42,8 +47,9 @@ nesterov_formulation = Convention(
                                     list(TRAJECTORY_GRADIENTS)),
     tolerance=TRAJECTORY_TOLERANCE[0],
     tolerance_reason=TRAJECTORY_TOLERANCE[1],
-    twins={"torch": _nesterov_torch, "tensorflow": _nesterov_tensorflow},
-    harness_action="none needed for a constant learning rate: Keras' nesterov sequence equals torch's up to rounding",
+    twins={"torch": _nesterov_torch, "tensorflow": _nesterov_tensorflow, "jax": _nesterov_jax},
+    harness_action="none needed for a constant learning rate: Keras' nesterov sequence equals torch's up to rounding; "
+                   "optax's trace t = g + mu t with update g + mu t is torch's formula",
 )
 
 
@@ -68,6 +74,14 @@ def _momentum_tensorflow(ns) -> dict[str, list[float]]:
         learning_rates=lrs) for case, lrs in SCHEDULES.items()}
 
 
+def _momentum_jax(ns) -> dict[str, list[float]]:
+    # optax.inject_hyperparams is optax's way to change the learning rate between steps.
+    make = lambda: ns.optax.inject_hyperparams(ns.optax.sgd)(  # noqa: E731
+        learning_rate=TRAJECTORY_LR, momentum=TRAJECTORY_MOMENTUM)
+    return {case: optax_run(ns, make, 1.0, list(TRAJECTORY_GRADIENTS), learning_rates=lrs or [TRAJECTORY_LR] * 6)
+            for case, lrs in SCHEDULES.items()}
+
+
 momentum_formulation = Convention(
     name="momentum_formulation",
     family="optimizers",
@@ -77,9 +91,10 @@ momentum_formulation = Convention(
     reference=_momentum_reference,
     tolerance=TRAJECTORY_TOLERANCE[0],
     tolerance_reason=TRAJECTORY_TOLERANCE[1],
-    twins={"torch": _momentum_torch, "tensorflow": _momentum_tensorflow},
+    twins={"torch": _momentum_torch, "tensorflow": _momentum_tensorflow, "jax": _momentum_jax},
     harness_action="the oracles use a constant learning rate (as the reference's fit does), where the two agree; "
-                   "a schedule would need torch's formula in TF ops",
+                   "a schedule would need torch's formula in TF ops. optax scales the trace by lr after the "
+                   "momentum (as torch), so it follows torch's sequence even when lr changes",
 )
 
 ROWS = (nesterov_formulation, momentum_formulation)

@@ -19,7 +19,7 @@ import numpy as np
 
 import reference_nn as rn
 from equivalence_tests.conventions.measuring import Convention
-from equivalence_tests.conventions.scalar_runs import keras_run, reference_run, torch_run
+from equivalence_tests.conventions.scalar_runs import keras_run, optax_run, reference_run, torch_run
 
 # ------------------------------------------------------------------ Adam's epsilon
 # Dyadic Adam hyper-parameters, exact in float32 (see the module docstring).
@@ -43,6 +43,11 @@ def _epsilon_placement_tensorflow(ns) -> dict[str, float]:
         learning_rate=ADAM_LR, beta_1=ADAM_BETA1, beta_2=ADAM_BETA2, epsilon=ADAM_EPS), 1.0, gs))
 
 
+def _epsilon_placement_jax(ns) -> dict[str, float]:
+    return _adam_cases(lambda gs: optax_run(ns, lambda: ns.optax.adam(
+        ADAM_LR, b1=ADAM_BETA1, b2=ADAM_BETA2, eps=ADAM_EPS), 1.0, gs))
+
+
 adam_epsilon_placement = Convention(
     name="adam_epsilon_placement",
     family="optimizers",
@@ -55,10 +60,11 @@ adam_epsilon_placement = Convention(
         rn.Adam(learning_rate=ADAM_LR, beta1=ADAM_BETA1, beta2=ADAM_BETA2, eps=ADAM_EPS), 1.0, gs)),
     tolerance=1e-12,
     tolerance_reason="10 float64 steps on |theta|<=1 round to ~1e-15; 1e-12 is far below the epsilon effect (>=1e-8)",
-    twins={"torch": _epsilon_placement_torch, "tensorflow": _epsilon_placement_tensorflow},
+    twins={"torch": _epsilon_placement_torch, "tensorflow": _epsilon_placement_tensorflow,
+           "jax": _epsilon_placement_jax},
     harness_action="the TF oracle uses keras.optimizers.Adam but sets optimizer.epsilon = eps*sqrt(1-beta2**t) "
                    "before each step t (read eagerly), which equals torch's update exactly; no constant Keras "
-                   "epsilon could",
+                   "epsilon could. optax.adam (eps_root=0) is torch's formula: the JAX oracle uses it as is",
 )
 
 adam_default_epsilon = Convention(
@@ -70,7 +76,8 @@ adam_default_epsilon = Convention(
     tolerance=0.0,
     tolerance_reason="a default constant: must match exactly",
     twins={"torch": lambda torch: float(torch.optim.Adam([torch.zeros(1, requires_grad=True)]).defaults["eps"]),
-           "tensorflow": lambda ns: float(ns.keras.optimizers.Adam().epsilon)},
+           "tensorflow": lambda ns: float(ns.keras.optimizers.Adam().epsilon),
+           "jax": lambda ns: float(inspect.signature(ns.optax.adam).parameters["eps"].default)},
     harness_action="OptimizerConfig.eps is always passed explicitly; never rely on a default",
 )
 
@@ -106,6 +113,13 @@ def _float32_tensorflow(ns) -> dict[str, float]:
     return steps | {SLOPE_CASE: -float(ns.tf.nn.leaky_relu(x, alpha=0.01)[0])}
 
 
+def _float32_jax(ns) -> dict[str, float]:
+    make = {"sgd": lambda: ns.optax.sgd(0.1), "adam": lambda: ns.optax.adam(0.1, b1=0.9, b2=0.999, eps=1e-8)}
+    steps = {case: optax_run(ns, make[kind], 1.0, [0.5])[0] for case, kind in FLOAT32_CASES.items()}
+    x = ns.jnp.array([-1.0], dtype=ns.jnp.float64)
+    return steps | {SLOPE_CASE: -float(ns.jax.nn.leaky_relu(x, negative_slope=0.01)[0])}
+
+
 float32_hyperparameters = Convention(
     name="float32_hyperparameters",
     family="optimizers",
@@ -114,10 +128,10 @@ float32_hyperparameters = Convention(
     reference=_float32_reference,
     tolerance=1e-15,
     tolerance_reason="one float64 step or product on values <= 1: a few roundings of 1.1e-16 each",
-    twins={"torch": _float32_torch, "tensorflow": _float32_tensorflow},
+    twins={"torch": _float32_torch, "tensorflow": _float32_tensorflow, "jax": _float32_jax},
     harness_action="the TF oracle passes float64 learning rates and constants to Keras optimizers (which fixes "
                    "SGD/Adam); tf.nn.leaky_relu's float32 slope cannot be fixed: float64 TF models with leaky_relu "
-                   "get rtol 1e-5 (op table)",
+                   "get rtol 1e-5 (op table). JAX keeps Python floats weakly typed: float64 under x64, nothing to do",
 )
 
 
@@ -175,19 +189,37 @@ def _weight_decay_tensorflow(ns) -> dict[str, float]:
     }
 
 
+def _weight_decay_jax(ns) -> dict[str, float]:
+    # optax.sgd / optax.adam take no weight_decay: the optax idiom for torch's weight_decay= is
+    # add_decayed_weights chained before the optimizer (what the JAX oracle does); optax.adamw is decoupled.
+    optax = ns.optax
+    adam_args = {"b1": WD_BETA1, "b2": WD_BETA2, "eps": WD_EPS}
+    decayed = lambda transformation: lambda: optax.chain(optax.add_decayed_weights(WD), transformation)  # noqa: E731
+    run = functools.partial(optax_run, ns, theta0=1.0)
+    return {
+        "SGD(weight_decay)": run(decayed(optax.sgd(WD_LR)), gradients=[0.5])[-1],
+        "SGD + explicit L2": run(lambda: optax.sgd(WD_LR), gradients=[0.5], l2=WD)[-1],
+        MOMENTUM_CASE: run(decayed(optax.sgd(WD_LR, momentum=0.5)), gradients=[0.5] * 2)[-1],
+        "Adam(weight_decay)": run(decayed(optax.adam(WD_LR, **adam_args)), gradients=[0.5])[-1],
+        "Adam + explicit L2": run(lambda: optax.adam(WD_LR, **adam_args), gradients=[0.5], l2=WD)[-1],
+        "AdamW(weight_decay)": run(lambda: optax.adamw(WD_LR, weight_decay=WD, **adam_args), gradients=[0.5])[-1],
+    }
+
+
 weight_decay_coupling = Convention(
     name="weight_decay_coupling",
     family="optimizers",
     question="weight_decay=: torch adds wd*theta to the gradient, Keras shrinks theta by lr*wd*theta separately",
     setup="theta0=1, g=0.5, lr=1/8, wd=1/16, Adam betas=(0.875, 1-2^-10), eps=2^-27 (Keras: 2^-32, the same first "
-          "step), float64; value = theta after",
+          "step), float64; value = theta after. optax has no weight_decay= on sgd/adam: its rows are "
+          "chain(add_decayed_weights(wd), opt)",
     reference=_weight_decay_reference,
     tolerance=1e-15,
     tolerance_reason="one or two float64 steps on |theta|<=1 with dyadic constants: a few roundings of 1.1e-16",
-    twins={"torch": _weight_decay_torch, "tensorflow": _weight_decay_tensorflow},
+    twins={"torch": _weight_decay_torch, "tensorflow": _weight_decay_tensorflow, "jax": _weight_decay_jax},
     harness_action="torch gets weight_decay= (coupled); the TF oracle adds wd*theta to the gradient itself instead "
-                   "of Keras' decoupled weight_decay=; ModelConfig.l2 is an explicit 0.5*l2*sum(W**2) loss term "
-                   "everywhere",
+                   "of Keras' decoupled weight_decay=; the JAX oracle chains add_decayed_weights before optax.sgd/adam "
+                   "(coupled, as torch); ModelConfig.l2 is an explicit 0.5*l2*sum(W**2) loss term everywhere",
 )
 
 ROWS = (adam_epsilon_placement, adam_default_epsilon, float32_hyperparameters, weight_decay_coupling)

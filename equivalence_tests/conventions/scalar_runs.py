@@ -61,3 +61,25 @@ def keras_run(tf_ns: Any, make_optimizer: Callable[[], Any], theta0: float, grad
         optimizer.apply([tape.gradient(loss, theta.value)], [theta])
         thetas.append(float(theta.numpy()[0]))
     return thetas
+
+
+def optax_run(ns: Any, make_transformation: Callable[[], Any], theta0: float, gradients: Sequence[float],
+              l2: float = 0.0, learning_rates: Sequence[float] | None = None) -> list[float]:
+    """The same run with an optax GradientTransformation, inside the caller's float64 JAX context.
+
+    With ``learning_rates``, ``make_transformation()`` must come from ``optax.inject_hyperparams``
+    (the optax way to change a hyper-parameter between steps): its ``learning_rate`` is set before
+    each step."""
+    jax, jnp, optax = ns.jax, ns.jnp, ns.optax
+    theta = jnp.array([theta0], dtype=jnp.float64)
+    transformation = make_transformation()
+    state = transformation.init(theta)
+    thetas = []
+    for step, g in enumerate(gradients):
+        if learning_rates is not None:
+            state.hyperparams["learning_rate"] = jnp.asarray(learning_rates[step], dtype=jnp.float64)
+        gradient = jax.grad(lambda t, g=g: g * jnp.sum(t) + 0.5 * l2 * jnp.sum(t * t))(theta)
+        updates, state = transformation.update(gradient, state, theta)
+        theta = optax.apply_updates(theta, updates)
+        thetas.append(float(theta[0]))
+    return thetas

@@ -1,8 +1,9 @@
 """Oracles with one interface: ``oracle.run(config, params, X, Y) -> OracleResult``.
 
 ``ReferenceOracle`` (the code under test), ``FiniteDifferenceOracle`` (numerical derivative of
-the reference's cost), ``TorchOracle(path="functional"|"layers")`` and
-``TensorFlowOracle(path="functional"|"keras")``. Frameworks are imported on first use;
+the reference's cost), ``TorchOracle(path="functional"|"layers")``,
+``TensorFlowOracle(path="functional"|"keras")`` and ``JaxOracle(path="functional")``. Frameworks
+are imported on first use;
 ``oracle.available`` / ``oracle.unavailable_reason`` say whether that worked.
 """
 
@@ -14,20 +15,22 @@ from equivalence_tests.oracles.base import (
     validate_run_inputs,
 )
 from equivalence_tests.oracles.finite_difference import FiniteDifferenceOracle
+from equivalence_tests.oracles.jax_oracle import JaxOracle
 from equivalence_tests.oracles.reference_oracle import ReferenceOracle
 from equivalence_tests.oracles.tensorflow_oracle import TensorFlowOracle
 from equivalence_tests.oracles.torch_oracle import TorchOracle
 
 
 def framework_oracles() -> list[Oracle]:
-    """One instance of every framework path: torch functional/layers, TF functional/keras."""
+    """One instance of every framework path: torch functional/layers, TF functional/keras, JAX functional."""
     return [TorchOracle("functional"), TorchOracle("layers"), TensorFlowOracle("functional"),
-            TensorFlowOracle("keras")]
+            TensorFlowOracle("keras"), JaxOracle("functional")]
 
 
 __all__ = [
     "QUANTITIES",
     "FiniteDifferenceOracle",
+    "JaxOracle",
     "Oracle",
     "OracleResult",
     "ReferenceOracle",

@@ -10,14 +10,21 @@ from __future__ import annotations
 import pytest
 
 from equivalence_tests import ops
-from equivalence_tests.oracles import FiniteDifferenceOracle, Oracle, ReferenceOracle, TensorFlowOracle, TorchOracle
+from equivalence_tests.oracles import (
+    FiniteDifferenceOracle,
+    JaxOracle,
+    Oracle,
+    ReferenceOracle,
+    TensorFlowOracle,
+    TorchOracle,
+)
 
 ORACLES: dict[str, Oracle] = {
     oracle.name: oracle
     for oracle in (TorchOracle("functional"), TorchOracle("layers"), TensorFlowOracle("functional"),
-                   TensorFlowOracle("keras"), FiniteDifferenceOracle())
+                   TensorFlowOracle("keras"), JaxOracle("functional"), FiniteDifferenceOracle())
 }
-MARKS = {"torch": pytest.mark.torch, "tensorflow": pytest.mark.tensorflow}
+MARKS = {"torch": pytest.mark.torch, "tensorflow": pytest.mark.tensorflow, "jax": pytest.mark.jax}
 REFERENCE = ReferenceOracle()
 
 
@@ -29,7 +36,7 @@ def require(oracle: Oracle) -> Oracle:
 
 
 def oracle_params(names: list[str] | None = None) -> list:
-    """``pytest.param(name, marks=...)`` for each oracle path, marked ``torch``/``tensorflow``."""
+    """``pytest.param(name, marks=...)`` for each oracle path, marked ``torch``/``tensorflow``/``jax``."""
     return [pytest.param(name, marks=[MARKS[name.split("/")[0]]] if name.split("/")[0] in MARKS else [], id=name)
             for name in (names or list(ORACLES))]
 

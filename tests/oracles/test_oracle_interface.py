@@ -14,15 +14,26 @@ from equivalence_tests.config import ModelConfig
 from equivalence_tests.oracles import (
     QUANTITIES,
     FiniteDifferenceOracle,
+    JaxOracle,
     TensorFlowOracle,
     TorchOracle,
     UnsupportedConfiguration,
 )
+from equivalence_tests.oracles.jax_runtime import import_jax
+
+
+@pytest.fixture
+def forget_jax():
+    """JAX is imported once per process (import_jax is cached): forget it before and after the test."""
+    import_jax.cache_clear()
+    yield
+    import_jax.cache_clear()
 
 
 @pytest.mark.parametrize(("make_oracle", "module"), [(TorchOracle, "torch"), (TensorFlowOracle, "tensorflow"),
+                                                     (JaxOracle, "jax"), (JaxOracle, "optax"),
                                                      (FiniteDifferenceOracle, "reference_nn.gradcheck")])
-def test_missing_framework_makes_oracle_unavailable_with_a_reason(monkeypatch, make_oracle, module):
+def test_missing_framework_makes_oracle_unavailable_with_a_reason(monkeypatch, forget_jax, make_oracle, module):
     monkeypatch.setitem(sys.modules, module, None)  # `import module` now raises ImportError
     oracle = make_oracle()
     assert oracle.available is False
@@ -57,6 +68,12 @@ def test_results_carry_framework_name_and_version(oracle_name: str):
         import tensorflow as tf
 
         assert tf.__version__ in result.framework_version and keras.__version__ in result.framework_version
+    elif result.framework == "jax":
+        import jax
+        import jaxlib
+        import optax
+
+        assert result.framework_version == f"{jax.__version__} (jaxlib {jaxlib.__version__}, optax {optax.__version__})"
     else:
         assert result.framework_version
     for quantity in QUANTITIES:
@@ -86,6 +103,8 @@ def test_bad_path_names_are_refused():
         TorchOracle("keras")
     with pytest.raises(ValueError, match="path must be one of"):
         TensorFlowOracle("layers")
+    with pytest.raises(ValueError, match="path must be one of"):
+        JaxOracle("flax")
 
 
 @pytest.mark.tensorflow

@@ -1,0 +1,147 @@
+"""JAX oracle: ``jax.value_and_grad`` for cost and gradients, optax for the steps, twins from the op table.
+
+One path, as JAX users write a small network by hand: a parameter pytree ``{"W1": K1, "b1": b1,
+...}`` with Flax's layout (kernel ``K = W.T (n_in, n_out)``, bias ``(n_out,)``), samples in rows,
+``jax.nn`` / ``jax.numpy`` / ``optax.losses`` functions from the op table's ``jax_functional``
+twins, the whole run (value_and_grad, then the optax steps) jit-compiled once per model, as JAX
+users write a training step. The optimizer is the op table's optax chain (torch.optim semantics;
+see ``ops._optax_transformation`` for what maps to what).
+
+Precision and device are set per run and restored after it (:mod:`.jax_runtime`): float64 runs
+enable ``jax_enable_x64`` for the run only, float32 runs disable it for the run only, so the
+caller's JAX process state is untouched. Every result carries the JAX, jaxlib and optax versions.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+
+from equivalence_tests import ops
+from equivalence_tests.config import ModelConfig
+from equivalence_tests.oracles.base import Oracle, OracleResult
+from equivalence_tests.oracles.jax_runtime import import_jax, jax_context, versions
+
+
+class JaxOracle(Oracle):
+    """``JaxOracle(path="functional")``: ``jax.value_and_grad`` + optax."""
+
+    framework = "jax"
+    PATHS = ("functional",)
+
+    def __init__(self, path: str = "functional"):
+        super().__init__()
+        if path not in self.PATHS:
+            raise ValueError(f"path must be one of {self.PATHS}, got {path!r}")
+        self.path = path
+
+    def _load(self) -> SimpleNamespace:
+        fw = import_jax()
+        if fw.optax is None:
+            raise ImportError("optax is not installed (the JAX oracle's optimizer steps need it): "
+                              "pip install \"reference-nn[jax]\"")
+        return fw
+
+    def _version(self, modules: SimpleNamespace) -> str:
+        return versions(modules)
+
+    def unsupported_reason(self, config: ModelConfig) -> str | None:
+        return ops.missing_twin_reason("jax_functional", config) or super().unsupported_reason(config)
+
+    # -- running --------------------------------------------------------------------------
+    def _run(self, fw, config, params, X, Y) -> OracleResult:
+        with jax_context(fw, config.dtype):
+            return self._run_in_context(fw, config, params, X, Y)
+
+    def _run_in_context(self, fw, config, params, X, Y) -> OracleResult:
+        jnp = fw.jnp
+        dtype = jnp.dtype(config.dtype)
+        tree = _jax_layout(jnp, params, config.n_layers, dtype)
+        X_rows, Y_rows = jnp.asarray(X.T, dtype=dtype), jnp.asarray(Y.T, dtype=dtype)
+        cost, AL, gradients, updated = _program(config)(tree, X_rows, Y_rows)
+        _check_dtype(config, [AL, cost, *gradients.values(), *updated.values()])
+        return OracleResult(
+            oracle=self.name, framework=self.framework, framework_version=self.version, path=self.path,
+            dtype=config.dtype, forward=np.asarray(AL).T.copy(), cost=float(cost),
+            gradients=_reference_layout({name: np.asarray(g) for name, g in gradients.items()}, params),
+            updated_params=_reference_layout({name: np.asarray(v) for name, v in updated.items()}, params),
+            notes=["x64 enabled for this run only" if config.dtype == "float64" else "x64 disabled for this run only"],
+        )
+
+
+@functools.lru_cache(maxsize=256)
+def _program(config: ModelConfig) -> Callable[..., Any]:
+    """``jit(tree, X_rows, Y_rows) -> (cost, AL, gradients at tree, tree after config.steps optax steps)``.
+
+    One compiled program per model (jit's own cache adds the shapes), as JAX users write a training
+    step; eager dispatch would compile every primitive for every new shape instead, which measured
+    3-10x slower on the random models of measure_agreement. The steps run in a ``fori_loop`` (one
+    compiled step however many there are), each on the full batch at the then-current parameters."""
+    fw = import_jax()
+    jax = fw.jax
+    linear = ops.op("linear").jax_functional
+    activations = [ops.activation_op(name).jax_functional for name in config.activations]
+    loss = ops.op(config.loss).jax_functional
+    penalty = ops.op("l2").jax_functional
+    optimizer = ops.optimizer_ops(config.optimizer)[0].jax_functional(fw, config.optimizer) if config.steps else None
+
+    def cost_of(tree: dict[str, Any], X_rows: Any, Y_rows: Any) -> tuple[Any, Any]:
+        A = X_rows
+        for layer, activation in enumerate(activations, start=1):
+            A = activation(fw, linear(fw, A, tree[f"W{layer}"], tree[f"b{layer}"]), config)
+        cost = loss(fw, A, Y_rows)
+        if config.l2:
+            cost = cost + penalty(fw, [tree[f"W{layer}"] for layer in range(1, config.n_layers + 1)], config.l2)
+        return cost, A
+
+    value_and_grad = jax.value_and_grad(cost_of, has_aux=True)
+
+    def program(tree: dict[str, Any], X_rows: Any, Y_rows: Any) -> tuple[Any, Any, Any, Any]:
+        (cost, AL), gradients = value_and_grad(tree, X_rows, Y_rows)
+        if optimizer is None:
+            return cost, AL, gradients, tree
+
+        def step(_: Any, carry: tuple[Any, Any]) -> tuple[Any, Any]:
+            current, state = carry
+            updates, state = optimizer.update(value_and_grad(current, X_rows, Y_rows)[1], state, current)
+            return fw.optax.apply_updates(current, updates), state
+
+        updated, _ = jax.lax.fori_loop(0, config.steps, step, (tree, optimizer.init(tree)))
+        return cost, AL, gradients, updated
+
+    if "compiler_options" in inspect.signature(jax.jit).parameters:  # JAX >= 0.4.36
+        # XLA's CPU backend optimizations cost more compile time than these tiny programs run for
+        # (measured: 30-40% less wall time per new model); they never change float semantics (no fast math).
+        return jax.jit(program, compiler_options=_FAST_COMPILE)
+    return jax.jit(program)
+
+
+_FAST_COMPILE = {"xla_backend_optimization_level": 0, "xla_llvm_disable_expensive_passes": True}
+
+
+def _jax_layout(jnp: Any, params: dict[str, np.ndarray], n_layers: int, dtype: Any) -> dict[str, Any]:
+    """``{"W1": (n1, n0), "b1": (n1, 1)}`` -> ``{"W1": K1 = W1.T (n0, n1), "b1": (n1,)}`` as JAX arrays."""
+    tree = {}
+    for layer in range(1, n_layers + 1):
+        tree[f"W{layer}"] = jnp.asarray(params[f"W{layer}"].T, dtype=dtype)
+        tree[f"b{layer}"] = jnp.asarray(params[f"b{layer}"].reshape(-1), dtype=dtype)
+    return tree
+
+
+def _reference_layout(tree: dict[str, np.ndarray], params: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The inverse of :func:`_jax_layout`, as NumPy arrays shaped like ``params``."""
+    return {name: np.ascontiguousarray(value.T if name.startswith("W") else value).reshape(params[name].shape)
+            for name, value in tree.items()}
+
+
+def _check_dtype(config: ModelConfig, arrays: list[Any]) -> None:
+    """Fail loudly if JAX computed in another dtype (its float32 default when x64 is off)."""
+    for array in arrays:
+        if str(array.dtype) != config.dtype:
+            raise AssertionError(f"JAX computed a {array.dtype} array in a {config.dtype} run: the x64 context "
+                                 "or a twin's dtype is wrong")
