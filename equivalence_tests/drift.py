@@ -1,7 +1,7 @@
 """Drift report: the golden models replayed through every framework oracle.
 
 For each golden model (``equivalence_tests.golden_models``) and each available framework path
-(torch functional/layers, TF functional/keras), run the framework on the golden inputs and
+(torch functional/layers, TF functional/keras, JAX functional), run the framework on the golden inputs and
 compare its forward output, cost, gradients and updated parameters with the *stored* golden
 values (``tests/golden/test_golden/*.npz``, loaded with ``allow_pickle=False``), using the
 tolerance table's normalized error. One row per (framework, version, path, dtype, quantity):
@@ -55,8 +55,9 @@ def golden_as_result(model: GoldenModel, golden: dict[str, np.ndarray]):
     )
 
 
-def measure_drift(folder: Path = GOLDEN_FOLDER) -> list[dict[str, Any]]:
-    """One row per (framework path, dtype, quantity) with the largest differences from golden."""
+def measure_drift(folder: Path = GOLDEN_FOLDER, frameworks: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+    """One row per (framework path, dtype, quantity) with the largest differences from golden;
+    ``frameworks`` (e.g. ``("jax",)``): only those oracles (None: every framework oracle)."""
     from equivalence_tests.ops import valid_output_activations
     from equivalence_tests.oracles import framework_oracles
     from equivalence_tests.oracles.base import UnsupportedConfiguration
@@ -64,6 +65,8 @@ def measure_drift(folder: Path = GOLDEN_FOLDER) -> list[dict[str, Any]]:
 
     rows: dict[tuple[str, str, str, str], dict[str, Any]] = {}
     for oracle in framework_oracles():
+        if frameworks is not None and oracle.framework not in frameworks:
+            continue
         if not oracle.available:
             print(f"skipping {oracle.name}: {oracle.unavailable_reason}", file=sys.stderr)
             continue

@@ -12,12 +12,13 @@ installed these fixtures simply exist::
         gradient_checker.value_and_grad(model.loss, model.params, X, y)  # -> (loss, grads)
 
     def test_my_network(gradient_checker):           # a model made of the op table's ops
-        gradient_checker.model(config, params, X, Y, grads=my_grads)   # vs FD, torch and TensorFlow
+        gradient_checker.model(config, params, X, Y, grads=my_grads)   # vs FD, torch, TensorFlow (, JAX)
 
     def test_with_hypothesis(nn_strategies): ...     # the module equivalence_tests.strategies
 
 A wrong gradient fails the test with the parameter and element named; torch or TensorFlow not
-installed skips (with the reason) after everything that could run has passed.
+installed skips (with the reason) after everything that could run has passed. JAX is asked too
+when it is installed (it is optional: its absence skips nothing unless you name it in ``frameworks``).
 
 The Hypothesis strategies are also a plain import: ``from equivalence_tests.strategies import models``.
 
@@ -32,7 +33,14 @@ from typing import Any
 
 import pytest
 
-FRAMEWORK_GROUPS = ("torch", "tensorflow")
+FRAMEWORK_GROUPS = ("torch", "tensorflow", "jax")
+
+
+def default_frameworks() -> tuple[str, ...]:
+    """torch and TensorFlow (a missing one skips), and JAX when it is installed."""
+    import importlib.util
+
+    return ("torch", "tensorflow") + (("jax",) if importlib.util.find_spec("jax") is not None else ())
 
 
 class GradientCheckFailure(AssertionError):
@@ -80,20 +88,28 @@ class GradientChecker:
         return self._verdict(check_value_and_grad(fn, params, *args, **options))
 
     def model(self, config: Any, params: dict, X: Any, Y: Any, grads: dict | None = None,
-              frameworks: tuple[str, ...] = FRAMEWORK_GROUPS) -> dict[str, Any]:  # fmt: skip
+              frameworks: tuple[str, ...] | None = None) -> dict[str, Any]:  # fmt: skip
         """Check ``grads`` (your gradient of the model's cost at ``params``; default: the reference's
         ``model_backward``) against finite differences, then against torch and TensorFlow autograd.
 
         ``config``: an ``equivalence_tests.config.ModelConfig`` (layers, activations, loss, l2 from the
         op table); ``params`` ``{"W1": (n1, n0), "b1": (n1, 1), ...}``, ``X (n0, m)``, ``Y (nL, m)``.
-        ``frameworks``: which of ``("torch", "tensorflow")`` to ask. Returns ``{oracle name: {parameter:
+        ``frameworks``: which of ``("torch", "tensorflow", "jax")`` to ask (default
+        :func:`default_frameworks`: JAX only when installed). Returns ``{oracle name: {parameter:
         comparison}}``. A framework that is not installed skips the test, with the reason, once every
         available oracle has agreed."""
         __tracebackhide__ = True
         from equivalence_tests import tolerances
         from equivalence_tests.cli import quiet_native_stderr
-        from equivalence_tests.oracles import FiniteDifferenceOracle, ReferenceOracle, TensorFlowOracle, TorchOracle
+        from equivalence_tests.oracles import (
+            FiniteDifferenceOracle,
+            JaxOracle,
+            ReferenceOracle,
+            TensorFlowOracle,
+            TorchOracle,
+        )
 
+        frameworks = default_frameworks() if frameworks is None else tuple(frameworks)
         unknown = [name for name in frameworks if name not in FRAMEWORK_GROUPS]
         if unknown:
             raise ValueError(f"frameworks must be a subset of {FRAMEWORK_GROUPS}, got {unknown}")
@@ -105,6 +121,7 @@ class GradientChecker:
         oracles: list[Any] = [FiniteDifferenceOracle("auto")]
         oracles += [TorchOracle("functional")] if "torch" in frameworks else []
         oracles += [TensorFlowOracle("functional")] if "tensorflow" in frameworks else []
+        oracles += [JaxOracle("functional")] if "jax" in frameworks else []
         comparisons: dict[str, Any] = {}
         missing = []
         failures = []

@@ -145,6 +145,43 @@ def test_model_against_torch(pytester):
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
 
 
+@pytest.mark.jax
+def test_model_against_jax(pytester):
+    pytest.importorskip("jax")
+    pytester.makepyfile(
+        test_jax="""
+        import numpy as np
+        import pytest
+        import reference_nn as rn
+        from equivalence_tests.config import ModelConfig
+        from equivalence_tests.pytest_plugin import GradientCheckFailure
+
+
+        def test_model(gradient_checker):
+            config = ModelConfig((3, 5, 2), ("tanh", "identity"), "mse")
+            params = rn.initialize_parameters(config.layer_dims, seed=3)
+            X = np.random.default_rng(4).normal(size=(3, 6))
+            Y = np.random.default_rng(5).normal(size=(2, 6))
+            comparisons = gradient_checker.model(config, params, X, Y, frameworks=("jax",))
+            assert set(comparisons) == {"finite_difference/auto", "jax/functional"}
+            assert all(c.passed for c in comparisons["jax/functional"].values())
+        """
+    )
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+def test_jax_is_asked_by_default_only_when_installed(monkeypatch):
+    import importlib.util
+
+    from equivalence_tests import pytest_plugin
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "jax" else real_find_spec(name))
+    assert pytest_plugin.default_frameworks() == ("torch", "tensorflow"), "JAX absent: not asked, nothing skipped"
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: object() if name == "jax" else None)
+    assert pytest_plugin.default_frameworks() == ("torch", "tensorflow", "jax"), "JAX installed: asked"
+
+
 def test_strategies_fixture_and_import(pytester):
     pytest.importorskip("hypothesis")
     import equivalence_tests.strategies  # noqa: F401  (imported before the run: see the top of this file)

@@ -1,6 +1,6 @@
 """The golden data was produced by the reference; here it is verified by code that shares none
 of the reference's backward pass: complex-step derivatives of the cost (gradients), and torch /
-TensorFlow replaying the same models (everything), through the drift report."""
+TensorFlow / JAX replaying the same models (everything), through the drift report."""
 
 import numpy as np
 import pytest
@@ -40,3 +40,14 @@ def test_golden_results_agree_with_torch_and_tensorflow():
         pytest.skip("neither torch nor tensorflow is installed")
     failures = [row for row in rows if not row["within_tolerance"]]
     assert not failures, f"golden data disagrees with a framework beyond the tolerance table: {failures}"
+
+
+@pytest.mark.jax
+@pytest.mark.slow
+def test_golden_results_agree_with_jax():
+    pytest.importorskip("jax")
+    rows = measure_drift(frameworks=("jax",))
+    assert {row["framework"] for row in rows} == {"jax"}, "JAX is installed but replayed nothing"
+    assert {row["dtype"] for row in rows} == {"float32", "float64"}, "both dtypes of golden models replayed"
+    failures = [row for row in rows if not row["within_tolerance"]]
+    assert not failures, f"golden data disagrees with JAX beyond the tolerance table: {failures}"
