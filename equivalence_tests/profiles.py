@@ -80,6 +80,8 @@ EXAMPLE_BUDGETS: dict[str, tuple[int, int, int]] = {
     "agreement/torch_layers": (800, 40, 2000),  # ci 8.1 s
     "agreement/tensorflow_functional": (500, 25, 2000),  # ci 22.1 s
     "agreement/tensorflow_keras": (300, 15, 2000),  # ci 17.6 s
+    # JAX compiles one program per drawn model (~0.3-1 s each on the 2-core machine): fewer examples
+    "agreement/jax_functional": (40, 10, 1000),
     # a planted 1e-6 float64 gradient bug is caught under the running-error floor
     "error_scale/planted_bug_caught": (400, 20, 2000),  # ci 2.0 s
     # the reference's gradients against reference_nn.gradcheck
@@ -95,6 +97,7 @@ EXAMPLE_BUDGETS: dict[str, tuple[int, int, int]] = {
     # exact zeros in relu / leaky_relu pre-activations (framework row: per framework path, 4 paths)
     "kinks/reference_convention": (1000, 50, 5000),  # ci 8.1 s
     "kinks/framework_convention": (400, 20, 2000),  # ci 6.6 / 4.7 / 11.0 / 13.5 s (torch f/l, tf f/keras)
+    "kinks/jax_convention": (30, 10, 1000),  # JAX, relu zeros only (one compile per drawn model)
     "kinks/gradcheck_inconclusive": (800, 40, 3000),  # ci 12.9 s
 }
 

@@ -19,7 +19,14 @@ from equivalence_tests.cli.output import (
     rich_table,
 )
 
-ORACLE_GROUPS = ("fd", "torch", "tensorflow")  # what --oracles accepts; the reference always runs
+ORACLE_GROUPS = ("fd", "torch", "tensorflow", "jax")  # what --oracles accepts; the reference always runs
+
+
+def default_oracle_groups() -> tuple[str, ...]:
+    """fd, torch and tensorflow (a missing one is reported unavailable), and jax when it is installed."""
+    import importlib.util
+
+    return ("fd", "torch", "tensorflow") + (("jax",) if importlib.util.find_spec("jax") is not None else ())
 DEFAULT_LOSS = "bce"
 
 
@@ -68,7 +75,7 @@ def build_config(args: argparse.Namespace) -> Any:
 
 def select_oracles(names: tuple[str, ...], fd_method: str) -> list[Any]:
     """Oracle objects for ``--oracles``; the reference is not among them (it is what they are compared with)."""
-    from equivalence_tests.oracles import FiniteDifferenceOracle, TensorFlowOracle, TorchOracle
+    from equivalence_tests.oracles import FiniteDifferenceOracle, JaxOracle, TensorFlowOracle, TorchOracle
 
     unknown = [name for name in names if name not in ORACLE_GROUPS]
     if unknown:
@@ -80,6 +87,8 @@ def select_oracles(names: tuple[str, ...], fd_method: str) -> list[Any]:
         oracles += [TorchOracle("functional"), TorchOracle("layers")]
     if "tensorflow" in names:
         oracles += [TensorFlowOracle("functional"), TensorFlowOracle("keras")]
+    if "jax" in names:
+        oracles.append(JaxOracle("functional"))
     return oracles
 
 
@@ -212,8 +221,9 @@ def add_parser(commands: Any) -> None:
     crosscheck.add_argument("--dtype", choices=("float64", "float32"), default="float64")
     crosscheck.add_argument("--batch-size", type=int, default=8, help="examples m (default 8)")
     crosscheck.add_argument("--seed", type=int, default=0)
-    crosscheck.add_argument("--oracles", default=",".join(ORACLE_GROUPS),
-                            help=f"comma-separated subset of {','.join(ORACLE_GROUPS)} (default all)")  # fmt: skip
+    crosscheck.add_argument("--oracles", default=",".join(default_oracle_groups()),
+                            help=f"comma-separated subset of {','.join(ORACLE_GROUPS)} (default all; jax when "
+                                 "installed)")  # fmt: skip
     crosscheck.add_argument("--fd-method", choices=("auto", "complex", "richardson", "central"), default="auto")
     crosscheck.add_argument("--json", action="store_true", help="print a JSON report")
     crosscheck.add_argument("--plain", action="store_true", help="plain text table even if rich is installed")

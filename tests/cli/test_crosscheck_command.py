@@ -83,7 +83,7 @@ BAD_OPTIONS = {
     "unknown loss": (["--loss", "hinge"], "--loss must be one of"),
     "negative l2": (["--l2", "-1"], "--l2 must be a finite number >= 0"),
     "batch size": (["--batch-size", "0"], "--batch-size must be >= 1"),
-    "unknown oracle": (["--oracles", "fd,jax"], "unknown ['jax']"),
+    "unknown oracle": (["--oracles", "fd,mxnet"], "unknown ['mxnet']"),
     "output not a probability": (["--activations", "relu,relu,relu"], "needs the last activation in"),
     "softmax over one unit": (["--dims", "4-1", "--loss", "cross_entropy"], "needs >= 2 outputs"),
 }
@@ -112,3 +112,25 @@ def test_tensorflow_paths_agree(capsys):
     report = json.loads(capsys.readouterr().out)
     assert set(report["oracles"]) == {"tensorflow/functional", "tensorflow/keras"}
     assert "keras" in report["versions"]["tensorflow"]
+
+
+@pytest.mark.jax
+def test_jax_path_agrees_and_reports_its_versions(capsys):
+    pytest.importorskip("jax")
+    assert main(["crosscheck", "--oracles", "jax", "--json", "--optimizer", "adam", "--steps", "2",
+                 "--dtype", "float32"]) == EXIT_OK
+    report = json.loads(capsys.readouterr().out)
+    assert set(report["oracles"]) == {"jax/functional"}, report["oracles"].keys()
+    assert "jaxlib" in report["versions"]["jax"] and "optax" in report["versions"]["jax"], report["versions"]
+
+
+def test_jax_is_in_the_default_oracles_only_when_installed(monkeypatch):
+    import importlib.util
+
+    from equivalence_tests.cli import crosscheck
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "jax" else real_find_spec(name))
+    assert crosscheck.default_oracle_groups() == ("fd", "torch", "tensorflow"), "JAX absent: not in the default"
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: object() if name == "jax" else None)
+    assert crosscheck.default_oracle_groups() == ("fd", "torch", "tensorflow", "jax"), "JAX installed: default"

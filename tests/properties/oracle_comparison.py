@@ -15,6 +15,7 @@ from property_report import failure_report
 
 from equivalence_tests.oracles import (
     FiniteDifferenceOracle,
+    JaxOracle,
     Oracle,
     OracleResult,
     ReferenceOracle,
@@ -31,6 +32,7 @@ ORACLE_CONSTRUCTORS = {
     "torch_layers": "TorchOracle('layers')",
     "tensorflow_functional": "TensorFlowOracle('functional')",
     "tensorflow_keras": "TensorFlowOracle('keras')",
+    "jax_functional": "JaxOracle('functional')",
 }
 
 
@@ -38,7 +40,7 @@ ORACLE_CONSTRUCTORS = {
 def oracle_named(oracle_id: str) -> Oracle:
     """One oracle instance per process (frameworks are imported once, on first use)."""
     namespace = {"FiniteDifferenceOracle": FiniteDifferenceOracle, "TorchOracle": TorchOracle,
-                 "TensorFlowOracle": TensorFlowOracle}
+                 "TensorFlowOracle": TensorFlowOracle, "JaxOracle": JaxOracle}
     return eval(ORACLE_CONSTRUCTORS[oracle_id], namespace)  # noqa: S307 - constant strings above
 
 
