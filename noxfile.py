@@ -5,6 +5,7 @@ minimum versions, lint and type checks, golden-data regeneration, drift reports,
     nox -s tests                   what CI runs (the README's test command, pinned versions)
     nox -s matrix                  every compatible (tensorflow, torch, numpy) combination
     nox -s "matrix(tf='2.20.0', torch='2.13.0', numpy='1.26.4')"   one cell
+    nox -s jax_matrix              the JAX tests on every compatible (jax, numpy) pair
     nox -s drift_report            gathers the matrix's drift tables into docs/drift.md
     nox -s regenerate              rewrites the golden data (never run by default)
     nox -s update_docs             refreshes docs/images, benchmarks/results, docs/conventions.md (never by default)
@@ -44,12 +45,22 @@ INCOMPATIBLE = {
 }
 
 
+# The JAX axis: each JAX release with the optax release of its time (optax pins a minimum JAX),
+# against NumPy 1.x and 2.x. CPU wheels only (jaxlib; CUDA is a separate plugin never installed here).
+JAX_VERSIONS = {"0.4.38": "0.2.4", "0.6.2": "0.2.5", "0.10.2": "0.2.8"}
+JAX_NUMPY_VERSIONS = ["1.26.4", "2.4.6"]
+JAX_INCOMPATIBLE = {
+    ("0.10.2", "1.26.4"): "jax 0.10 requires numpy>=2.0 (pip: ResolutionImpossible)",
+}
+JAX_ENV = {"JAX_PLATFORMS": "cpu", **QUIET_TF}
+
+
 def print_versions(session: nox.Session) -> None:
     session.run(
         "python",
         "-c",
         "import importlib.metadata as m\n"
-        "for name in ('numpy', 'torch', 'tensorflow-cpu', 'keras', 'hypothesis', 'pytest'):\n"
+        "for name in ('numpy', 'torch', 'tensorflow-cpu', 'keras', 'jax', 'jaxlib', 'optax', 'hypothesis', 'pytest'):\n"
         "    try: print(f'{name:15s} {m.version(name)}')\n"
         "    except m.PackageNotFoundError: print(f'{name:15s} not installed')",
         silent=False,
@@ -80,6 +91,26 @@ def matrix(session: nox.Session, tf: str, torch: str, numpy: str) -> None:
     DRIFT_FOLDER.mkdir(parents=True, exist_ok=True)
     name = f"tf{tf}-torch{torch}-numpy{numpy}"
     session.run("python", "-m", "equivalence_tests.drift", "--json", str(DRIFT_FOLDER / f"{name}.json"), env=QUIET_TF)
+
+
+@nox.session
+@nox.parametrize("numpy", JAX_NUMPY_VERSIONS)
+@nox.parametrize("jax", list(JAX_VERSIONS))
+def jax_matrix(session: nox.Session, jax: str, numpy: str) -> None:
+    """The JAX tests (``-m jax``: oracle, conventions, plugin, crosscheck, goldens, properties) against one
+    (jax, numpy) pair, plus JAX's drift table. torch and TensorFlow are not installed here (their cells are
+    the ``matrix`` session's): tests that need them skip."""
+    reason = JAX_INCOMPATIBLE.get((jax, numpy))
+    if reason:
+        session.skip(f"jax {jax} with numpy {numpy}: {reason}")
+    session.install(f"jax=={jax}", f"jaxlib=={jax}", f"optax=={JAX_VERSIONS[jax]}", f"numpy=={numpy}")
+    session.install(f"numpy=={numpy}", f"jax=={jax}", f"jaxlib=={jax}", "-e", ".[test]")
+    print_versions(session)
+    session.run("python", "-m", "pytest", "-n", "2", "-p", "no:cacheprovider", "-m", "jax", *session.posargs,
+                env=JAX_ENV)
+    DRIFT_FOLDER.mkdir(parents=True, exist_ok=True)
+    name = f"jax{jax}-numpy{numpy}"
+    session.run("python", "-m", "equivalence_tests.drift", "--json", str(DRIFT_FOLDER / f"{name}.json"), env=JAX_ENV)
 
 
 @nox.session(python=False)

@@ -133,14 +133,15 @@ _set("gradient", "float32", "finite_difference", 2e-4,
 _set("updated_params", "float32", "finite_difference", 2e-4, "as the framework oracles in float32; measured max "
      "6.7e-6, margin 30x")
 
-# JAX (jax.value_and_grad + optax, eager, XLA's CPU kernels), measured on its own with
-#     python -m equivalence_tests.measure_agreement --models 300 --seed 0 --oracles jax [--error-scale]
-# (jax/jaxlib 0.10.2, optax 0.2.8, numpy 2.4.6), models without an op-row override.
+# JAX (jax.value_and_grad + optax, XLA's CPU kernels): the torch/TF budget, the same math. Measured
+# (provisional, 20 models per dtype, op by op before the oracle was jit-compiled) with
+#     python -m equivalence_tests.measure_agreement --models 20 --seed 0 --oracles jax
+# (jax/jaxlib 0.10.2, optax 0.2.8, numpy 2.4.6); the 300-model run replaces these figures.
 MEASURED_JAX: dict[tuple[str, str], float] = {
-    ("forward", "float64"): 2.2e-15, ("cost", "float64"): 5.1e-16,
-    ("gradient", "float64"): 1.1e-13, ("updated_params", "float64"): 1.6e-13,
-    ("forward", "float32"): 5.5e-7, ("cost", "float32"): 2.2e-7,
-    ("gradient", "float32"): 1.7e-5, ("updated_params", "float32"): 1.7e-5,
+    ("forward", "float64"): 7.0e-16, ("cost", "float64"): 7.2e-16,
+    ("gradient", "float64"): 1.9e-15, ("updated_params", "float64"): 3.0e-14,
+    ("forward", "float32"): 5.4e-7, ("cost", "float32"): 3.1e-7,
+    ("gradient", "float32"): 1.6e-6, ("updated_params", "float32"): 7.6e-6,
 }
 MEASURED.update({(quantity, dtype, "jax"): value for (quantity, dtype), value in MEASURED_JAX.items()})
 for (_quantity, _dtype), _measured in MEASURED_JAX.items():
@@ -174,11 +175,6 @@ MEASURED_SCALED: dict[tuple[str, str, str], float] = {
     ("updated_params", "float64", "finite_difference"): 4.4e-17,  # 5.7e-14
     ("gradient", "float32", "finite_difference"): 1.2e-7,  # 1.6e-5
     ("updated_params", "float32", "finite_difference"): 2.2e-8,  # 6.7e-6
-    # JAX: ... --oracles jax --error-scale (see MEASURED_JAX)
-    ("forward", "float64", "jax"): 2.0e-16, ("cost", "float64", "jax"): 1.5e-16,
-    ("gradient", "float64", "jax"): 1.7e-16, ("updated_params", "float64", "jax"): 6.0e-17,
-    ("forward", "float32", "jax"): 1.1e-7, ("cost", "float32", "jax"): 7.6e-8,
-    ("gradient", "float32", "jax"): 6.8e-8, ("updated_params", "float32", "jax"): 1.0e-7,
 }
 
 _BOUND = ("running-error bound (Higham ch. 3): |r - c| <= gamma_n eps-multiple of the magnitude of the terms "
@@ -193,6 +189,8 @@ def _set_scaled(quantity: str, dtype: str, oracle: str, rtol: float, reason: str
 
 
 def _measured_note(quantity: str, dtype: str, oracle: str, rtol: float) -> str:
+    if (quantity, dtype, oracle) not in MEASURED_SCALED:
+        return "not measured yet for this oracle with the running-error floor: the torch/TF multiple of eps"
     measured = MEASURED_SCALED[(quantity, dtype, oracle)]
     return f"measured max {measured:.2g} ({measured / EPS[dtype]:.2g} eps), margin {rtol / measured:.0f}x"
 
