@@ -19,7 +19,8 @@ import numpy as np
 
 import reference_nn as rn
 from equivalence_tests.conventions.measuring import Convention
-from equivalence_tests.conventions.scalar_runs import keras_run, optax_run, reference_run, torch_run
+from equivalence_tests.conventions.scalar_runs import keras_run, reference_run, torch_run
+from equivalence_tests.conventions.scalar_runs import optax_run as scalar_optax_run  # optax_run below is h17's
 
 # ------------------------------------------------------------------ Adam's epsilon
 # Dyadic Adam hyper-parameters, exact in float32 (see the module docstring).
@@ -44,7 +45,7 @@ def _epsilon_placement_tensorflow(ns) -> dict[str, float]:
 
 
 def _epsilon_placement_jax(ns) -> dict[str, float]:
-    return _adam_cases(lambda gs: optax_run(ns, lambda: ns.optax.adam(
+    return _adam_cases(lambda gs: scalar_optax_run(ns, lambda: ns.optax.adam(
         ADAM_LR, b1=ADAM_BETA1, b2=ADAM_BETA2, eps=ADAM_EPS), 1.0, gs))
 
 
@@ -115,7 +116,7 @@ def _float32_tensorflow(ns) -> dict[str, float]:
 
 def _float32_jax(ns) -> dict[str, float]:
     make = {"sgd": lambda: ns.optax.sgd(0.1), "adam": lambda: ns.optax.adam(0.1, b1=0.9, b2=0.999, eps=1e-8)}
-    steps = {case: optax_run(ns, make[kind], 1.0, [0.5])[0] for case, kind in FLOAT32_CASES.items()}
+    steps = {case: scalar_optax_run(ns, make[kind], 1.0, [0.5])[0] for case, kind in FLOAT32_CASES.items()}
     x = ns.jnp.array([-1.0], dtype=ns.jnp.float64)
     return steps | {SLOPE_CASE: -float(ns.jax.nn.leaky_relu(x, negative_slope=0.01)[0])}
 
@@ -195,7 +196,7 @@ def _weight_decay_jax(ns) -> dict[str, float]:
     optax = ns.optax
     adam_args = {"b1": WD_BETA1, "b2": WD_BETA2, "eps": WD_EPS}
     decayed = lambda transformation: lambda: optax.chain(optax.add_decayed_weights(WD), transformation)  # noqa: E731
-    run = functools.partial(optax_run, ns, theta0=1.0)
+    run = functools.partial(scalar_optax_run, ns, theta0=1.0)
     return {
         "SGD(weight_decay)": run(decayed(optax.sgd(WD_LR)), gradients=[0.5])[-1],
         "SGD + explicit L2": run(lambda: optax.sgd(WD_LR), gradients=[0.5], l2=WD)[-1],
