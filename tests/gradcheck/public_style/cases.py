@@ -28,6 +28,7 @@ from . import columns_deep_net as D
 from . import course_layers as C
 from . import layer_objects as O
 from . import linear_classifiers as LC
+from . import list_params_net as N
 from . import two_layer_net as T
 
 F64, F32 = np.float64, np.float32
@@ -396,5 +397,29 @@ def value_and_grad_cases() -> list[Case]:
     return out
 
 
+def list_params_cases() -> list[Case]:
+    """The from-scratch network with weights/biases lists and backprop(x, y) reading them itself."""
+    out = []
+    r = np.random.default_rng(8)
+    x, y = r.standard_normal((4, 1)), np.array([[0.0], [1.0], [0.0]])
+
+    def add(name, dtype, expect, bug=None, tensor=None, scale=1.0):
+        def run(m):
+            net = N.Network([4, 5, 5, 3], np.random.default_rng(9), bug=bug, scale=scale)
+            net.weights = [w.astype(dtype) for w in net.weights]
+            net.biases = [b.astype(dtype) for b in net.biases]
+            params = {"weights": net.weights, "biases": net.biases}
+            return check_value_and_grad(net.loss_and_grads, params, x.astype(dtype), y.astype(dtype), method=m)
+
+        out.append(Case(name, np.dtype(dtype).name, expect, run, tensor))
+
+    for dt in (F64, F32):
+        add("lists/Network/right", dt, "PASS")
+        add("lists/Network/saturated_w10", dt, "NOT_FAIL", scale=10.0)
+        add("lists/Network/sigmoid_prime_of_activation", dt, "FAIL", "sigmoid_prime_of_activation", "weights[2]")
+        add("lists/Network/activation_index_off_by_one", dt, "FAIL", "activation_index_off_by_one", "weights[1]")
+    return out
+
+
 def all_cases() -> list[Case]:
-    return course_cases() + columns_cases() + layer_cases() + value_and_grad_cases()
+    return course_cases() + columns_cases() + layer_cases() + value_and_grad_cases() + list_params_cases()
