@@ -85,7 +85,7 @@ def judge_elements(ev, key, analytic, grad_key, dtype, estimate: Estimate, rtol,
             if is_kink(one_sided_differences(ev, key, int(i)), float(required[i]), ev.f_scale, ev.eval_dtype):
                 at_kink[i], unresolved[i] = True, False
     coarse = ~(undefined | at_kink | unresolved | failed) & (
-        np.asarray(auto_floor) > tol.FLOOR_SHARE * np.maximum(tol.element_scale(a, n), largest_rms))
+        np.asarray(auto_floor) > tol.FLOOR_SHARE * np.maximum(tol.element_scale(a, n), allowance))
     inconclusive = undefined | at_kink | unresolved | coarse
     reasons = {reason: int(mask.sum()) for reason, mask in
                ((AT_KINK, at_kink), (BOUND_TOO_LARGE, unresolved), (NOT_FINITE, undefined), (FLOOR_TOO_LARGE, coarse))

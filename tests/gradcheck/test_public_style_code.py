@@ -34,11 +34,6 @@ TINY_RELU = (
     "(measured b2[1]: analytic 8.35e-10, numeric 0 at every step; TwoLayerNet W1 analytic -5.07e-9, "
     "numeric -2.68e-9) instead of INCONCLUSIVE"
 )
-TINY_FLOOR = (
-    "tiny weights (1e-8): complex step is judged with the real-difference loss floor 100 eps |f| = 2.2e-14 "
-    "while every gradient is ~1e-16, so W1 six times too large (a missing 1/m) PASSES with err/tol 0.005 "
-    "(float32 reports the same floor as 'tolerance floor too large': INCONCLUSIVE)"
-)
 DIRECTIONAL_F32 = (
     "directional, float32: dW[0, 0] += 1e-3 (1.3% of that element, 5e-4 of the tensor's RMS) PASSES with "
     "err/tol 0.081, while every element-wise method FAILS it (err/tol 1.1)"
@@ -52,8 +47,7 @@ for _method in ("central", "richardson"):
     KNOWN_WRONG["vg/TwoLayerNet/tiny_w_1e-8[float64]", _method] = TINY_RELU
 for _method in ("auto", "central", "richardson", "directional"):
     KNOWN_WRONG["columns/L_model/tiny_w_1e-8_float_cost[float64]", _method] = TINY_RELU
-for _method in ("auto", "complex", "directional"):
-    KNOWN_WRONG["columns/L_model/tiny_w_1e-8+missing_1_over_m[float64]", _method] = TINY_FLOOR
+# (tiny weights with a missing 1/m: INCONCLUSIVE "tolerance floor too large" now, no longer PASS)
 KNOWN_WRONG["layer/Dense/one_element[float32]", "directional"] = DIRECTIONAL_F32
 
 
