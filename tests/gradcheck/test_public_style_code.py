@@ -49,6 +49,11 @@ for _method in ("auto", "central", "richardson", "directional"):
     KNOWN_WRONG["columns/L_model/tiny_w_1e-8_float_cost[float64]", _method] = TINY_RELU
 # (tiny weights with a missing 1/m: INCONCLUSIVE "tolerance floor too large" now, no longer PASS)
 KNOWN_WRONG["layer/Dense/one_element[float32]", "directional"] = DIRECTIONAL_F32
+KNOWN_WRONG["vg/float32_only/one_element_5pct[float32]", "directional"] = (
+    "directional on a model that only evaluates in float32: W1[2, 3] 5% too large PASSES ('30/30 verified', "
+    "projection 1.01967 vs 1.01849, tolerance 1.85e-3), while auto/central/richardson FAIL it and call every "
+    "other element unverifiable (error bound too large)"
+)
 
 
 def _params():

@@ -391,6 +391,21 @@ def value_and_grad_cases() -> list[Case]:
 
         out.append(Case(name, "float64", expect, run, tensor))
 
+    def add_f32_only(name, expect, bug=None, tensor=None, index=None):
+        r32 = np.random.default_rng(10)
+        X32, y32 = r32.standard_normal((8, 5)).astype(F32), r32.integers(0, 3, size=8)
+        p32 = {"W1": (0.5 * r32.standard_normal((5, 6))).astype(F32), "b1": np.zeros(6, F32),
+               "W2": (0.5 * r32.standard_normal((6, 3))).astype(F32), "b2": np.zeros(3, F32)}
+
+        def run(m):
+            return check_value_and_grad(lambda params, X, y: T.float32_only_loss_and_grads(params, X, y, bug=bug),
+                                        p32, X32, y32, method=m)
+
+        out.append(Case(name, "float32", expect, run, tensor, index))
+
+    add_f32_only("vg/float32_only/right", "NOT_FAIL")
+    add_f32_only("vg/float32_only/one_element_5pct", "FAIL", "one_element_5pct", "W1", (2, 3))
+    add_f32_only("vg/float32_only/db2_times_2", "FAIL", "db2_times_2", "b2")
     add_fn("vg/loss_and_grads/offset_1e4", "NOT_FAIL", offset=1e4)
     add_fn("vg/loss_and_grads/offset_1e4+forgot_reg_W1", "NOT_PASS", "forgot_reg_W1", offset=1e4)
     add_fn("vg/loss_and_grads/relu_mask_from_post", "FAIL", "relu_mask_from_post", "W1")

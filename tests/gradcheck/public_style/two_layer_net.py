@@ -47,3 +47,26 @@ class TwoLayerNet:
 
     def loss(self, X, y):
         return loss_and_grads(self.params, X, y, self.reg, self.bug)
+
+
+def float32_only_loss_and_grads(params, X, y, bug=None):
+    """A tanh/softmax two-layer net that casts everything to float32 first (as code written for
+    a float32 framework does): f cannot be evaluated in float64, so the numerical side is float32."""
+    p = {k: np.asarray(v, dtype=np.float32) for k, v in params.items()}
+    X = X.astype(np.float32)
+    N = X.shape[0]
+    h = np.tanh(X @ p["W1"] + p["b1"])
+    s = h @ p["W2"] + p["b2"]
+    s = s - s.max(axis=1, keepdims=True)
+    prob = np.exp(s) / np.exp(s).sum(axis=1, keepdims=True)
+    loss = -np.mean(np.log(prob[np.arange(N), y]))
+    d = prob.copy()
+    d[np.arange(N), y] -= 1
+    d /= N
+    dh = d @ p["W2"].T * (1 - h**2)
+    grads = {"W1": X.T @ dh, "b1": dh.sum(axis=0), "W2": h.T @ d, "b2": d.sum(axis=0)}
+    if bug == "one_element_5pct":
+        grads["W1"][2, 3] *= 1.05
+    elif bug == "db2_times_2":
+        grads["b2"] = 2 * grads["b2"]
+    return loss, grads
