@@ -41,6 +41,7 @@ import numpy as np
 import reference_nn as rn
 from equivalence_tests.config import ModelConfig, OptimizerConfig
 from equivalence_tests.ops_modern import modern_rows, normalization_rows
+from equivalence_tests.optax_twins import optax_transformation
 
 KINDS = ("activation", "loss", "layer", "penalty", "optimizer")
 
@@ -179,20 +180,6 @@ def _torch_sgd(fw: Any, opt: OptimizerConfig, parameters: list[Any]) -> Any:
 def _torch_adam(fw: Any, opt: OptimizerConfig, parameters: list[Any]) -> Any:
     return fw.torch.optim.Adam(parameters, lr=opt.learning_rate, betas=(opt.beta1, opt.beta2), eps=opt.eps,
                                weight_decay=opt.weight_decay)
-
-
-def _optax_transformation(fw: Any, opt: OptimizerConfig) -> Any:
-    """torch.optim's SGD / Adam as optax users chain it. optax's trace ``t = g + mu t`` is torch's
-    buffer (dampening 0), its Nesterov update ``g + mu t`` and its Adam ``m_hat / (sqrt(v_hat) + eps)``
-    are torch's formulas, and the learning rate scales the update after the moments, as in torch.
-    optax.sgd/adam have no weight_decay: torch's coupled decay (g += wd theta, every parameter) is
-    ``add_decayed_weights`` chained *before* the optimizer (optax.adamw is the decoupled form)."""
-    optax = fw.optax
-    if opt.name == "adam":
-        core = optax.adam(opt.learning_rate, b1=opt.beta1, b2=opt.beta2, eps=opt.eps)
-    else:
-        core = optax.sgd(opt.learning_rate, momentum=opt.momentum or None, nesterov=opt.nesterov)
-    return optax.chain(optax.add_decayed_weights(opt.weight_decay), core) if opt.weight_decay else core
 
 
 def _jax_binary_cross_entropy(fw: Any, AL: Any, Y: Any) -> Any:
@@ -347,25 +334,25 @@ OPS: tuple[OpInfo, ...] = (
                "2.9e-7 over 300 random models, measure_agreement.py); 1e-5 = 35x margin"),)),
     # ---- optimizers -----------------------------------------------------------------------
     OpInfo("sgd", "optimizer", lambda opt: opt.build(), "learning_rate >= 0",
-           _torch_sgd, _torch_sgd, KerasOptimizerTwin, KerasOptimizerTwin, _optax_transformation,
+           _torch_sgd, _torch_sgd, KerasOptimizerTwin, KerasOptimizerTwin, optax_transformation,
            conventions=_SGD_SHARED,
            example_optimizer=OptimizerConfig("sgd", learning_rate=0.1)),
     OpInfo("sgd_momentum", "optimizer", lambda opt: opt.build(), "0 <= momentum < 1",
-           _torch_sgd, _torch_sgd, KerasOptimizerTwin, KerasOptimizerTwin, _optax_transformation,
+           _torch_sgd, _torch_sgd, KerasOptimizerTwin, KerasOptimizerTwin, optax_transformation,
            conventions=_SGD_SHARED,
            example_optimizer=OptimizerConfig("sgd", learning_rate=0.1, momentum=0.9)),
     OpInfo("nesterov", "optimizer", lambda opt: opt.build(), "0 < momentum < 1",
-           _torch_sgd, _torch_sgd, KerasOptimizerTwin, KerasOptimizerTwin, _optax_transformation,
+           _torch_sgd, _torch_sgd, KerasOptimizerTwin, KerasOptimizerTwin, optax_transformation,
            conventions=_SGD_SHARED,
            example_optimizer=OptimizerConfig("sgd", learning_rate=0.1, momentum=0.9, nesterov=True)),
     OpInfo("sgd_weight_decay", "optimizer", lambda opt: opt.build(), "weight_decay >= 0",
-           _torch_sgd, _torch_sgd, KerasOptimizerTwin, KerasOptimizerTwin, _optax_transformation,
+           _torch_sgd, _torch_sgd, KerasOptimizerTwin, KerasOptimizerTwin, optax_transformation,
            conventions=_SGD_SHARED + ("Keras weight_decay is decoupled (theta -= lr wd theta); torch's is "
                                       "coupled (g += wd theta): the TF oracle adds wd * theta to the gradient.",
                                       _OPTAX_DECAY),
            example_optimizer=OptimizerConfig("sgd", learning_rate=0.1, momentum=0.9, weight_decay=0.01)),
     OpInfo("adam", "optimizer", lambda opt: opt.build(), "0 <= beta1, beta2 < 1; eps > 0",
-           _torch_adam, _torch_adam, KerasOptimizerTwin, KerasOptimizerTwin, _optax_transformation,
+           _torch_adam, _torch_adam, KerasOptimizerTwin, KerasOptimizerTwin, optax_transformation,
            conventions=("Keras Adam adds epsilon to sqrt(v) before the bias correction: torch's update with eps "
                         "replaced by eps / sqrt(1 - beta2**t) (31.6x larger at t = 1 for beta2 = 0.999). The TF "
                         "oracle sets optimizer.epsilon = eps * sqrt(1 - beta2**t) before each step, which "

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import reference_nn as rn
+from equivalence_tests.optax_twins import optax_transformation
 
 SOFTPLUS_TORCH_THRESHOLD = {"float64": 40.0, "float32": 20.0}
 # torch's Softplus returns Z itself once Z > threshold (default 20): exact softplus is Z + log1p(exp(-Z)),
@@ -76,20 +77,24 @@ def modern_rows(OpInfo: type, ToleranceOverride: type, Unsupported: type, Optimi
         activation("gelu", "any real Z; exact GELU Z Phi(Z) (torch and Keras default; JAX's default is tanh)",
                    lambda fw, Z, c: fw.F.gelu(Z), lambda fw, c: fw.nn.GELU(),
                    lambda fw, Z, c: fw.tf.nn.gelu(Z, approximate=False), _keras_gelu(False),
+                   jax_functional=lambda fw, Z, c: fw.jax.nn.gelu(Z, approximate=False),  # JAX's default: tanh
                    conventions=(_TF_FLOAT32_CONSTANTS,), tolerance_overrides=(tf_override("gelu"),)),
         activation("gelu_tanh", "any real Z; 0.5 Z (1 + tanh(sqrt(2/pi) (Z + 0.044715 Z^3)))",
                    lambda fw, Z, c: fw.F.gelu(Z, approximate="tanh"), lambda fw, c: fw.nn.GELU(approximate="tanh"),
                    lambda fw, Z, c: fw.tf.nn.gelu(Z, approximate=True), _keras_gelu(True),
+                   jax_functional=lambda fw, Z, c: fw.jax.nn.gelu(Z, approximate=True),
                    conventions=(_TF_FLOAT32_CONSTANTS,), tolerance_overrides=(tf_override("gelu_tanh"),)),
         activation("elu", "any real Z; alpha 1 (torch and Keras default), C1 at 0 (the curvature jumps)",
                    lambda fw, Z, c: fw.F.elu(Z), lambda fw, c: fw.nn.ELU(),
                    lambda fw, Z, c: fw.tf.nn.elu(Z), lambda fw, c: "elu",
+                   jax_functional=lambda fw, Z, c: fw.jax.nn.elu(Z),
                    conventions=("TF's elu gradient is computed from the output (A + 1 for A < 0): for Z < -37 "
                                 "(float64) A rounds to -1 and the slope to 0 instead of exp(Z) < 1e-16, an "
                                 "absolute difference below eps.",)),
         activation("selu", "any real Z; kink at 0 (slopes scale and scale * alpha), kept away by the strategies",
                    lambda fw, Z, c: fw.F.selu(Z), lambda fw, c: fw.nn.SELU(),
                    lambda fw, Z, c: fw.tf.nn.selu(Z), lambda fw, c: "selu", kinks=(0.0,),
+                   jax_functional=lambda fw, Z, c: fw.jax.nn.selu(Z),
                    conventions=("Derivative at exactly 0: torch and the reference take the left slope scale * "
                                 "alpha = 1.7581, TensorFlow the right slope scale = 1.0507 (conventions table: "
                                 "selu_derivative_at_zero); the strategies keep pre-activations off 0.",)),
@@ -97,17 +102,20 @@ def modern_rows(OpInfo: type, ToleranceOverride: type, Unsupported: type, Optimi
                    _torch_softplus,
                    lambda fw, c: fw.nn.Softplus(beta=1.0, threshold=SOFTPLUS_TORCH_THRESHOLD[c.dtype]),
                    lambda fw, Z, c: fw.tf.math.softplus(Z), lambda fw, c: "softplus",
+                   jax_functional=lambda fw, Z, c: fw.jax.nn.softplus(Z),  # logaddexp(Z, 0): no threshold
                    conventions=("torch's Softplus() returns Z itself above threshold=20 (2.1e-9 off at Z = 20 and "
                                 "slope exactly 1): the torch twins pass threshold=40 in float64, where torch then "
                                 "computes the exact function (conventions table: softplus_threshold).",)),
         activation("silu", "any real Z; Z sigmoid(Z) (swish)",
                    lambda fw, Z, c: fw.F.silu(Z), lambda fw, c: fw.nn.SiLU(),
-                   lambda fw, Z, c: fw.tf.nn.silu(Z), lambda fw, c: "silu"),
+                   lambda fw, Z, c: fw.tf.nn.silu(Z), lambda fw, c: "silu",
+                   jax_functional=lambda fw, Z, c: fw.jax.nn.silu(Z)),
         # ---- losses -------------------------------------------------------------------------
         OpInfo("huber", "loss", lambda: rn.get_loss("huber"), "any real AL and Y; delta 1, mean over all elements",
                lambda fw, AL, Y: fw.F.huber_loss(AL, Y, delta=1.0), lambda fw, dtype: fw.nn.HuberLoss(delta=1.0),
                lambda fw, AL, Y: fw.tf.reduce_mean(fw.keras.losses.huber(Y, AL, delta=1.0)),
                lambda fw, dtype: _keras_loss(fw.keras.losses.Huber(delta=1.0, dtype=dtype)),
+               jax_functional=lambda fw, AL, Y: fw.jnp.mean(fw.optax.losses.huber_loss(AL, Y, delta=1.0)),
                output_activations=real_outputs, target_kind="real",
                conventions=("torch HuberLoss(delta) equals SmoothL1Loss(beta) only at delta = beta = 1: "
                             "SmoothL1 = Huber / beta (conventions table: huber_vs_smooth_l1).",)),
@@ -115,6 +123,7 @@ def modern_rows(OpInfo: type, ToleranceOverride: type, Unsupported: type, Optimi
                lambda fw, AL, Y: fw.F.l1_loss(AL, Y), lambda fw, dtype: fw.nn.L1Loss(),
                lambda fw, AL, Y: fw.tf.reduce_mean(fw.keras.losses.mean_absolute_error(Y, AL)),
                lambda fw, dtype: _keras_loss(fw.keras.losses.MeanAbsoluteError(dtype=dtype)),
+               jax_functional=lambda fw, AL, Y: fw.jnp.mean(fw.jnp.abs(AL - Y)),
                output_activations=real_outputs, target_kind="real", kinks=(0.0,)),
         OpInfo("kl_div", "loss", lambda: rn.get_loss("kl_div"),
                "AL probability columns (softmax output, every entry in [1e-7, 1 - 1e-7]); Y distribution columns "
@@ -122,6 +131,8 @@ def modern_rows(OpInfo: type, ToleranceOverride: type, Unsupported: type, Optimi
                _torch_kl_div, _torch_kl_div_module,
                lambda fw, AL, Y: fw.tf.reduce_mean(fw.keras.losses.kl_divergence(Y, AL)),
                lambda fw, dtype: _keras_loss(fw.keras.losses.KLDivergence(dtype=dtype)),
+               # optax's kl_divergence takes log-predictions, like torch's, and sums over classes per sample
+               jax_functional=lambda fw, AL, Y: fw.jnp.mean(fw.optax.losses.kl_divergence(fw.jnp.log(AL), Y)),
                output_activations=("softmax",), target_kind="distribution", min_outputs=2,
                conventions=("torch's KLDivLoss takes log-probabilities as input and its default reduction 'mean' "
                             "divides by n_classes * m; only reduction='batchmean' is KL averaged over the batch, "
@@ -132,6 +143,7 @@ def modern_rows(OpInfo: type, ToleranceOverride: type, Unsupported: type, Optimi
         # ---- optimizers (torch.optim semantics; Keras twins compensated, see KerasModernOptimizerTwin) --------
         OpInfo("rmsprop", "optimizer", lambda opt: opt.build(), "0 <= alpha < 1; eps > 0; 0 <= momentum < 1",
                torch_modern_optimizer, torch_modern_optimizer, KerasModernOptimizerTwin, KerasModernOptimizerTwin,
+               optax_transformation,
                conventions=("Keras RMSprop divides by sqrt(v + eps), torch by sqrt(v) + eps; defaults rho 0.9 / "
                             "eps 1e-7 (Keras) vs alpha 0.99 / eps 1e-8 (torch) (conventions table: "
                             "rmsprop_epsilon_placement). The TF oracle sets a per-variable epsilon tensor "
@@ -142,6 +154,7 @@ def modern_rows(OpInfo: type, ToleranceOverride: type, Unsupported: type, Optimi
                                                  centered=True, weight_decay=0.01)),
         OpInfo("adagrad", "optimizer", lambda opt: opt.build(), "lr_decay >= 0; initial_accumulator_value >= 0",
                torch_modern_optimizer, torch_modern_optimizer, KerasModernOptimizerTwin, KerasModernOptimizerTwin,
+               optax_transformation,
                conventions=("Keras Adagrad divides by sqrt(s + eps) with eps 1e-7 and starts s at 0.1; torch by "
                             "sqrt(s) + 1e-10 from s = 0 (conventions table: adagrad_accumulator_and_epsilon). The TF "
                             "oracle passes initial_accumulator_value and sets a per-variable epsilon tensor.",
@@ -151,6 +164,7 @@ def modern_rows(OpInfo: type, ToleranceOverride: type, Unsupported: type, Optimi
                                                  initial_accumulator_value=0.1, eps=1e-10, weight_decay=0.01)),
         OpInfo("adamw", "optimizer", lambda opt: opt.build(), "0 <= beta1, beta2 < 1; eps > 0; weight_decay >= 0",
                torch_modern_optimizer, torch_modern_optimizer, KerasModernOptimizerTwin, KerasModernOptimizerTwin,
+               optax_transformation,
                conventions=("Decoupled decay theta *= 1 - lr wd (torch) and theta -= theta wd lr (Keras): the same "
                             "product; default weight_decay 0.01 (torch) vs 0.004 (Keras) (conventions table: "
                             "adamw_default_weight_decay). Epsilon placement as Adam's: compensated per step.",),

@@ -75,6 +75,40 @@ def _hand_adam(theta, gradient_at, steps, lr, beta1, beta2, eps, weight_decay=0.
     return theta
 
 
+def _hand_adamw(theta, gradient_at, steps, lr, beta1, beta2, eps, weight_decay):
+    """torch.optim.AdamW written out: theta *= 1 - lr wd, then Adam's step."""
+    m = v = 0.0
+    for t in range(1, steps + 1):
+        g = gradient_at(theta)
+        theta = theta * (1 - lr * weight_decay)
+        m, v = beta1 * m + (1 - beta1) * g, beta2 * v + (1 - beta2) * g * g
+        theta = theta - lr * (m / (1 - beta1**t)) / (np.sqrt(v / (1 - beta2**t)) + eps)
+    return theta
+
+
+def _hand_rmsprop(theta, gradient_at, steps, lr, alpha, eps, momentum, centered, weight_decay):
+    """torch.optim.RMSprop written out: eps outside the root, momentum on g / denominator."""
+    v = a = buffer = 0.0
+    for _ in range(steps):
+        g = gradient_at(theta) + weight_decay * theta
+        v = alpha * v + (1 - alpha) * g * g
+        a = alpha * a + (1 - alpha) * g if centered else 0.0
+        denominator = np.sqrt(v - a * a) + eps
+        buffer = momentum * buffer + g / denominator
+        theta = theta - lr * buffer
+    return theta
+
+
+def _hand_adagrad(theta, gradient_at, steps, lr, lr_decay, initial, eps, weight_decay):
+    """torch.optim.Adagrad written out: clr = lr / (1 + (t - 1) lr_decay), s += g^2, eps outside the root."""
+    s = initial
+    for t in range(1, steps + 1):
+        g = gradient_at(theta) + weight_decay * theta
+        s = s + g * g
+        theta = theta - lr / (1 + (t - 1) * lr_decay) * g / (np.sqrt(s) + eps)
+    return theta
+
+
 OPTIMIZERS = {
     "sgd": (OptimizerConfig("sgd", learning_rate=0.1), lambda *a: _hand_sgd(*a, 0.1)),
     "momentum": (OptimizerConfig("sgd", learning_rate=0.1, momentum=0.9), lambda *a: _hand_sgd(*a, 0.1, 0.9)),
@@ -85,6 +119,15 @@ OPTIMIZERS = {
     "adam weight decay": (OptimizerConfig("adam", learning_rate=0.01, beta1=0.8, beta2=0.99, eps=1e-7,
                                           weight_decay=0.05),
                           lambda *a: _hand_adam(*a, 0.01, 0.8, 0.99, 1e-7, weight_decay=0.05)),
+    "adamw": (OptimizerConfig("adamw", learning_rate=0.01, beta1=0.8, beta2=0.99, eps=1e-7, weight_decay=0.5),
+              lambda *a: _hand_adamw(*a, 0.01, 0.8, 0.99, 1e-7, 0.5)),
+    "rmsprop centered momentum": (
+        OptimizerConfig("rmsprop", learning_rate=0.01, alpha=0.9, eps=1e-3, momentum=0.5, centered=True,
+                        weight_decay=0.05),
+        lambda *a: _hand_rmsprop(*a, 0.01, 0.9, 1e-3, 0.5, True, 0.05)),
+    "adagrad": (OptimizerConfig("adagrad", learning_rate=0.1, lr_decay=0.5, initial_accumulator_value=0.1, eps=1e-3,
+                                weight_decay=0.05),
+                lambda *a: _hand_adagrad(*a, 0.1, 0.5, 0.1, 1e-3, 0.05)),
 }
 
 
