@@ -9,7 +9,7 @@ For element i with analytic value a, numerical estimate n and the estimate's own
 * failed        |a - n| >  T + E (after a re-estimate at smaller steps, and not explained by a kink
                 of f at the point);
 * inconclusive  f not finite nearby; at a kink (a value within the one-sided slopes); the automatic
-                floors of T larger than 1% of the numbers (tolerances.FLOOR_SHARE); or E too large, the
+                floors of T larger than 5% of the numbers (tolerances.FLOOR_SHARE); or E too large, the
                 estimate's own error bound larger than that ("error bound too large for this
                 loss": a large constant offset, cancellation in f). A central estimate whose bound is
                 too large is first redone by Richardson (larger steps, far less rounding).

@@ -172,12 +172,13 @@ def loss_resolution_floor(gradient_dtype, f_scale: float, x, eval_dtype=np.float
 # The automatic floors (loss resolution above all) grow with |f|: a loss with a large constant (1e14
 # + mean(...)) or a loss far larger than its gradients gets floors as large as the gradients, and a
 # 50% error then sits "within tolerance". An element is verified only where the automatic floors are
-# at most FLOOR_SHARE of max(its scale, sqrt(eps) G): a check within 1% of the size of the numbers
+# at most FLOOR_SHARE of max(its scale, sqrt(eps) G): a check within 5% of the size of the numbers
 # still says something (float32's 100-ulp floor of 1.2e-5 |f| stays below it for gradients down to
-# 1.2e-3 |f|), and an error below sqrt(eps) G is negligible (verification_allowance); beyond that the
+# 2.4e-4 |f|), and an error below sqrt(eps) G is negligible (verification_allowance); beyond that the
 # element is inconclusive ("tolerance floor too large for this loss"), never PASS. Measured: with
-# max(scale, G) instead, a tensor with 1e-6 of G's gradients (weights 1e-8) passed a 6x error.
-FLOOR_SHARE = 1e-2
+# max(scale, G) instead, a tensor with 1e-6 of G's gradients (weights 1e-8) passed a 6x error; with
+# 1% instead of 5%, right float32 networks with gradients of 1e-3 |f| were needlessly inconclusive.
+FLOOR_SHARE = 5e-2
 
 
 def verification_allowance(gradient_dtype, largest_rms: float) -> float:
