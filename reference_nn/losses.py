@@ -16,13 +16,30 @@ loss                       value                                        gradient
 =========================  ===========================================  ==========================
 
 ``N = AL.size`` (for the classic single sigmoid output that is the batch size ``m``).
-The probability-space losses follow torch's ``BCELoss`` at the edges: each ``log`` is
-clamped to ``>= -100`` so probabilities of exactly 0 or 1 give a finite cost, and the
-gradient denominator ``AL (1 - AL)`` is clamped to ``>= 1e-12``.
+The probability-space losses follow torch's ``BCELoss`` forward at the edges: each ``log`` is
+clamped to ``>= -100`` so probabilities of exactly 0 or 1 give a finite cost. Where the clamp is
+active the cost does not depend on that probability, so its gradient there is exactly 0; elsewhere
+it is the exact derivative (``-Y / P`` has no floor: at ``P = 1e-17`` it is ``-1e17``). torch's
+backward instead divides by ``max(P (1 - P), 1e-12)``, a convention measured in
+``equivalence_tests.conventions`` (family losses) and reported by ``refnn crosscheck`` as "not
+comparable" where it applies. Whether the clamp is active is decided on the real part, so the
+complex-step derivative of a clamped term is 0 too.
 
 Fused gradients: a model whose last activation is ``sigmoid`` with ``bce`` (or ``softmax``
-with ``cross_entropy`` or ``kl_div``) backpropagates ``dZ = (AL - Y) / N`` directly. That is the exact
-derivative, with no division by ``AL (1 - AL)`` that saturation would turn into 0/0.
+with ``cross_entropy`` or ``kl_div``) backpropagates ``dZ = (AL - Y) / N`` directly.
+
+From logits: a model output made by ``model_forward`` remembers its logits
+(``reference_nn.outputs``), and ``bce`` after sigmoid / ``cross_entropy`` after softmax then take
+the cost from them, exactly (``value_from_logits``). Their fused gradient ``dZ = (AL - Y) / N``
+(``/ m`` for cross_entropy) is the exact derivative of that cost for every finite logit, saturated
+or not. A probability loss after an output it is not fused with (``bce`` after softmax) is
+differentiated through ``output_scaled_gradient = AL * d cost / d AL``, which stays finite where
+``1 / AL`` would overflow (float32 probabilities below 3e-39).
+
+Pairings (:func:`check_output_pairing`): a logits loss after the activation it applies itself
+(``softmax_cross_entropy`` after softmax, ``bce_with_logits`` after sigmoid) is refused; ``bce``
+after softmax warns (:class:`OutputPairingWarning`): it treats each class as an independent label,
+which multi-label users may mean.
 
 L2 penalty: ``0.5 * lambda * sum over layers of sum(W**2)`` (weights only, not biases, no
 ``1/m``); its gradient adds exactly ``lambda * W``. That is the penalty whose gradient is
@@ -31,6 +48,7 @@ L2 penalty: ``0.5 * lambda * sum over layers of sum(W**2)`` (weights only, not b
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -43,18 +61,52 @@ from reference_nn._validation import (
     describe,
 )
 from reference_nn.layers import stable_sigmoid, stable_softmax
+from reference_nn.outputs import logits_of, producer_of
 
 LOG_CLAMP = -100.0  # torch.nn.BCELoss clamps log outputs to >= -100
-GRADIENT_DENOMINATOR_CLAMP = 1e-12  # torch's BCELoss backward clamps x (1 - x) to >= 1e-12
+# torch's BCELoss backward divides by max(x (1 - x), 1e-12): NOT the derivative of its clamped cost
+# where x (1 - x) < 1e-12. The reference's gradient is the exact one; this constant names torch's
+# convention for the harness (equivalence_tests.conventions, refnn crosscheck's "not comparable").
+TORCH_BCE_BACKWARD_EPSILON = 1e-12
+
+
+class OutputPairingWarning(UserWarning):
+    """A loss after an output activation that is legal but often a mistake (bce after softmax)."""
+
+
+def _real_log(P: np.ndarray, one_minus: bool) -> np.ndarray:
+    """``log(Re P)`` or ``log(1 - Re P)`` (``-inf`` at 0, no warning): where the clamp is decided."""
+    real = P.real
+    with np.errstate(divide="ignore"):
+        return np.log1p(-real) if one_minus else np.log(real)
+
+
+def _log_is_live(P: np.ndarray, *, one_minus: bool = False) -> np.ndarray:
+    """Where :func:`_clamped_log` is not clamped (its derivative is not 0), decided on the real part."""
+    return ~(_real_log(P, one_minus) < LOG_CLAMP)
 
 
 def _clamped_log(P: np.ndarray, *, one_minus: bool = False) -> np.ndarray:
     """``log(P)`` (or ``log(1 - P)``, computed as ``log1p(-P)``: exact for tiny ``P``, where
     ``1 - P`` would round the information away; torch does the same), with every value below
-    -100 replaced by -100, so ``log(0) = -100`` with no warning."""
-    with np.errstate(divide="ignore"):
-        logs = np.log1p(-P) if one_minus else np.log(P)
-    return np.where(logs.real < LOG_CLAMP, P.dtype.type(LOG_CLAMP), logs)
+    -100 replaced by -100, so ``log(0) = -100`` with no warning.
+
+    The clamp is decided on the real part: a complex ``P`` whose real part is exactly 1 (a
+    saturated output under a complex step) is clamped like its real part, so the complex-step
+    derivative of a clamped term is 0, as the real function's is."""
+    real_logs = _real_log(P, one_minus)
+    if np.iscomplexobj(P):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            logs = np.log1p(-P) if one_minus else np.log(P)
+    else:
+        logs = real_logs
+    return np.where(real_logs < LOG_CLAMP, P.dtype.type(LOG_CLAMP), logs)
+
+
+def _masked_ratio(live: np.ndarray, numerator: Any, denominator: np.ndarray) -> np.ndarray:
+    """``numerator / denominator`` where ``live``, else 0 (no warning from the masked-out entries)."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return np.where(live, numerator / np.where(live, denominator, 1), 0)
 
 
 def _mean(values: np.ndarray) -> Any:
@@ -81,6 +133,16 @@ class Loss:
 
     def fused_gradient(self, AL: np.ndarray, Y: np.ndarray) -> np.ndarray:
         raise NotImplementedError(f"{self.name} has no fused gradient")
+
+    def value_from_logits(self, Z: np.ndarray, Y: np.ndarray) -> Any:
+        """The cost of ``fused_activation(Z)``, computed from the logits ``Z`` (exact where the
+        activation saturates); only for losses with a ``fused_activation``."""
+        raise NotImplementedError(f"{self.name} has no logits form")
+
+    def output_scaled_gradient(self, AL: np.ndarray, Y: np.ndarray) -> np.ndarray | None:
+        """``AL * gradient(AL, Y)`` computed without forming ``1 / AL`` (None if not provided):
+        what a sigmoid or softmax output needs to backpropagate a probability loss."""
+        return None
 
     def prepare_targets(self, Y: Any, AL: np.ndarray) -> np.ndarray:
         """Validate ``Y`` against ``AL`` and return it as an array of ``AL``'s real dtype."""
@@ -157,11 +219,21 @@ class BinaryCrossEntropy(Loss):
         return -_mean(Y * _clamped_log(AL) + (1 - Y) * _clamped_log(AL, one_minus=True))
 
     def gradient(self, AL, Y):
-        denominator = np.maximum(AL * (1 - AL), AL.dtype.type(GRADIENT_DENOMINATOR_CLAMP))
-        return (AL - Y) / (denominator * AL.size)
+        """Exact derivative of :meth:`value`: ``(-Y / AL + (1 - Y) / (1 - AL)) / N``, each term 0
+        where its log is clamped (the cost is flat there)."""
+        live_p, live_q = _log_is_live(AL), _log_is_live(AL, one_minus=True)
+        return (_masked_ratio(live_q, 1 - Y, 1 - AL) - _masked_ratio(live_p, Y, AL)) / AL.dtype.type(AL.size)
+
+    def output_scaled_gradient(self, AL, Y):
+        live_p, live_q = _log_is_live(AL), _log_is_live(AL, one_minus=True)
+        scaled = _masked_ratio(live_q, (1 - Y) * AL, 1 - AL) - np.where(live_p, Y, 0)
+        return scaled / AL.dtype.type(AL.size)
 
     def fused_gradient(self, AL, Y):
         return (AL - Y) / AL.dtype.type(AL.size)
+
+    def value_from_logits(self, Z, Y):
+        return BinaryCrossEntropyWithLogits().value(Z, Y)
 
 
 class BinaryCrossEntropyWithLogits(Loss):
@@ -231,11 +303,17 @@ class CrossEntropy(Loss):
         return -(Y * _clamped_log(AL)).sum(dtype=AL.dtype) / AL.dtype.type(AL.shape[1])
 
     def gradient(self, AL, Y):
-        denominator = np.maximum(AL, AL.dtype.type(GRADIENT_DENOMINATOR_CLAMP))
-        return -Y / (denominator * AL.shape[1])
+        """Exact derivative of :meth:`value`: ``-Y / (P m)``, 0 where ``log P`` is clamped."""
+        return -_masked_ratio(_log_is_live(AL), Y, AL) / AL.dtype.type(AL.shape[1])
+
+    def output_scaled_gradient(self, AL, Y):
+        return -np.where(_log_is_live(AL), Y, 0) / AL.dtype.type(AL.shape[1])
 
     def fused_gradient(self, AL, Y):
         return (AL - Y) / AL.dtype.type(AL.shape[1])
+
+    def value_from_logits(self, Z, Y):
+        return SoftmaxCrossEntropy().value(Z, Y)
 
 
 class SoftmaxCrossEntropy(Loss):
@@ -323,17 +401,28 @@ class KLDivergence(Loss):
         return _prepare_distribution_targets(Y, AL)
 
     def value(self, AL, Y):
+        return self._entropy_term(Y, AL.dtype) - (Y * _clamped_log(AL)).sum(dtype=AL.dtype) / AL.dtype.type(AL.shape[1])
+
+    @staticmethod
+    def _entropy_term(Y, dtype):
+        """``sum(Y log Y) / m`` with ``0 log 0 = 0``: the part of KL that does not depend on P."""
         positive = Y > 0
         with np.errstate(divide="ignore"):
             y_log_y = np.where(positive, Y * np.log(np.where(positive, Y, 1)), 0)
-        return (y_log_y - Y * _clamped_log(AL)).sum(dtype=AL.dtype) / AL.dtype.type(AL.shape[1])
+        return y_log_y.sum(dtype=dtype) / dtype.type(Y.shape[1])
 
     def gradient(self, AL, Y):
-        denominator = np.maximum(AL, AL.dtype.type(GRADIENT_DENOMINATOR_CLAMP))
-        return -Y / (denominator * AL.shape[1])
+        """Exact derivative of :meth:`value`: ``-Y / (P m)``, 0 where ``log P`` is clamped."""
+        return -_masked_ratio(_log_is_live(AL), Y, AL) / AL.dtype.type(AL.shape[1])
+
+    def output_scaled_gradient(self, AL, Y):
+        return -np.where(_log_is_live(AL), Y, 0) / AL.dtype.type(AL.shape[1])
 
     def fused_gradient(self, AL, Y):
         return (AL - Y) / AL.dtype.type(AL.shape[1])
+
+    def value_from_logits(self, Z, Y):
+        return self._entropy_term(Y, Z.dtype) + SoftmaxCrossEntropy().value(Z, Y)
 
 
 LOSSES: dict[str, type[Loss]] = {
@@ -374,13 +463,47 @@ def l2_gradient(W: np.ndarray, lambd: float) -> np.ndarray:
     return W.dtype.type(lambd) * W
 
 
+# A logits loss after the activation it applies itself: (loss, activation) -> the loss to use instead.
+DOUBLE_ACTIVATION = {("softmax_cross_entropy", "softmax"): "cross_entropy", ("bce_with_logits", "sigmoid"): "bce"}
+_EVALUATE = {"sigmoid": stable_sigmoid, "softmax": stable_softmax}
+
+
+def check_output_pairing(loss: Loss, activation: str | None, *, warn: bool = True) -> None:
+    """Refuse a logits loss after the activation it applies itself (softmax_cross_entropy after
+    softmax would apply softmax twice); warn on bce after softmax. ``activation``: the name of the
+    output layer's activation, None if unknown (nothing to check); ``warn=False``: refuse only (the
+    cost of the same pairing has warned already)."""
+    instead = DOUBLE_ACTIVATION.get((loss.name, activation))
+    if instead is not None:
+        raise ValueError(
+            f"loss {loss.name!r} takes logits and applies {activation} itself, but AL is already the output of "
+            f"{activation}: it would be applied twice. Use loss={instead!r} on the {activation} output, or end the "
+            f"model with 'identity' to pass logits to {loss.name!r}"
+        )
+    if warn and loss.name == "bce" and activation == "softmax":
+        warnings.warn(
+            "bce after softmax treats each class as an independent yes/no label (multi-label); for one class per "
+            "sample use loss='cross_entropy' (or 'softmax_cross_entropy' on logits)",
+            OutputPairingWarning, stacklevel=3,
+        )
+
+
 def compute_loss(AL: Any, Y: Any, loss: str | Loss = "bce") -> Any:
-    """Validate ``AL`` and ``Y`` and return ``loss.value(AL, Y)`` (no L2 term)."""
+    """Validate ``AL`` and ``Y`` and return the cost (no L2 term): ``loss.value(AL, Y)``, or, for an
+    output of ``model_forward`` that carries its logits and a loss fused with its activation,
+    ``loss.value_from_logits(Z, Y)`` (exact at saturation; see the module doc)."""
     loss_object = get_loss(loss)
-    AL = as_float_array("AL", AL)
+    producer = producer_of(AL)
+    check_output_pairing(loss_object, producer)
+    logits = None
+    if producer is not None and producer == loss_object.fused_activation:
+        logits = logits_of(AL, producer, _EVALUATE[producer])
+    AL = as_float_array("AL", np.asarray(AL) if producer is not None else AL)
     if AL.ndim != 2 or AL.shape[1] == 0:
         raise ValueError(f"AL must be 2-D (n_out, m) with m >= 1, got shape {AL.shape}")
     check_finite("AL", AL)
     loss_object.check_predictions(AL)
     Y = loss_object.prepare_targets(Y, AL)
+    if logits is not None:
+        return loss_object.value_from_logits(logits, Y)
     return loss_object.value(AL, Y)

@@ -44,8 +44,13 @@ from reference_nn.layers import (
     linear_forward,
     linear_parameter_gradients,
 )
-from reference_nn.losses import Loss, compute_loss, get_loss, l2_gradient, l2_penalty
+from reference_nn.losses import Loss, check_output_pairing, compute_loss, get_loss, l2_gradient, l2_penalty
 from reference_nn.normalization import NormCache, get_normalization, normalize_backward, normalize_layer
+from reference_nn.outputs import with_logits
+
+# Output activations whose result carries its logits (reference_nn.outputs): a loss fused with them
+# computes the cost from Z, exactly also where the probabilities round to 0 or 1.
+OUTPUTS_WITH_LOGITS = ("sigmoid", "softmax")
 
 Params = dict[str, np.ndarray]
 
@@ -213,7 +218,9 @@ def model_forward(
     ``normalization`` (None, "batch", "layer" or a ``Normalization``) goes between LINEAR and the
     activation of every hidden layer (params from ``initialize_parameters(..., normalization=)``).
     BatchNorm: ``training`` True uses the batch statistics and, when ``norm_state`` (from
-    ``initialize_norm_state``) is given, updates its running statistics in place; False uses them."""
+    ``initialize_norm_state``) is given, updates its running statistics in place; False uses them.
+    A sigmoid or softmax ``AL`` carries its logits (``reference_nn.outputs.ActivationOutput``, an
+    ndarray) so that ``compute_cost`` with the loss fused with it is exact at saturation."""
     n_layers = validate_parameters(params)
     normalization = get_normalization(normalization)
     if (normalization is not None) != ("gamma1" in params) and n_layers > 1:
@@ -235,6 +242,8 @@ def model_forward(
         A_next = activation.evaluate(Z)
         caches.append(LayerCache(A, W, b, Z, A_next, activation, norm))
         A = A_next
+    if caches[-1].activation.name in OUTPUTS_WITH_LOGITS:
+        A = with_logits(A, caches[-1].Z, caches[-1].activation.name)
     return A, caches
 
 
@@ -270,12 +279,16 @@ def model_backward(
     Returns ``{"dW1": (n1, n0), "db1": (n1, 1), ..., "dWL", "dbL"}`` (normalized layers:
     ``dgamma{l}``, ``dbeta{l}`` in place of ``db{l}``). If the loss is fused
     with the last activation (sigmoid + bce, softmax + cross_entropy) the last ``dZ`` is the
-    exact fused form ``(AL - Y) / N``.
+    exact fused form ``(AL - Y) / N``: the derivative of the cost from the logits, which is what
+    ``compute_cost`` computes for ``model_forward``'s output (exact at saturation). A probability
+    loss after a sigmoid or softmax it is not fused with goes through ``AL * d cost / d AL``
+    (``Loss.output_scaled_gradient``), finite where ``1 / AL`` would overflow.
     """
     loss_object = get_loss(loss)
     if not caches:
         raise ValueError("caches is empty: run model_forward first")
-    AL = as_float_array("AL", AL, allow_complex=False)
+    check_output_pairing(loss_object, caches[-1].activation.name, warn=False)
+    AL = np.asarray(as_float_array("AL", AL, allow_complex=False))
     if AL is not caches[-1].A and AL.shape != caches[-1].A.shape:
         raise ValueError(f"AL has shape {AL.shape} but the last cache holds A of shape {caches[-1].A.shape}")
     Y = loss_object.prepare_targets(Y, AL)
@@ -283,8 +296,16 @@ def model_backward(
     n_layers = len(caches)
     grads: dict[str, np.ndarray] = {}
     last = caches[-1]
-    if loss_object.fused_activation == last.activation.name:
+    fused = loss_object.fused_activation == last.activation.name
+    scaled = None
+    if not fused and last.activation.name in OUTPUTS_WITH_LOGITS:
+        scaled = loss_object.output_scaled_gradient(AL, Y)  # A * d cost / d A, None if the loss has none
+    if fused:
         dZ = loss_object.fused_gradient(AL, Y)
+    elif scaled is not None and last.activation.name == "sigmoid":  # dA * A (1 - A), with A dA = scaled
+        dZ = scaled * (1 - last.A)
+    elif scaled is not None:  # softmax: A * (dA - sum(A * dA)), with A dA = scaled
+        dZ = scaled - last.A * scaled.sum(axis=0, keepdims=True)
     else:
         dZ = last.activation.backpropagate(loss_object.gradient(AL, Y), last.Z, last.A)
     if last.norm is not None:

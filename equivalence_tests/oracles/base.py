@@ -18,11 +18,12 @@ never an ImportError while tests are being collected.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import re
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
@@ -184,6 +185,18 @@ def _check_array(name: str, value: Any, shape: tuple[int, ...], dtype: np.dtype)
         raise ValueError(f"{name} must have shape {shape}, got {value.shape}")
     if value.dtype != dtype:
         raise TypeError(f"{name} must have dtype {dtype} (the config's dtype), got {value.dtype}")
+
+
+@contextlib.contextmanager
+def deliberate_output_pairing() -> Iterator[None]:
+    """Silence ``reference_nn.losses.OutputPairingWarning`` (bce after softmax) and nothing else:
+    the harness checks that pairing on purpose (the op table lists softmax as a bce output), so the
+    warning meant for a user who may have mixed up their losses is noise here."""
+    from reference_nn.losses import OutputPairingWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", OutputPairingWarning)
+        yield
 
 
 def import_quietly(module_name: str) -> Any:

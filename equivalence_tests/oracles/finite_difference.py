@@ -26,7 +26,13 @@ import numpy as np
 
 import reference_nn as rn
 from equivalence_tests.config import ModelConfig
-from equivalence_tests.oracles.base import Oracle, OracleResult, import_quietly, run_steps
+from equivalence_tests.oracles.base import (
+    Oracle,
+    OracleResult,
+    deliberate_output_pairing,
+    import_quietly,
+    run_steps,
+)
 from equivalence_tests.oracles.reference_oracle import initial_norm_state
 
 
@@ -55,7 +61,9 @@ class FiniteDifferenceOracle(Oracle):
         state = initial_norm_state(config, params, X) if config.normalization_mode == "eval" else None
         AL, _ = rn.model_forward(X, params, config.activation_objects(), config.normalization_spec(), state,
                                  training=config.normalization_mode == "train")
-        cost = float(rn.compute_cost(AL, Y, config.loss, params, config.l2))
+        with deliberate_output_pairing():
+            cost = float(rn.compute_cost(AL, Y, config.loss, params, config.l2))
+        AL = np.asarray(AL)
 
         def numerical(current: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
             f = cost_function(config, X, Y, state)
@@ -90,6 +98,7 @@ def cost_function(config: ModelConfig, X: np.ndarray, Y: np.ndarray, norm_state:
         params = {name: value.astype(dtype, copy=False) for name, value in params.items()}
         AL, _ = rn.model_forward(X.astype(dtype), params, activations, config.normalization_spec(), norm_state,
                                  training=config.normalization_mode == "train")
-        return rn.compute_cost(AL, Y.astype(AL.real.dtype), config.loss, params, config.l2)
+        with deliberate_output_pairing():
+            return rn.compute_cost(AL, Y.astype(AL.real.dtype), config.loss, params, config.l2)
 
     return f

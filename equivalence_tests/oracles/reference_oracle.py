@@ -9,7 +9,7 @@ import numpy as np
 
 import reference_nn as rn
 from equivalence_tests.config import ModelConfig
-from equivalence_tests.oracles.base import Oracle, OracleResult, run_steps
+from equivalence_tests.oracles.base import Oracle, OracleResult, deliberate_output_pairing, run_steps
 
 
 def reference_cost_and_gradients(config: ModelConfig, params: dict[str, np.ndarray], X: np.ndarray,
@@ -22,9 +22,10 @@ def reference_cost_and_gradients(config: ModelConfig, params: dict[str, np.ndarr
     activations = config.activation_objects()
     AL, caches = rn.model_forward(X, params, activations, config.normalization_spec(), norm_state,
                                   training=config.normalization_mode == "train")
-    cost = rn.compute_cost(AL, Y, config.loss, params, config.l2)
+    with deliberate_output_pairing():
+        cost = rn.compute_cost(AL, Y, config.loss, params, config.l2)
     classic = rn.model_backward(AL, Y, caches, config.loss, config.l2)
-    return AL, float(cost), {name[1:]: value for name, value in classic.items()}
+    return np.asarray(AL), float(cost), {name[1:]: value for name, value in classic.items()}
 
 
 def initial_norm_state(config: ModelConfig, params: dict[str, np.ndarray], X: np.ndarray,

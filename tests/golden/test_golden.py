@@ -53,8 +53,8 @@ PERTURBATIONS = {
     "mse_gradient": (rn.LOSSES["mse"], "gradient"),
     "bce": (rn.LOSSES["bce"], "value"),
     "bce_fused_gradient": (rn.LOSSES["bce"], "fused_gradient"),
-    "bce_gradient": (rn.LOSSES["bce"], "gradient"),
-    "cross_entropy_gradient": (rn.LOSSES["cross_entropy"], "gradient"),
+    # bce after softmax backpropagates AL * d cost / d AL (finite where 1 / AL overflows), not gradient()
+    "bce_output_scaled_gradient": (rn.LOSSES["bce"], "output_scaled_gradient"),
     "bce_with_logits": (rn.LOSSES["bce_with_logits"], "value"),
     "bce_with_logits_gradient": (rn.LOSSES["bce_with_logits"], "gradient"),
     "cross_entropy": (rn.LOSSES["cross_entropy"], "value"),
