@@ -99,6 +99,9 @@ EXAMPLE_BUDGETS: dict[str, tuple[int, int, int]] = {
     "kinks/framework_convention": (400, 20, 2000),  # ci 6.6 / 4.7 / 11.0 / 13.5 s (torch f/l, tf f/keras)
     "kinks/jax_convention": (30, 10, 1000),  # JAX, relu zeros only (one compile per drawn model)
     "kinks/gradcheck_inconclusive": (800, 40, 3000),  # ci 12.9 s
+    # refnn crosscheck through its entry point: option combinations, up to 10 steps at lr up to 30
+    "crosscheck/options": (12, 6, 500),
+    "crosscheck/planted_bug": (6, 3, 200),
 }
 
 _COMMON: dict[str, Any] = {

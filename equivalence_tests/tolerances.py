@@ -40,6 +40,13 @@ absorbed the growth with depth, width, cancellation and saturation). Without ``X
 predate the floor: cli, drift, the op-table tests) the RMS-floor table :data:`TOLERANCES` applies as
 before. Op-row overrides loosen either table.
 
+Finite differences, per method: the ``finite_difference/<method>`` oracle paths (complex, auto,
+richardson, central) get the table's entry (the reference's own rounding budget) or, where larger,
+the bound of the numerical method itself, taken from ``reference_nn.gradcheck.tolerances`` (one
+source of truth with the gradient checker): ``method_rtol(method)`` for the relative part and, for
+the methods that subtract two costs, the rounding error ``ROUNDING_FACTOR eps |f| / h`` at the
+smallest step as an absolute part (see :func:`finite_difference_tolerance`).
+
 ``updated_params`` are compared as *displacements* from the initial parameters when those are
 given (``initial=``): what an optimizer step computes is ``theta_k - theta_0``; comparing
 ``theta_k`` itself would dilute a wrong step by ``|theta| / |step|``. Storing a parameter
@@ -56,6 +63,7 @@ from typing import Any
 import numpy as np
 
 from equivalence_tests.config import ModelConfig
+from reference_nn.gradcheck import tolerances as gradcheck_tolerances
 from equivalence_tests.error_scale import ErrorScales, error_scales
 from equivalence_tests.oracles.base import QUANTITIES, OracleResult
 
@@ -226,22 +234,86 @@ for _dtype in DTYPES:
              f"{_measured_note(_quantity, _dtype, 'finite_difference', _rtol)}")
 
 
+# ---------------------------------------------------------------- finite differences, per method
+FD_METHODS = ("complex", "auto", "richardson", "central")
+_EVAL = np.float64  # the oracle evaluates the numerical derivative in float64 for both dtypes
+
+
+def finite_difference_bound(method: str) -> tuple[float, str]:
+    """``(rtol, reason)``: what a numerical derivative by ``method`` can promise, relative, in float64
+    evaluation, from ``reference_nn.gradcheck.tolerances.method_rtol`` (the checker's own bound)."""
+    if method not in FD_METHODS:
+        raise ValueError(f"method must be one of {FD_METHODS}, got {method!r}")
+    central = gradcheck_tolerances.method_rtol("central", _EVAL)
+    if method == "complex":
+        return (gradcheck_tolerances.method_rtol("complex", _EVAL),
+                "complex step (h = 1e-20) takes no difference: accurate to the rounding of one evaluation, "
+                "100 eps (reference_nn.gradcheck.tolerances.method_rtol('complex'))")
+    central_reason = (f"the truncation error h^2 |f'''| / 6 of a central difference at h = eps^(1/3) s, allowed "
+                      f"eps^(1/3) = {central:.2g} relative (reference_nn.gradcheck.tolerances.method_rtol('central'))")
+    if method == "central":
+        return central, f"central differences: {central_reason}"
+    if method == "richardson":
+        return central, ("richardson: Ridders' extrapolation is ~1e-12 on smooth parts, but an element whose "
+                         "extrapolation is unsure (a ReLU kink within its larger steps) falls back to a central "
+                         f"difference (reference_nn.gradcheck.numerical.richardson), so the bound is central's: "
+                         f"{central_reason}")
+    return central, ("auto: complex step where the support probe allows it, else Richardson (falling back to central "
+                     f"differences near kinks): the bound of the least accurate, {central_reason}")
+
+
+def finite_difference_rounding(method: str, f_scale: float) -> float:
+    """Absolute rounding error of a derivative by ``method`` of a cost of size ``f_scale``:
+    ``ROUNDING_FACTOR eps |f| / h`` at the smallest step the method takes (``h = eps^(1/3)`` for
+    central, and for the central fallback of richardson / auto); 0 for complex step (no subtraction)."""
+    if method == "complex":
+        return 0.0
+    smallest_step = float(gradcheck_tolerances.central_step(np.zeros(1), _EVAL)[0])
+    return float(gradcheck_tolerances.rounding_error(abs(f_scale), smallest_step, _EVAL))
+
+
+def finite_difference_tolerance(quantity: str, dtype: str, method: str, *, scaled: bool = False,
+                                f_scale: float | None = None) -> Tolerance:
+    """The table's finite-difference entry, loosened to the bound of ``method`` where that is larger.
+
+    The entry is the reference's own rounding budget (the numerical side is in float64); a difference
+    method's truncation bound (:func:`finite_difference_bound`) is far above it in float64 and below it
+    in float32. Gradients also get the method's rounding error at the cost's size ``f_scale`` as atol
+    (a gradient much smaller than the cost is resolved only to that); updated parameters do not (an
+    optimizer maps that error in its own way: SGD by lr, Adam by normalizing it)."""
+    base = (SCALED_TOLERANCES if scaled else TOLERANCES)[(quantity, dtype, "finite_difference")]
+    if quantity not in ("gradient", "updated_params"):
+        return base
+    bound, reason = finite_difference_bound(method)
+    atol = finite_difference_rounding(method, f_scale) if quantity == "gradient" and f_scale is not None else 0.0
+    if bound <= base.rtol and atol == 0.0:
+        return base if method == "complex" else Tolerance(base.rtol, base.atol, f"{reason}; {base.reason}")
+    rtol = max(bound, base.rtol)
+    text = f"{reason}; the {dtype} budget for the reference's own rounding is {base.rtol:.2g}: rtol {rtol:.2g}"
+    if atol:
+        text += f"; atol {atol:.2g}: its rounding error 10 eps |f| / h at |f| = {abs(f_scale):.3g}, h = eps^(1/3)"
+    return Tolerance(rtol, max(atol, base.atol), text)
+
+
 def tolerance_for(quantity: str, dtype: str, oracle: str, config: ModelConfig | None = None, *,
-                  scaled: bool = False) -> Tolerance:
+                  scaled: bool = False, f_scale: float | None = None) -> Tolerance:
     """The tolerance for ``oracle`` (a framework or ``framework/path``), loosened by op-row overrides
     of ``config``'s ops that match (the loosest applies; its reason is appended). ``scaled``: the
     rtol for errors normalized with the running-error floor (SCALED_TOLERANCES), else the RMS-floor
-    table (TOLERANCES)."""
+    table (TOLERANCES). ``finite_difference/<method>``: per method (:func:`finite_difference_tolerance`,
+    ``f_scale`` the cost's size for its rounding part); plain ``finite_difference`` is complex step."""
     if quantity not in QUANTITIES:
         raise ValueError(f"quantity must be one of {QUANTITIES}, got {quantity!r}")
     if dtype not in DTYPES:
         raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
-    family = oracle.split("/")[0]
+    family, _, path = oracle.partition("/")
     key = (quantity, dtype, family)
     table = SCALED_TOLERANCES if scaled else TOLERANCES
     if key not in table:
         raise KeyError(f"no tolerance for {key}; the table has oracles {sorted({k[2] for k in table})}")
     tolerance = table[key]
+    if family == "finite_difference":
+        tolerance = finite_difference_tolerance(quantity, dtype, path or "complex", scaled=scaled, f_scale=f_scale)
     if config is None:
         return tolerance
     from equivalence_tests import ops
@@ -316,15 +388,16 @@ def _normalized_errors(r: np.ndarray, c: np.ndarray, initial: Any, steps: int, d
 
 def compare(quantity: str, dtype: str, oracle: str, reference: Any, candidate: Any, *,
             config: ModelConfig | None = None, initial: Any = None, steps: int | None = None,
-            name: str = "", error_scale: Any = None) -> Comparison:
+            name: str = "", error_scale: Any = None, f_scale: float | None = None) -> Comparison:
     """Compare one tensor (or scalar) of an oracle with the reference's, under the table's tolerance.
 
     ``initial`` (updated_params only): the parameters before the steps, so displacements are
     compared; ``steps`` defaults to ``config.steps`` (else 1). ``error_scale``: the running-error
     magnitude per element (see :func:`normalized_errors`). NaN/inf anywhere fails unless both
-    sides have the same non-finite value there.
+    sides have the same non-finite value there. ``f_scale``: the cost's size, for the rounding part of
+    a finite-difference tolerance.
     """
-    tolerance = tolerance_for(quantity, dtype, oracle, config, scaled=error_scale is not None)
+    tolerance = tolerance_for(quantity, dtype, oracle, config, scaled=error_scale is not None, f_scale=f_scale)
     if steps is None:
         steps = config.steps if config is not None else 1
     r = np.asarray(reference, dtype=np.float64)
@@ -370,7 +443,8 @@ def compare_results(reference: OracleResult, candidate: OracleResult, config: Mo
     ]
     for name in initial_params:
         comparisons.append(compare("gradient", dtype, oracle, reference.gradients[name], candidate.gradients[name],
-                                   config=config, name=name, error_scale=scale_of("gradient", name)))
+                                   config=config, name=name, error_scale=scale_of("gradient", name),
+                                   f_scale=abs(float(reference.cost))))
     for name, theta0 in initial_params.items():
         comparisons.append(compare("updated_params", dtype, oracle, reference.updated_params[name],
                                    candidate.updated_params[name], config=config, initial=theta0, name=name,

@@ -18,8 +18,8 @@ def test_default_model_against_finite_differences_plain(capsys):
     assert "4-8-8-1 relu,relu,sigmoid bce" in out  # the documented default model
     for row in ROWS:
         assert f"\n{row} " in out
-    assert "finite_difference/auto" in out
-    assert "RESULT: all oracles agree with the reference" in out
+    assert "finite_difference/complex" in out  # the default method: exact to rounding
+    assert "RESULT: all oracles agree with the reference (14 quantities compared on 1 oracle path(s))" in out
 
 
 def test_rich_table(capsys):
@@ -43,7 +43,7 @@ def test_json_report(capsys):
     assert report["passed"] is True
     assert report["config"]["activations"] == ["relu", "identity"]  # the loss takes logits
     assert report["config"]["dtype"] == "float32" and report["batch_size"] == 1
-    rows = report["oracles"]["finite_difference/auto"]["rows"]
+    rows = report["oracles"]["finite_difference/complex"]["rows"]
     assert set(rows) == {"forward", "cost", "grad W1", "grad b1", "grad W2", "grad b2",
                          "updated W1", "updated b1", "updated W2", "updated b2"}  # fmt: skip
     assert all(row["passed"] and row["max_abs"] >= 0 for row in rows.values())
@@ -71,11 +71,13 @@ def test_missing_framework_is_reported_not_fatal(capsys, monkeypatch):
     assert main(["crosscheck", "--oracles", "fd,torch", "--plain"]) == EXIT_OK
     out = capsys.readouterr().out
     assert "not run: torch/functional unavailable: cannot import torch" in out
-    assert "RESULT: all oracles agree" in out
+    assert "RESULT: all oracles agree with the reference (14 quantities compared on 1 oracle path(s); 2 not run)" in out
 
 
 BAD_OPTIONS = {
     "dims text": (["--dims", "4-a-1"], "--dims must be positive integers"),
+    "dims trailing letter": (["--dims", "4-8-x"], "--dims must be positive integers separated by '-' like 4-8-8-1, "
+                             "got '4-8-x' ('x' is not a positive integer)"),
     "one size": (["--dims", "4"], "at least an input and an output size"),
     "zero width": (["--dims", "4-0-1"], "--dims must be positive integers"),
     "activation count": (["--dims", "4-3-1", "--activations", "relu"], "one name per layer"),

@@ -1,0 +1,112 @@
+"""Where a framework's loss on probabilities follows its own convention at saturation, so that its
+cost, gradients and steps there are not comparable with the reference's, and how to tell.
+
+The reference differentiates its own cost exactly (``reference_nn.losses``: from the logits after
+sigmoid / softmax, else the exact derivative of the clamped cost). Some framework twins do not:
+
+* torch ``BCELoss`` (both torch paths, ``bce``): its backward divides by ``max(p (1 - p), 1e-12)``
+  and its forward clamps ``log(0)`` to -100, so where some ``p (1 - p) < 1e-12`` (``|z| > 27.6``
+  after a sigmoid) its gradient is not the derivative of the cost (0 at ``p = 1``, where the cost
+  still falls with ``z``), measured live by the conventions row ``bce_gradient_at_saturation``;
+* Keras ``binary_crossentropy`` / ``categorical_crossentropy`` on probabilities (the functional TF
+  path): ``p`` is clipped to ``[1e-7, 1 - 1e-7]`` first, so outside it the cost is the clip's and the
+  gradient 0 (same row; the Keras path takes the logits Keras attaches to its activations and agrees);
+* torch's ``cross_entropy`` twin takes ``log(P)``: a probability that underflowed to exactly 0
+  gives ``log(0) = -inf`` and NaN where it meets a zero target.
+
+:func:`not_comparable` applies these to the reference's outputs along the run (one per gradient the
+optimizer steps use) and says, per quantity, which convention makes the oracle's value a different
+quantity. ``forward`` is always comparable (the output itself is the same function everywhere).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from equivalence_tests import ops
+from equivalence_tests.config import ModelConfig
+from equivalence_tests.oracles.base import run_steps
+from equivalence_tests.oracles.reference_oracle import reference_cost_and_gradients
+from reference_nn.losses import TORCH_BCE_BACKWARD_EPSILON
+
+KERAS_EPSILON = 1e-7  # keras.config.epsilon(): the probability clip of Keras' losses on probabilities
+
+
+@dataclass(frozen=True)
+class SaturationConvention:
+    """One framework path's convention at saturation: which oracles and losses, what it is (in words,
+    for the report), and ``applies(AL)``: whether the output ``AL (nL, m)`` is in its range."""
+
+    oracle: str  # a framework ("torch") or one path ("tensorflow/functional"), as ops.oracle_matches takes
+    losses: tuple[str, ...]
+    convention: str
+    applies: Callable[[np.ndarray], bool]
+
+
+def _torch_bce_applies(AL: np.ndarray) -> bool:
+    AL = AL.astype(np.float64)
+    return bool((AL * (1 - AL) < TORCH_BCE_BACKWARD_EPSILON).any())
+
+
+def _keras_clip_applies(AL: np.ndarray) -> bool:
+    return bool(((AL < KERAS_EPSILON) | (AL > 1 - KERAS_EPSILON)).any())
+
+
+def _zero_probability(AL: np.ndarray) -> bool:
+    return bool((AL == 0).any())
+
+
+CONVENTIONS = (
+    SaturationConvention(
+        "torch", ("bce",),
+        f"torch BCELoss divides its backward by max(p (1 - p), {TORCH_BCE_BACKWARD_EPSILON:g}) and clamps log(0) at "
+        "-100, so where some p (1 - p) < 1e-12 its gradient is not the derivative of the cost (the reference's is; "
+        "conventions row bce_gradient_at_saturation)",
+        _torch_bce_applies),
+    SaturationConvention(
+        "tensorflow/functional", ("bce", "cross_entropy"),
+        f"Keras losses on probabilities clip p to [{KERAS_EPSILON:g}, 1 - {KERAS_EPSILON:g}] (cost of the clip, "
+        "gradient 0 outside it) and some p is outside (conventions row bce_gradient_at_saturation)",
+        _keras_clip_applies),
+    SaturationConvention(
+        "torch", ("cross_entropy",),
+        "torch's cross_entropy twin takes log(P), and some probability underflowed to exactly 0: log(0) = -inf",
+        _zero_probability),
+)
+
+
+def reference_outputs(config: ModelConfig, params: dict[str, np.ndarray], X: np.ndarray,
+                      Y: np.ndarray) -> list[np.ndarray]:
+    """The reference's ``AL (nL, m)`` at every point where a gradient is taken: the start, then after
+    each optimizer step but the last (``max(steps, 1)`` arrays)."""
+    outputs: list[np.ndarray] = []
+
+    def gradient_at(current: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        AL, _, gradients = reference_cost_and_gradients(config, current, X, Y)
+        outputs.append(AL)
+        return gradients
+
+    if config.steps:
+        run_steps(config, params, gradient_at)
+    else:
+        gradient_at(params)
+    return outputs
+
+
+def not_comparable(oracle_name: str, config: ModelConfig, outputs: list[np.ndarray]) -> dict[str, str]:
+    """``{quantity: convention}`` for the quantities of ``oracle_name`` that follow a framework
+    convention at this point: cost and gradient when the starting output is in its range, updated
+    parameters when any output along the steps is. Empty where everything is comparable."""
+    found: dict[str, str] = {}
+    for entry in CONVENTIONS:
+        if config.loss not in entry.losses or not ops.oracle_matches(entry.oracle, oracle_name):
+            continue
+        if entry.applies(outputs[0]):
+            found.setdefault("cost", entry.convention)
+            found.setdefault("gradient", entry.convention)
+        if config.steps and any(entry.applies(AL) for AL in outputs):
+            found.setdefault("updated_params", entry.convention)
+    return found
