@@ -67,13 +67,13 @@ CONVENTIONS = (
         "conventions row bce_gradient_at_saturation)",
         _torch_bce_applies),
     SaturationConvention(
-        "tensorflow/functional", ("bce", "cross_entropy"),
+        "tensorflow/functional", ("bce", "cross_entropy", "kl_div"),
         f"Keras losses on probabilities clip p to [{KERAS_EPSILON:g}, 1 - {KERAS_EPSILON:g}] (cost of the clip, "
         "gradient 0 outside it) and some p is outside (conventions row bce_gradient_at_saturation)",
         _keras_clip_applies),
     SaturationConvention(
-        "torch", ("cross_entropy",),
-        "torch's cross_entropy twin takes log(P), and some probability underflowed to exactly 0: log(0) = -inf",
+        "torch", ("cross_entropy", "kl_div"),
+        "torch's cross_entropy and kl_div twins take log(P), and some probability underflowed to exactly 0: log(0) = -inf",
         _zero_probability),
 )
 

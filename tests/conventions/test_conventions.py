@@ -459,3 +459,36 @@ def test_a_row_with_an_unknown_family_or_framework_is_refused():
         cv.Convention(**(row | {"family": "layers"}))
     with pytest.raises(ValueError, match="twins must be keyed by"):
         cv.Convention(**(row | {"twins": {"pytorch": lambda module: 0.0}}))
+
+
+# ------------------------------------------------------------------------- bce at saturation
+def _sigmoid(z: float) -> float:
+    return 1 / (1 + math.exp(-z))
+
+
+def test_bce_gradient_at_saturation_reference_is_sigmoid_minus_y():
+    from equivalence_tests.conventions.losses import SATURATION_CASES, bce_gradient_at_saturation
+
+    result = bce_gradient_at_saturation()
+    for case, (z, y) in SATURATION_CASES.items():  # d softplus-form BCE / dz = sigmoid(z) - y, at every z
+        expected = _sigmoid(z) - y
+        assert result.reference[case] == pytest.approx(expected, rel=1e-13, abs=1e-300), case
+
+
+@pytest.mark.parametrize("framework", [TORCH, TENSORFLOW])
+def test_bce_gradient_at_saturation_frameworks(framework):
+    from equivalence_tests.conventions.losses import SATURATION_CASES, bce_gradient_at_saturation
+
+    result = bce_gradient_at_saturation()
+    value = measured(result, framework).value
+    for case, (z, y) in SATURATION_CASES.items():
+        p = _sigmoid(z)
+        # 1 - p near p = 1 carries a relative rounding of eps / (1 - p) (2.4e-3 at z = 30) that depends on
+        # how sigmoid is evaluated: 1e-2 there still pins a convention that changes the value 10-fold
+        rel = 1e-2 if p * (1 - p) < 1e-12 else 1e-9
+        if framework == "torch":  # BCELoss backward (p - y) / max(p (1 - p), 1e-12), times sigmoid's (1 - p) p
+            expected = (p - y) / max(p * (1 - p), 1e-12) * ((1 - p) * p)
+        else:  # Keras clips p to [1e-7, 1 - 1e-7]: the clip's derivative is 0 outside it (|z| >= 20 here)
+            expected = 0.0 if not 1e-7 <= p <= 1 - 1e-7 else p - y
+        assert value[case] == pytest.approx(expected, rel=rel, abs=1e-300), f"{framework} {case}: {value[case]}"
+    assert measured(result, framework).agrees is False, "the frameworks differ from the reference at saturation"

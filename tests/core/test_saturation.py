@@ -17,7 +17,9 @@ from reference_nn.gradcheck import check_gradients
 from reference_nn.losses import OutputPairingWarning
 from reference_nn.outputs import ActivationOutput
 
-METHODS = ("auto", "complex", "central", "richardson")
+METHODS = ("auto", "complex", "central")
+# Richardson starts at a relative step of 2^-4: around a saturated unit its larger steps see another
+# regime, and it honestly reports an error bound too large for some elements (INCONCLUSIVE), never FAIL.
 
 
 # ------------------------------------------------------------------------- the loss on probabilities
@@ -145,6 +147,13 @@ def test_gradcheck_passes_model_backward_at_saturation(method, last, loss, n_out
 
 
 @pytest.mark.parametrize(("last", "loss", "n_out"), [("sigmoid", "bce", 1), ("softmax", "cross_entropy", 3)])
+def test_richardson_finds_no_wrong_element_at_saturation(last, loss, n_out):
+    params, X, Y = _saturating_network(last, n_out)
+    report = check_gradients(*_objective(X, Y, ["tanh", last], loss), params, method="richardson")
+    assert report.verdict in ("PASS", "INCONCLUSIVE") and not report.failed_parameters, str(report)
+
+
+@pytest.mark.parametrize(("last", "loss", "n_out"), [("sigmoid", "bce", 1), ("softmax", "cross_entropy", 3)])
 def test_a_gradient_that_is_zero_at_saturated_samples_is_caught(last, loss, n_out):
     """The planted bug is the old behaviour: torch's BCELoss gives 0 for a sample whose output is
     exactly 1, though the cost still falls as its logit falls."""
@@ -159,17 +168,27 @@ def test_a_gradient_that_is_zero_at_saturated_samples_is_caught(last, loss, n_ou
 
     assert check_gradients(f, right, params, method="complex").passed, "the right gradient must pass"
     report = check_gradients(f, wrong, params, method="complex")
-    assert not report.passed and report["W2"].status == "fail", str(report)
+    assert report.verdict == "FAIL" and "W2" in report.failed_parameters, str(report)
 
 
-def test_gradcheck_passes_bce_after_softmax_at_saturation():
+def test_gradcheck_finds_no_wrong_element_of_bce_after_softmax_at_saturation():
+    """bce after softmax has no logits form: its cost is the clamped probability one, which jumps where
+    an output rounds to exactly 1 (log(1 - p) from -36.7 to the clamp's -100). The checker sees those
+    points as kinks (INCONCLUSIVE); every element it can verify agrees, and none FAILs."""
     params, X, Y = _saturating_network("softmax", 3)
     f, grad = _objective(X, Y, ["tanh", "softmax"], "bce")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", OutputPairingWarning)  # multi-label bce on softmax: on purpose
         for method in ("complex", "central"):
             report = check_gradients(f, grad, params, method=method)
-            assert report.passed, f"{method}: {report}"
+            assert not report.failed_parameters, f"{method}: {report}"
+    mild = {name: value / 40 if name == "W2" else value for name, value in params.items()}  # 10 times the logits
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", OutputPairingWarning)
+        AL, _ = rn.model_forward(X, mild, ["tanh", "softmax"])
+        assert np.asarray(AL).min() < 1e-6, f"still nearly saturated: {AL}"
+        report = check_gradients(f, grad, mild, method="complex")
+    assert report.passed, str(report)
 
 
 # ------------------------------------------------------------------------- pairings
