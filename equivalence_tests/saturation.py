@@ -12,7 +12,9 @@ sigmoid / softmax, else the exact derivative of the clamped cost). Some framewor
   path): ``p`` is clipped to ``[1e-7, 1 - 1e-7]`` first, so outside it the cost is the clip's and the
   gradient 0 (same row; the Keras path takes the logits Keras attaches to its activations and agrees);
 * torch's ``cross_entropy`` twin takes ``log(P)``: a probability that underflowed to exactly 0
-  gives ``log(0) = -inf`` and NaN where it meets a zero target.
+  gives ``log(0) = -inf`` and NaN where it meets a zero target;
+* JAX's twins on probabilities take ``log(p)`` and ``log1p(-p)`` unclamped: a probability of
+  exactly 0 or 1 gives an infinite cost and NaN gradients.
 
 :func:`not_comparable` applies these to the reference's outputs along the run (one per gradient the
 optimizer steps use) and says, per quantity, which convention makes the oracle's value a different
@@ -59,6 +61,10 @@ def _zero_probability(AL: np.ndarray) -> bool:
     return bool((AL == 0).any())
 
 
+def _probability_at_an_edge(AL: np.ndarray) -> bool:
+    return bool(((AL == 0) | (AL == 1)).any())
+
+
 CONVENTIONS = (
     SaturationConvention(
         "torch", ("bce",),
@@ -75,6 +81,11 @@ CONVENTIONS = (
         "torch", ("cross_entropy", "kl_div"),
         "torch's cross_entropy and kl_div twins take log(P), and some probability underflowed to exactly 0: log(0) = -inf",
         _zero_probability),
+    SaturationConvention(
+        "jax", ("bce", "cross_entropy", "kl_div"),
+        "JAX's twin takes log(p) and log1p(-p) with no clamp (optax has these losses on logits only), and some "
+        "probability rounded to exactly 0 or 1: log(0) = -inf, so its cost is inf and its gradients NaN there",
+        _probability_at_an_edge),
 )
 
 
