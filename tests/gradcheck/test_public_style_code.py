@@ -34,10 +34,6 @@ TINY_RELU = (
     "(measured b2[1]: analytic 8.35e-10, numeric 0 at every step; TwoLayerNet W1 analytic -5.07e-9, "
     "numeric -2.68e-9) instead of INCONCLUSIVE"
 )
-DIRECTIONAL_F32 = (
-    "directional, float32: dW[0, 0] += 1e-3 (1.3% of that element, 5e-4 of the tensor's RMS) PASSES with "
-    "err/tol 0.081, while every element-wise method FAILS it (err/tol 1.1)"
-)
 
 # (case id, method) -> what is wrong, measured
 KNOWN_WRONG = {}
@@ -48,7 +44,7 @@ for _method in ("central", "richardson"):
 for _method in ("auto", "central", "richardson", "directional"):
     KNOWN_WRONG["columns/L_model/tiny_w_1e-8_float_cost[float64]", _method] = TINY_RELU
 # (tiny weights with a missing 1/m: INCONCLUSIVE "tolerance floor too large" now, no longer PASS)
-KNOWN_WRONG["layer/Dense/one_element[float32]", "directional"] = DIRECTIONAL_F32
+# (directional float32, one element of a small Dense: fixed, tensors under 16 elements are checked element-wise)
 KNOWN_WRONG["vg/float32_only/one_element_5pct[float32]", "directional"] = (
     "directional on a model that only evaluates in float32: W1[2, 3] 5% too large PASSES ('30/30 verified', "
     "projection 1.01967 vs 1.01849, tolerance 1.85e-3), while auto/central/richardson FAIL it and call every "
