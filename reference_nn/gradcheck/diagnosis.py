@@ -92,7 +92,7 @@ def _diagonal_only(a, n, failed, size) -> str:
 def _where(failed: np.ndarray) -> str:
     count = int(failed.sum())
     where = np.argwhere(failed)
-    if count == 1:
+    if count == 1 and failed.size > 1:  # (a one-element tensor: "the rest agree" would say nothing)
         return f"one element wrong, {tuple(int(i) for i in where[0])}; the rest agree: an indexing slip?"
     if failed.ndim == 2 and failed.shape[0] > 1 and len(set(where[:, 0])) == 1:
         return f"only row {int(where[0, 0])} is wrong ({count} elements): one unit's or one output's term?"
