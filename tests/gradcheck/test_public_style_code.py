@@ -24,7 +24,7 @@ from public_style import layer_objects as O
 from public_style.cases import all_cases, judge
 
 from equivalence_tests.cli import EXIT_OK, main
-from reference_nn.gradcheck import METHODS, check_layer, check_vjp
+from reference_nn.gradcheck import METHODS, check_gradients, check_layer, check_vjp
 
 CASES = {f"{c.name}[{c.dtype}]": c for c in all_cases()}
 
@@ -141,3 +141,29 @@ def test_cli_value_and_grad_on_a_bare_array_loss(capsys):
                    "--static", "y=[0, 1, 2, 3]"])  # fmt: skip
     out = capsys.readouterr()
     assert status == EXIT_OK, f"a right softmax loss passes (exit {status})\n{out.out}\n{out.err}"
+
+
+@pytest.mark.xfail(strict=True, reason="a loss whose dropout mask is redrawn every 40 calls passes the two-call "
+                   "determinism probe at the start; a gradient -5 g + 3 is then INCONCLUSIVE with the reason "
+                   "'W: 12 of 12 element(s) at a kink' on every method (measured), not 'not deterministic' (f at "
+                   "the base point after the numerical pass would show it)")  # fmt: skip
+def test_a_mask_redrawn_every_40_calls_is_called_not_deterministic():
+    rng = np.random.default_rng(0)
+    W, X = rng.standard_normal((3, 4)), rng.standard_normal((4, 6))
+    calls = [0]
+
+    def masked(p):
+        mask = np.random.default_rng(calls[0] // 40).random(X.shape) > 0.5
+        return np.tanh(p["W"] @ (X * mask)), X * mask
+
+    def f(p):
+        calls[0] += 1
+        return np.sum(masked(p)[0])
+
+    def wrong_grad(p):
+        out, Xm = masked(p)
+        return {"W": -5 * ((1 - out**2) @ Xm.T) + 3}
+
+    report = check_gradients(f, wrong_grad, {"W": W})
+    assert not report.passed, f"a random loss never passes\n{report}"
+    assert any("not deterministic" in reason for reason in report.reasons), f"say why\n{report}"

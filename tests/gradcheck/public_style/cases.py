@@ -406,6 +406,18 @@ def value_and_grad_cases() -> list[Case]:
     add_f32_only("vg/float32_only/right", "NOT_FAIL")
     add_f32_only("vg/float32_only/one_element_5pct", "FAIL", "one_element_5pct", "W1", (2, 3))
     add_f32_only("vg/float32_only/db2_times_2", "FAIL", "db2_times_2", "b2")
+    def sgd_step_inside_loss(m):  # a loss that also takes an SGD step on the arrays it reads
+        net = T.TwoLayerNet(4, 6, 3, np.random.default_rng(7))
+
+        def loss(X, y):
+            value, grads = T.loss_and_grads(net.params, X, y, net.reg)
+            for k in net.params:
+                net.params[k] -= 0.1 * grads[k]
+            return value, grads
+
+        return check_value_and_grad(loss, net.params, X, y, method=m)
+
+    out.append(Case("vg/TwoLayerNet/sgd_step_inside_loss", "float64", "NOT_FAIL", sgd_step_inside_loss))
     add_fn("vg/loss_and_grads/offset_1e4", "NOT_FAIL", offset=1e4)
     add_fn("vg/loss_and_grads/offset_1e4+forgot_reg_W1", "NOT_PASS", "forgot_reg_W1", offset=1e4)
     add_fn("vg/loss_and_grads/relu_mask_from_post", "FAIL", "relu_mask_from_post", "W1")
