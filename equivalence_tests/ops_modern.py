@@ -312,6 +312,26 @@ def _tf_layer_norm(fw: Any, Z: Any, gamma: Any, beta: Any, stats: Any, training:
     return fw.tf.nn.batch_normalization(Z, mean, variance, beta, gamma, NORM_EPS)
 
 
+# The JAX twins are pure (JAX arrays are immutable): (fw, Z, gamma, beta, stats, training, config) ->
+# (normalized Z, new stats or None), stats (running_mean, running_var) of shape (n,) for BatchNorm.
+def _jax_batch_norm(fw: Any, Z: Any, gamma: Any, beta: Any, stats: Any, training: bool, config: Any) -> Any:
+    """BatchNorm in jnp with torch's meaning (Flax's BatchNorm keeps Keras' momentum and biased variance)."""
+    jnp = fw.jnp
+    if not training:
+        return gamma * (Z - stats[0]) / jnp.sqrt(stats[1] + NORM_EPS) + beta, stats
+    mean, variance = jnp.mean(Z, axis=0), jnp.var(Z, axis=0)  # biased, for normalizing
+    m = Z.shape[0]
+    moved = ((1 - NORM_MOMENTUM) * stats[0] + NORM_MOMENTUM * mean,
+             (1 - NORM_MOMENTUM) * stats[1] + NORM_MOMENTUM * variance * (m / (m - 1)))  # unbiased, as torch
+    return gamma * (Z - mean) / jnp.sqrt(variance + NORM_EPS) + beta, fw.jax.lax.stop_gradient(moved)
+
+
+def _jax_layer_norm(fw: Any, Z: Any, gamma: Any, beta: Any, stats: Any, training: bool, config: Any) -> Any:
+    jnp = fw.jnp
+    mean, variance = jnp.mean(Z, axis=-1, keepdims=True), jnp.var(Z, axis=-1, keepdims=True)
+    return gamma * (Z - mean) / jnp.sqrt(variance + NORM_EPS) + beta, None
+
+
 def normalization_rows(OpInfo: type, Unsupported: type) -> tuple[Any, ...]:
     return (
         OpInfo("batch_norm", "layer", rn.BatchNorm,
@@ -323,6 +343,7 @@ def normalization_rows(OpInfo: type, Unsupported: type) -> tuple[Any, ...]:
                _tf_batch_norm,
                lambda fw, n, config: fw.keras.layers.BatchNormalization(
                    axis=-1, momentum=1 - NORM_MOMENTUM, epsilon=NORM_EPS, dtype=config.dtype),
+               jax_functional=_jax_batch_norm,
                conventions=("torch momentum 0.1 weighs the new batch statistic, Keras momentum 0.99 the old value: "
                             "the Keras twin gets momentum = 1 - 0.1 and epsilon = 1e-5 (Keras' default 1e-3) "
                             "(conventions table: batchnorm_momentum_and_eps).",
@@ -342,6 +363,7 @@ def normalization_rows(OpInfo: type, Unsupported: type) -> tuple[Any, ...]:
                lambda fw, n, config: fw.nn.LayerNorm(n, eps=NORM_EPS, dtype=getattr(fw.torch, config.dtype)),
                _tf_layer_norm,
                lambda fw, n, config: fw.keras.layers.LayerNormalization(axis=-1, epsilon=NORM_EPS, dtype=config.dtype),
+               jax_functional=_jax_layer_norm,
                conventions=("Keras' LayerNormalization default epsilon is 1e-3 (torch 1e-5): the twin passes 1e-5 "
                             "(conventions table: layernorm_eps).",)),
     )

@@ -61,58 +61,91 @@ class JaxOracle(Oracle):
     def _run_in_context(self, fw, config, params, X, Y) -> OracleResult:
         jnp = fw.jnp
         dtype = jnp.dtype(config.dtype)
-        tree = _jax_layout(jnp, params, config.n_layers, dtype)
+        tree = {name: jnp.asarray(value.T if name.startswith("W") else value.reshape(-1), dtype=dtype)
+                for name, value in params.items()}  # Flax's layout: kernels W.T, vectors (n,)
         X_rows, Y_rows = jnp.asarray(X.T, dtype=dtype), jnp.asarray(Y.T, dtype=dtype)
-        cost, AL, gradients, updated = _program(config)(tree, X_rows, Y_rows)
+        cost, AL, gradients, updated, stats = _program(config)(tree, X_rows, Y_rows)
         _check_dtype(config, [AL, cost, *gradients.values(), *updated.values()])
+        norm_state = None
+        if config.normalization == "batch":
+            norm_state = {f"running_{kind}{layer}": np.asarray(value).reshape(-1, 1)
+                          for layer, pair in stats.items() for kind, value in zip(("mean", "var"), pair, strict=True)}
         return OracleResult(
             oracle=self.name, framework=self.framework, framework_version=self.version, path=self.path,
             dtype=config.dtype, forward=np.asarray(AL).T.copy(), cost=float(cost),
-            gradients=_reference_layout({name: np.asarray(g) for name, g in gradients.items()}, params),
-            updated_params=_reference_layout({name: np.asarray(v) for name, v in updated.items()}, params),
+            gradients=_reference_layout(gradients, params), updated_params=_reference_layout(updated, params),
             notes=["x64 enabled for this run only" if config.dtype == "float64" else "x64 disabled for this run only"],
+            norm_state=norm_state,
         )
 
 
 @functools.lru_cache(maxsize=256)
 def _program(config: ModelConfig) -> Callable[..., Any]:
-    """``jit(tree, X_rows, Y_rows) -> (cost, AL, gradients at tree, tree after config.steps optax steps)``.
+    """``jit(tree, X_rows, Y_rows) -> (cost, AL, gradients at tree, tree after config.steps optax steps,
+    running statistics {layer: (mean, var)})``.
 
     One compiled program per model (jit's own cache adds the shapes), as JAX users write a training
     step; eager dispatch would compile every primitive for every new shape instead, which measured
-    3-10x slower on the random models of measure_agreement. The steps run in a ``fori_loop`` (one
-    compiled step however many there are), each on the full batch at the then-current parameters."""
+    3-10x slower on the random models of measure_agreement. Each step uses the gradient at the
+    then-current parameters on the full batch (the first step the one reported); in training mode
+    each of those forward passes moves BatchNorm's running statistics once (max(steps, 1) updates,
+    as torch's oracle), in eval mode one training pass at the initial parameters sets them first."""
     fw = import_jax()
-    jax = fw.jax
+    jax, jnp = fw.jax, fw.jnp
+    dtype = jnp.dtype(config.dtype)
     linear = ops.op("linear").jax_functional
     activations = [ops.activation_op(name).jax_functional for name in config.activations]
     loss = ops.op(config.loss).jax_functional
     penalty = ops.op("l2").jax_functional
+    norm = ops.op(f"{config.normalization}_norm").jax_functional if config.normalization else None
     optimizer = ops.optimizer_ops(config.optimizer)[0].jax_functional(fw, config.optimizer) if config.steps else None
+    training = config.normalization_mode == "train"
+    weights = [f"W{layer}" for layer in range(1, config.n_layers + 1)]
 
-    def cost_of(tree: dict[str, Any], X_rows: Any, Y_rows: Any) -> tuple[Any, Any]:
-        A = X_rows
+    def forward(tree: dict[str, Any], stats: dict[int, Any], X_rows: Any, training: bool) -> tuple[Any, Any]:
+        A, new_stats = X_rows, dict(stats)
         for layer, activation in enumerate(activations, start=1):
-            A = activation(fw, linear(fw, A, tree[f"W{layer}"], tree[f"b{layer}"]), config)
+            if config.is_normalized(layer):
+                Z, layer_stats = norm(fw, A @ tree[f"W{layer}"], tree[f"gamma{layer}"], tree[f"beta{layer}"],
+                                      stats.get(layer), training, config)
+                if layer_stats is not None:
+                    new_stats[layer] = layer_stats
+            else:
+                Z = linear(fw, A, tree[f"W{layer}"], tree[f"b{layer}"])
+            A = activation(fw, Z, config)
+        return A, new_stats
+
+    def cost_of(tree: dict[str, Any], stats: dict[int, Any], X_rows: Any, Y_rows: Any) -> tuple[Any, Any]:
+        A, new_stats = forward(tree, stats, X_rows, training)
         cost = loss(fw, A, Y_rows)
         if config.l2:
-            cost = cost + penalty(fw, [tree[f"W{layer}"] for layer in range(1, config.n_layers + 1)], config.l2)
-        return cost, A
+            cost = cost + penalty(fw, [tree[name] for name in weights], config.l2)
+        return cost, (A, new_stats)
 
     value_and_grad = jax.value_and_grad(cost_of, has_aux=True)
 
-    def program(tree: dict[str, Any], X_rows: Any, Y_rows: Any) -> tuple[Any, Any, Any, Any]:
-        (cost, AL), gradients = value_and_grad(tree, X_rows, Y_rows)
+    def program(tree: dict[str, Any], X_rows: Any, Y_rows: Any) -> tuple[Any, ...]:
+        sizes = {layer: config.layer_dims[layer] for layer in range(1, config.n_layers)}
+        stats = {layer: (jnp.zeros(n, dtype=dtype), jnp.ones(n, dtype=dtype))
+                 for layer, n in sizes.items() if config.normalization == "batch"}
+        if stats and not training:
+            stats = forward(tree, stats, X_rows, True)[1]  # eval mode: statistics of one training pass
+        (cost, (AL, moved)), gradients = value_and_grad(tree, stats, X_rows, Y_rows)
+        stats = moved if training else stats
         if optimizer is None:
-            return cost, AL, gradients, tree
+            return cost, AL, gradients, tree, stats
 
-        def step(_: Any, carry: tuple[Any, Any]) -> tuple[Any, Any]:
-            current, state = carry
-            updates, state = optimizer.update(value_and_grad(current, X_rows, Y_rows)[1], state, current)
-            return fw.optax.apply_updates(current, updates), state
+        def step(_: Any, carry: tuple[Any, ...]) -> tuple[Any, ...]:
+            current, state, gradient, stats = carry
+            updates, state = optimizer.update(gradient, state, current)
+            current = fw.optax.apply_updates(current, updates)
+            (_, (_, moved)), gradient = value_and_grad(current, stats, X_rows, Y_rows)
+            return current, state, gradient, moved if training else stats
 
-        updated, _ = jax.lax.fori_loop(0, config.steps, step, (tree, optimizer.init(tree)))
-        return cost, AL, gradients, updated
+        carry = (tree, optimizer.init(tree), gradients, stats)
+        current, state, gradient, stats = jax.lax.fori_loop(0, config.steps - 1, step, carry)
+        updates, _ = optimizer.update(gradient, state, current)
+        return cost, AL, gradients, fw.optax.apply_updates(current, updates), stats
 
     if "compiler_options" in inspect.signature(jax.jit).parameters:  # JAX >= 0.4.36
         # XLA's CPU backend optimizations cost more compile time than these tiny programs run for
@@ -124,19 +157,10 @@ def _program(config: ModelConfig) -> Callable[..., Any]:
 _FAST_COMPILE = {"xla_backend_optimization_level": 0, "xla_llvm_disable_expensive_passes": True}
 
 
-def _jax_layout(jnp: Any, params: dict[str, np.ndarray], n_layers: int, dtype: Any) -> dict[str, Any]:
-    """``{"W1": (n1, n0), "b1": (n1, 1)}`` -> ``{"W1": K1 = W1.T (n0, n1), "b1": (n1,)}`` as JAX arrays."""
-    tree = {}
-    for layer in range(1, n_layers + 1):
-        tree[f"W{layer}"] = jnp.asarray(params[f"W{layer}"].T, dtype=dtype)
-        tree[f"b{layer}"] = jnp.asarray(params[f"b{layer}"].reshape(-1), dtype=dtype)
-    return tree
-
-
-def _reference_layout(tree: dict[str, np.ndarray], params: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """The inverse of :func:`_jax_layout`, as NumPy arrays shaped like ``params``."""
-    return {name: np.ascontiguousarray(value.T if name.startswith("W") else value).reshape(params[name].shape)
-            for name, value in tree.items()}
+def _reference_layout(tree: dict[str, Any], params: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """JAX's layout back to the reference's: kernels transposed, vectors as columns, shaped like ``params``."""
+    return {name: np.ascontiguousarray(np.asarray(value).T if name.startswith("W") else np.asarray(value))
+            .reshape(params[name].shape) for name, value in tree.items()}
 
 
 def _check_dtype(config: ModelConfig, arrays: list[Any]) -> None:

@@ -23,7 +23,7 @@ EPS = {"float64": float(np.finfo(np.float64).eps), "float32": float(np.finfo(np.
 # momentum for Adam: tf.nn.gelu's float32 constants (op table) would move the TF iterates by 5e-9 relative,
 # which the running statistics of later steps inherit; that is the gelu row's business, not the statistics'.
 STATS_EPS = 64
-TRACKING_PATHS = ("torch/functional", "torch/layers", "tensorflow/functional")
+TRACKING_PATHS = ("torch/functional", "torch/layers", "tensorflow/functional", "jax/functional")
 
 
 def _train_config(dtype: str):
