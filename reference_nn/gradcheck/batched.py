@@ -36,6 +36,7 @@ import numpy as np
 from reference_nn.layers import Activation, Identity, LeakyReLU, ReLU, Sigmoid, Tanh
 from reference_nn.losses import LOSSES, Loss, _clamped_log, get_loss
 from reference_nn.model import (
+    OUTPUTS_WITH_LOGITS,
     compute_cost,
     model_backward,
     model_forward,
@@ -179,6 +180,11 @@ class _Model:
         validate_input(X, params)
         self.activations = resolve_activations(activations, self.n_layers)
         self.loss = get_loss(loss)
+        output = self.activations[-1].name
+        if self.loss.fused_activation == output and output in OUTPUTS_WITH_LOGITS:
+            # compute_cost takes this pairing's cost from the logits (reference_nn.outputs): so do the
+            # perturbed copies, as the logits loss after an identity output
+            self.activations[-1], self.loss = Identity(), _logits_loss(self.loss)
         self.l2 = float(l2)
         self.params = {k: v.astype(np.float64) for k, v in params.items()}
         self.X = np.asarray(X, dtype=np.float64)
@@ -277,6 +283,25 @@ class _Model:
         widest = max(self.Z[l].shape[0] for l in range(layer, self.n_layers + 1))
         per_element = 4 * n_offsets * self.m * widest * itemsize
         return max(1, max_chunk_bytes // per_element)
+
+
+class _FromLogits(Loss):
+    """``loss.value_from_logits`` as the value of a loss on logits (a fused pairing without a batched form)."""
+
+    def __init__(self, loss: Loss) -> None:
+        self.wrapped, self.name = loss, f"{loss.name} from logits"
+
+    def prepare_targets(self, Y, AL):
+        return self.wrapped.prepare_targets(Y, AL)
+
+    def value(self, AL, Y):
+        return self.wrapped.value_from_logits(AL, Y)
+
+
+def _logits_loss(loss: Loss) -> Loss:
+    """The loss on logits whose value is ``loss`` after its fused activation (batched forms by name)."""
+    same = {"bce": "bce_with_logits", "cross_entropy": "softmax_cross_entropy"}.get(loss.name)
+    return get_loss(same) if same is not None and LOSSES.get(loss.name) is type(loss) else _FromLogits(loss)
 
 
 def _as_float64_targets(Y: Any) -> Any:

@@ -14,6 +14,7 @@ import pytest
 
 import reference_nn as rn
 from reference_nn.gradcheck import check_gradients
+from reference_nn.gradcheck.batched import check_model_gradients
 from reference_nn.losses import OutputPairingWarning
 from reference_nn.outputs import ActivationOutput
 
@@ -143,6 +144,15 @@ def test_gradcheck_passes_model_backward_at_saturation(method, last, loss, n_out
     saturated = int(((np.asarray(AL) == 0) | (np.asarray(AL) == 1)).sum())
     assert saturated >= 2, f"the example must saturate, got AL = {AL}"
     report = check_gradients(*_objective(X, Y, ["tanh", last], loss), params, method=method)
+    assert report.passed, str(report)
+
+
+@pytest.mark.parametrize("method", ["central", "complex"])
+@pytest.mark.parametrize(("last", "loss", "n_out"), [("sigmoid", "bce", 1), ("softmax", "cross_entropy", 3),
+                                                     ("softmax", "kl_div", 3)])
+def test_the_batched_model_check_differentiates_the_same_cost_at_saturation(method, last, loss, n_out):
+    params, X, Y = _saturating_network(last, n_out)
+    report = check_model_gradients(params, X, Y, ["tanh", last], loss, method=method)
     assert report.passed, str(report)
 
 
