@@ -47,7 +47,8 @@ class Case:
 
 def judge(case: Case, report) -> str:
     """'ok' ('ok, inconclusive' where INCONCLUSIVE is allowed and given), or what is wrong: 'false
-    pass', 'false alarm', 'wrong tensor', 'wrong element', 'unneeded inconclusive', 'wrong reason'."""
+    pass' (also '(tensor)': the broken tensor's own row says PASS), 'false alarm', 'wrong tensor', 'wrong
+    element', 'missed (inconclusive)', 'unneeded inconclusive', 'wrong reason'."""
     v = str(report.verdict)
     if case.expect in ("FAIL", "NOT_PASS") and v == "PASS":
         return "false pass"
@@ -58,6 +59,8 @@ def judge(case: Case, report) -> str:
     if case.expect == "INCONCLUSIVE" and v != "INCONCLUSIVE":
         return "false pass"  # right code, but an unverifiable point was reported verified
     if case.expect == "FAIL":
+        if v != "FAIL" and case.tensor in report.results and str(report[case.tensor].status) == "PASS":
+            return "false pass (tensor)"  # the report is INCONCLUSIVE, but the broken tensor's row says PASS
         if v != "FAIL":
             return "missed (inconclusive)"
         if case.tensor not in report.failed_parameters:
