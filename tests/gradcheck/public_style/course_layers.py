@@ -97,6 +97,30 @@ def layernorm_backward(dout, cache, bug=None):
     return dx, dgamma, dbeta
 
 
+def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
+    """x (N, C, H, W), gamma / beta (1, C, 1, 1), G groups of C // G channels each."""
+    eps = gn_param.get("eps", 1e-5)
+    N = x.shape[0]
+    xg = x.reshape(N, G, -1)
+    inv_std = 1.0 / np.sqrt(xg.var(axis=2, keepdims=True) + eps)
+    xhat = ((xg - xg.mean(axis=2, keepdims=True)) * inv_std).reshape(x.shape)
+    return gamma * xhat + beta, (xhat, gamma, inv_std, G)
+
+
+def spatial_groupnorm_backward(dout, cache, bug=None):
+    xhat, gamma, inv_std, G = cache
+    N = dout.shape[0]
+    dbeta = dout.sum(axis=(0, 2, 3), keepdims=True)
+    dgamma = (dout * xhat).sum(axis=(0, 2, 3), keepdims=True)
+    dxhat = (dout * gamma).reshape(N, G, -1)
+    xh = xhat.reshape(N, G, -1)
+    M = dxhat.shape[2]
+    dx = inv_std / M * (M * dxhat - dxhat.sum(axis=2, keepdims=True) - xh * (dxhat * xh).sum(axis=2, keepdims=True))
+    if bug == "variance_term_missing":
+        dx = inv_std / M * (M * dxhat - dxhat.sum(axis=2, keepdims=True))
+    return dx.reshape(dout.shape), dgamma, dbeta
+
+
 def dropout_forward(x, dropout_param):
     """Inverted dropout; ``p`` is the keep probability. A 'seed' key makes it deterministic; without
     it a fresh mask is drawn every call (the common public code, which seeds only in tests)."""
