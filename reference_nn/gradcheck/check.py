@@ -85,10 +85,12 @@ def check_gradients(
     for position, key in enumerate(params):
         rng = np.random.default_rng([seed, position])  # per tensor: independent of the others
         dtype = _coarser(params[key].dtype, grads[key].dtype, precision[key])
-        auto_floor: Any = tol.cross_tensor_floor(dtype, largest_rms)
-        auto_floor = auto_floor + tol.loss_resolution_floor(dtype, ev.f_scale, ev.point[key], ev.eval_dtype).reshape(-1)
-        results[key] = check_tensor(ev, key, grads[key], grad_keys[key], dtype, method, rtol, atol + auto_floor, rng,
-                                    largest_rms=largest_rms, auto_floor=auto_floor)
+        # the loss-resolution floor grows with |f| and is the one a verified element must keep small
+        # (tolerances.FLOOR_SHARE); the cross-tensor floor is 1000 ulps of G, below sqrt(eps) G always
+        loss_floor = tol.loss_resolution_floor(dtype, ev.f_scale, ev.point[key], ev.eval_dtype).reshape(-1)
+        floors: Any = tol.cross_tensor_floor(dtype, largest_rms) + loss_floor
+        results[key] = check_tensor(ev, key, grads[key], grad_keys[key], dtype, method, rtol, atol + floors, rng,
+                                    largest_rms=largest_rms, auto_floor=loss_floor)
     return GradientReport(results, method, seed, first.f_calls + ev.count, notes, [], cost)
 
 

@@ -88,8 +88,12 @@ def judge_elements(ev, key, analytic, grad_key, dtype, estimate: Estimate, rtol,
         for i in np.flatnonzero(unresolved)[:KINK_LABEL_MAX_ELEMENTS]:
             if is_kink(one_sided_differences(ev, key, int(i)), float(required[i]), ev.f_scale, ev.eval_dtype):
                 at_kink[i], unresolved[i] = True, False
+    scale = tol.element_scale(a, n)
+    # coarse: the floor is too large to mean anything AND the numbers do not agree to 5% of their own
+    # size (exact zeros on both sides, or agreement to 5%, are verified whatever the floor)
     coarse = ~(undefined | at_kink | unresolved | failed) & (
-        np.asarray(auto_floor) > tol.FLOOR_SHARE * np.maximum(tol.element_scale(a, n), allowance))
+        np.asarray(auto_floor) > tol.FLOOR_SHARE * np.maximum(scale, allowance)) & (
+        np.abs(a - n) + tol.ESTIMATE_SAFETY * numeric_error > tol.FLOOR_SHARE * scale)
     inconclusive = undefined | at_kink | unresolved | coarse
     reasons = {reason: int(mask.sum()) for reason, mask in
                ((AT_KINK, at_kink), (BOUND_TOO_LARGE, unresolved), (NOT_FINITE, undefined), (FLOOR_TOO_LARGE, coarse))
