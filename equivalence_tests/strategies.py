@@ -618,6 +618,8 @@ def build_kink_example(recipe: ExampleRecipe) -> ModelExample:
                 forced += 1
             Z = products + b
             kink_points += [(layer, int(i), int(j)) for i, j in np.argwhere(Z == 0)]
+        elif activation.name in MARGIN_ACTIVATIONS:  # selu: a kink the example does not list; keep Z off it
+            b = keep_away_from_kinks(W, A, b)
         params[f"W{layer}"], params[f"b{layer}"] = W.astype(dtype), b.astype(dtype)
         A = activation.evaluate(W @ A + b)
         exact = exact and activation.name in _EXACT_ACTIVATIONS

@@ -134,3 +134,23 @@ def test_former_thorough_failure_two_units_at_zero_share_a_weight():
                            1759, kink_layers=1).build()
     assert example.separable_kinks and len(example.kink_points) == 2
     check_kink_gradcheck_inconclusive(example)
+
+
+def test_kink_examples_keep_selu_pre_activations_off_its_kink():
+    """CI run 2026-11-29: a kink example put selu's pre-activation exactly at 0 (dyadic weights make
+    exact zeros likely); selu's slope jumps there (scale alpha / scale), which the example does not
+    list as a kink, so the reference-convention property compared across an unlisted kink and failed."""
+    from property_checks import check_kink_reference_convention
+
+    from equivalence_tests.config import ModelConfig, OptimizerConfig
+    from equivalence_tests.strategies import KINK_MARGIN_ABSOLUTE, ExampleRecipe, build_kink_example
+
+    config = ModelConfig(layer_dims=(1, 2, 3), activations=("leaky_relu", "selu"), loss="huber",
+                         optimizer=OptimizerConfig(name="sgd", learning_rate=0.001), leaky_relu_alpha=0.25)  # fmt: skip
+    recipe = ExampleRecipe(config=config, batch_size=1, seed=1, weight_scale="he", input_kind="normal",
+                           bias_kind="small", kinks=True, kink_layers=3)  # fmt: skip
+    example = build_kink_example(recipe)
+    Z1 = example.params["W1"] @ example.X + example.params["b1"]
+    Z2 = example.params["W2"] @ np.where(Z1 > 0, Z1, 0.25 * Z1) + example.params["b2"]
+    assert np.abs(Z2).min() >= KINK_MARGIN_ABSOLUTE / 2, f"selu pre-activation too close to its kink: {Z2.ravel()}"
+    check_kink_reference_convention(example)
