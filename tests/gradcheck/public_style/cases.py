@@ -56,6 +56,8 @@ def columns_cases() -> list[Case]:
         add("columns/L_model/zero_sample_zero_bias", name, "INCONCLUSIVE", X0d, Yd, P, reason="kink")
         add("columns/L_model/zero_sample+missing_1_over_m", name, "FAIL", X0d, Yd, P, "missing_1_over_m", "W1")
         add("columns/L_model/missing_1_over_m", name, "FAIL", Xd, Yd, P, "missing_1_over_m", "W1")
+        add("columns/L_model/zero_sample+db_axis0", name, "FAIL", X0d, Yd, P, "db_axis0", "b1")  # b1 at kinks
+        add("columns/L_model/zero_sample+wrong_cache_entry", name, "FAIL", X0d, Yd, P, "wrong_cache_entry", "W2")
         add("columns/L_model/db_axis0", name, "FAIL", Xd, Yd, P, "db_axis0", "b1")
         add("columns/L_model/one_element", name, "FAIL", Xd, Yd, P, "one_element", "W1", (0, 1))
         add("columns/L_model/sign_flip", name, "FAIL", Xd, Yd, P, "sign_flip", "W3")
@@ -147,6 +149,8 @@ def value_and_grad_cases() -> list[Case]:
         add_model("vg/TwoLayerNet/one_element_b2", name, "FAIL", Xd, "one_element_b2", "b2", (2,), pdtype=dt)
         add_model("vg/TwoLayerNet/zero_sample+one_element_b2", name, "FAIL", X0.astype(dt), "one_element_b2", "b2",
                   (2,), pdtype=dt)
+        add_model("vg/TwoLayerNet/zero_sample+relu_mask_from_post", name, "FAIL", X0.astype(dt), "relu_mask_from_post",
+                  "W1", pdtype=dt)
         add_model("vg/TwoLayerNet/saturated_std10", name, "NOT_FAIL", Xd, std=10.0, pdtype=dt)
         add_model("vg/TwoLayerNet/tiny_w_1e-8", name, "NOT_FAIL", Xd, std=1e-8, pdtype=dt)
     def add_transposed(name, expect, bug=None, tensor=None):
