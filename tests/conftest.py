@@ -6,7 +6,7 @@
   imported), so the option wins over the environment variable. Under pytest-xdist every worker
   imports this module and receives the same option and environment, so all workers run the
   same profile.
-* Prints the NumPy / torch / TensorFlow versions and the active profile in the report header,
+* Prints the NumPy / torch / TensorFlow / JAX versions and the active profile in the report header,
   read from the installed distributions' metadata so that the header never imports torch or
   TensorFlow (importing TF takes seconds and prints to stderr).
 * Limits BLAS/OpenMP threads per pytest-xdist worker (:func:`limit_threads_per_worker`), so the
@@ -60,6 +60,8 @@ _DISTRIBUTIONS = {
     "torch": ("torch",),
     "tensorflow": ("tensorflow", "tensorflow-cpu", "tf-nightly", "tensorflow-macos"),
     "keras": ("keras",),
+    "jax": ("jax",),
+    "optax": ("optax",),
     "hypothesis": ("hypothesis",),
 }
 
