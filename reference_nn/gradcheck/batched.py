@@ -52,7 +52,11 @@ from .numerical import Estimate, ridders_tableau
 from .report import GradientReport
 
 BATCHED_METHODS = ("central", "richardson", "complex")
-DEFAULT_CHUNK_BYTES = 32 * 2**20  # working set per chunk: small enough for any CI box, big enough for BLAS
+# Working set per chunk. 4 MiB stays in the allocator's heap and mostly in cache: measured on the
+# 784-256-128-10 MLP, batch 64, complex step, one thread: 21 s user / 0 s system at 4 MiB, 22 s user
+# plus 22 s system at 32 MiB (every chunk a fresh mmap: 10 million page faults), 29 s at 1 MiB
+# (per-chunk Python overhead).
+DEFAULT_CHUNK_BYTES = 4 * 2**20
 # Batched loss vs compute_cost at the unperturbed point: the same formula summed in another order,
 # so they agree to a few ulps of the cost; 1e-12 relative leaves room for long sums and still
 # catches any real formula difference (which would be O(1e-3) or larger).
@@ -351,4 +355,20 @@ def _estimate_tensor(model: _Model, layer: int, kind: str, method: str, max_chun
         return Estimate(values, tol.rounding_error(f_scale[0], h, np.float64), h, "central"), 2 * n, passes
     diffs = (plus - minus) / (2 * h)
     values, errors, steps = ridders_tableau(diffs, h, tol.rounding_error(f_scale, h, np.float64))
-    return Estimate(values, errors, steps, "richardson"), 2 * levels * n, passes
+    # As numerical.richardson: where the extrapolation is less certain than a central difference
+    # (a kink within its larger steps), the central difference is taken for that element.
+    central_h = tol.central_step(x, np.float64)
+    central_bound = tol.rounding_error(model.f_scale, central_h, np.float64)
+    central_bound = central_bound + tol.method_rtol("central", np.float64) * np.abs(values)
+    worse = np.flatnonzero(~(errors <= central_bound))
+    evaluations = 2 * levels * n
+    if worse.size:
+        hw = central_h[worse]
+        pm = np.concatenate([model.perturbed_losses(layer, kind, worse[a:a + chunk], np.stack([hw[a:a + chunk],
+                             -hw[a:a + chunk]])) for a in range(0, worse.size, chunk)], axis=1).real  # fmt: skip
+        values[worse] = (pm[0] - pm[1]) / (2 * hw)
+        errors[worse] = (tol.rounding_error(np.maximum(model.f_scale, np.abs(pm).max(axis=0)), hw, np.float64)
+                         + tol.method_rtol("central", np.float64) * np.abs(values[worse]))  # fmt: skip
+        steps[worse] = hw
+        evaluations += 2 * worse.size
+    return Estimate(values, errors, steps, "richardson"), evaluations, passes

@@ -13,7 +13,9 @@ from typing import Any
 
 import numpy as np
 
+from . import scale
 from . import tolerances as tol
+from .budget import Budget, BudgetExhausted
 from .determinism import call_twice
 from .evaluation import LossEvaluator
 from .judge import judge_elements
@@ -30,7 +32,7 @@ from .validation import validate_params
 
 __all__ = ["METHODS", "assert_gradients", "check_gradients", "judge_elements", "numerical_gradient"]
 
-METHODS = ("auto", "central", "richardson", "complex", "directional")
+METHODS = ("auto", "elementwise", "projection", "central", "richardson", "complex", "directional")
 
 
 def check_gradients(
@@ -45,6 +47,9 @@ def check_gradients(
     eval_dtype=None,
     f_scale: float | None = None,
     extra_keys: str = "error",
+    max_evaluations: int | None = None,
+    time_budget: float | None = None,
+    progress: bool = False,
 ) -> GradientReport:
     """Check ``grad_f`` against numerical derivatives of ``f``; never raises on a mismatch.
 
@@ -58,11 +63,17 @@ def check_gradients(
     Raises TypeError / ValueError / KeyError on unusable input, validation.UserCodeError when f or
     grad_f raises, validation.BadReturnValue when one returns something unusable (a NaN loss).
     Both functions get copies: the caller's arrays are never modified.
+    "auto" checks tensors of scale.PROJECTION_MIN_ELEMENTS elements or more by random projections
+    and group testing (scale.py), smaller ones element by element; "elementwise": every tensor
+    element by element; "projection": every tensor by projections. max_evaluations / time_budget:
+    stop there, and what is not verified then is INCONCLUSIVE. progress: a bar on stderr (on a
+    terminal) once the check has run for 2 s.
     """
     params = validate_params(params)
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}; got {method!r}")
     _validate_tolerances(rtol, atol)
+    budget = Budget(max_evaluations, time_budget, progress)
     first = call_twice(f, grad_f, params, extra_keys=extra_keys)
     grads, grad_keys, notes = first.grads, first.grad_keys, list(first.notes)
     cost = {"determinism": {"extra_f_evaluations": 1, "extra_grad_f_evaluations": 1,
@@ -74,6 +85,8 @@ def check_gradients(
                    for key in params}  # fmt: skip
         return GradientReport(results, method, seed, first.f_calls, notes, first.problems, cost)
     ev, eval_note = make_evaluator(f, params, eval_dtype, f_scale)
+    ev.budget, budget.units = budget, sum(p.size for p in params.values())
+    budget.evaluations = first.f_calls + ev.count  # the first evaluations count against the budget too
     precision, precision_notes, precision_calls = computation_precision(first, ev, params, grad_f, extra_keys)
     notes += [eval_note] if eval_note else []
     notes += precision_notes
@@ -89,8 +102,14 @@ def check_gradients(
         # (tolerances.FLOOR_SHARE); the cross-tensor floor is 1000 ulps of G, below sqrt(eps) G always
         loss_floor = tol.loss_resolution_floor(dtype, ev.f_scale, ev.point[key], ev.eval_dtype).reshape(-1)
         floors: Any = tol.cross_tensor_floor(dtype, largest_rms) + loss_floor
-        results[key] = check_tensor(ev, key, grads[key], grad_keys[key], dtype, method, rtol, atol + floors, rng,
-                                    largest_rms=largest_rms, auto_floor=loss_floor)
+        try:
+            results[key] = check_tensor(ev, key, grads[key], grad_keys[key], dtype, method, rtol, atol + floors, rng,
+                                        largest_rms=largest_rms, auto_floor=loss_floor, seed=(seed, position),
+                                        budget=budget)
+        except BudgetExhausted as stop:  # nothing of this tensor counts as verified
+            results[key] = ParameterResult.unchecked(key, grad_keys[key], params[key].shape, str(dtype),
+                                                     scale.BUDGET_EXHAUSTED, f"not verified: {stop.reason}")
+    budget.close()
     return GradientReport(results, method, seed, first.f_calls + ev.count, notes, [], cost)
 
 
@@ -148,22 +167,29 @@ def make_evaluator(f, params, eval_dtype, f_scale) -> tuple[LossEvaluator, str]:
 
 
 def check_tensor(ev, key, analytic, grad_key, dtype, method, rtol, atol, rng, largest_rms=0.0,
-                 auto_floor=0.0) -> ParameterResult:  # fmt: skip
+                 auto_floor=0.0, seed=(0, 0), budget: Budget | None = None) -> ParameterResult:  # fmt: skip
     """Check one tensor: resolve the method, estimate, judge; a ParameterResult.
 
     The dispatch: "directional" tries one projection first (a tensor it cannot verify is checked
     element by element, which names the element); every other method is element-wise, "auto" and
-    "complex" through the complex-step support probe."""
+    "complex" through the complex-step support probe; "auto" on a large tensor and "projection"
+    go to scale.check_tensor_by_projection (projections and group testing)."""
     start = ev.count
     direction = random_direction(ev.point[key], rng)
     used, note = method, ""
-    if method in ("auto", "complex", "directional"):
+    if method in ("auto", "elementwise", "projection", "complex", "directional"):
         reason, impossible = complex_step_support(ev, key, direction)
         if impossible and method == "complex":
             raise ValueError(f"method='complex' but f does not support complex input for {key!r}: {reason}")
         inner = "richardson" if reason else "complex"
-        used = inner if method in ("auto", "complex") else method
+        used = inner if method in ("auto", "elementwise", "complex") else method
         note = f"complex step not used: {reason}" if reason else ""
+        if method == "projection" or (method == "auto" and scale.use_projection(analytic.size)):
+            result = scale.check_tensor_by_projection(ev, key, analytic, grad_key, dtype, inner, rtol, atol, seed,
+                                                      budget or Budget(), largest_rms, auto_floor)
+            result.note = _join(note, result.note)
+            result.n_evaluations = ev.count - start
+            return result
     if method == "directional" and analytic.size < PROJECTION_MIN_ELEMENTS:
         used = f"directional->{inner}"  # a small tensor: element by element (PROJECTION_MIN_ELEMENTS)
     elif method == "directional":
@@ -178,6 +204,8 @@ def check_tensor(ev, key, analytic, grad_key, dtype, method, rtol, atol, rng, la
     estimate = ELEMENTWISE[used.split("->")[-1]](ev, key)
     result = judge_elements(ev, key, analytic, grad_key, dtype, estimate, rtol, atol, largest_rms, auto_floor)
     result.method = used if method == used or "->" in used else f"{method}->{used}"
+    if budget is not None:
+        budget.advance(analytic.size, key)
     result.note = _join(note, result.note)
     result.n_evaluations = ev.count - start
     return result

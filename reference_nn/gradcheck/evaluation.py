@@ -35,6 +35,7 @@ class LossEvaluator:
         # copy, f never moved, and every numerical derivative was 0 (a zero gradient PASSED)
         self.point = {k: np.array(v, dtype=self.eval_dtype, copy=True, order="C") for k, v in params.items()}
         self.count = 0
+        self.budget = None  # a budget.Budget: every evaluation is charged to it (it may stop the check)
         self.kinked: bool | None = None  # f has a kink at the point (kinks.kinked_at_point); None: not probed
         self._complex_copies: dict[str, np.ndarray] = {}
         self.value0 = self._real(self.point, at="the given params")
@@ -99,6 +100,8 @@ class LossEvaluator:
 
     def _real(self, point, at: str | None = None) -> float:
         """f(point) as a float; at the base point (``at`` given) a bad value raises, else it is nan."""
+        if self.budget is not None:
+            self.budget.spend()  # may stop the check: then f is not called
         self.count += 1
         return loss_value(call_user(self.f, "f", point, at or "at a perturbed point"), at=at)
 
@@ -146,6 +149,8 @@ class LossEvaluator:
 
     def _complex(self, point) -> complex:
         """f at a complex point; a ComplexWarning (f casting to real) is raised as an error."""
+        if self.budget is not None:
+            self.budget.spend()  # may stop the check: then f is not called
         self.count += 1
         with warnings.catch_warnings():
             warnings.simplefilter("error", _ComplexWarning)

@@ -1,0 +1,216 @@
+"""Group testing on one gradient tensor: certify it with a few projections, and where a projection
+disagrees, split the set and follow the half that disagrees, down to the wrong element.
+
+Sets are arrays of the tensor's flat (C-order) indices, halved at a row boundary where they span
+whole rows. Elements estimated element-wise are left out of every later projection. A set
+
+* of at most LEAF_SIZE elements is estimated element by element;
+* passing DIRECTIONS projections is certified (projection.py gives the miss probability);
+* with an unresolved projection is cut into blocks small enough to resolve;
+* failing a projection is *bisected* with that same direction: the left half is measured (one
+  evaluation), the right half's discrepancy is the parent's minus the left's (projections are
+  linear in the direction), and the half further beyond its threshold is followed, down to one
+  element, which is then estimated element-wise (found: ~log2(n) evaluations). The set, less what
+  was estimated, goes back to be certified again: every wrong element costs about
+  log2(n) + DIRECTIONS evaluations (k wrong elements: O(k log n)).
+
+After the first wrong element of a set, SAMPLE_SIZE random elements of the rest are estimated:
+where many are wrong, that names enough of them and measures the fraction; bisection rounds then
+stop. With few wrong, rounds go on up to MAX_ROUNDS. Finally, for a matrix, the rows (and shared
+columns) of the wrong elements are followed as sets to their extent (a block of rows).
+Everything stops when the check's Budget is spent; what is left is unverified, never passed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .budget import Budget, BudgetExhausted
+from .projection import DIRECTIONS, LEAF_SIZE, Projection, TensorProblem
+
+MAX_ROUNDS = 8  # bisections per tensor: names up to 8 sparse wrong elements, ~8 * (log2 n + 8) evaluations
+SAMPLE_SIZE = 24  # the fraction of wrong elements to about +-20% (binomial), 24 evaluations with complex step
+MANY_WRONG = 2  # sampled wrong elements (of SAMPLE_SIZE) from which errors count as widespread
+EXTENT_DIRECTIONS = 2  # a row or column with no error seen by 2 projections ends an extent
+EXTENT_TESTS = 64  # row / column tests per tensor when following a pattern
+
+
+@dataclass
+class SearchOutcome:
+    """What group testing established about one tensor (flat indices)."""
+
+    certified: np.ndarray  # (n,) bool: in a set passed by DIRECTIONS projections
+    failing: list = field(default_factory=list)  # flat indices failing the preliminary element verdict
+    failing_sets: list = field(default_factory=list)  # index arrays that failed a projection, left there
+    sampled: int = 0
+    sample_failing: int = 0
+    wrong_rows: list = field(default_factory=list)  # rows that failed a projection as a set
+    wrong_columns: list = field(default_factory=list)
+    resolution: float = 0.0  # largest relative error a passing projection ruled out (0: none passed)
+    closest: Projection | None = None  # the passing projection nearest its threshold (for the report)
+    exhausted: str | None = None
+    rounds: int = 0
+
+    def unverified(self, problem: TensorProblem) -> np.ndarray:
+        """(n,) bool: neither certified by projections nor estimated element-wise."""
+        return ~self.certified & ~np.isfinite(problem.values)
+
+
+def search(problem: TensorProblem, budget: Budget, row_length: int) -> SearchOutcome:
+    """Certify, bisect, sample and follow patterns on ``problem`` (see the module docstring)."""
+    out = SearchOutcome(np.zeros(problem.n, dtype=bool))
+    work = initial_blocks(problem)
+    try:
+        while work:
+            idx = work.pop()
+            idx = idx[~np.isfinite(problem.values[idx])]
+            if idx.size <= LEAF_SIZE:
+                _estimate(problem, out, idx, budget)
+                continue
+            status, projection, draw = _certify(problem, idx, DIRECTIONS)
+            if status == "clean":
+                out.certified[idx] = True
+                out.resolution = max(out.resolution, problem.resolution(idx, projection))
+                if out.closest is None or _ratio(projection) > _ratio(out.closest):
+                    out.closest = projection
+                budget.advance(idx.size)
+            elif status == "unresolved":
+                work.extend(_blocks(idx, math.ceil(idx.size / projection.shrink)))
+            elif out.rounds >= MAX_ROUNDS or (out.sampled and out.sample_failing >= MANY_WRONG):
+                out.failing_sets.append(idx)
+            else:
+                out.rounds += 1
+                found = _bisect(problem, idx, projection, draw, row_length)
+                if found is None:  # the failure did not survive splitting: look closer, in halves
+                    work.extend(_halves(idx, row_length))
+                    continue
+                before = len(out.failing)
+                _estimate(problem, out, found, budget)
+                if len(out.failing) == before:  # right element-wise: rounding of a large set, not an error
+                    out.rounds -= 1
+                    work.extend(_halves(idx, row_length))
+                    continue
+                if out.sampled == 0:
+                    _sample(problem, out, idx, budget)
+                work.append(idx)  # the rest of the set is certified again (or bisected again)
+        if out.failing:
+            _follow_patterns(problem, out, row_length)
+    except BudgetExhausted as stop:
+        out.exhausted = stop.reason
+    return out
+
+
+def initial_blocks(problem: TensorProblem) -> list[np.ndarray]:
+    """All indices, cut (without evaluating anything) until each block's predicted rounding of a
+    right gradient is below half its tolerance threshold: a right float32 gradient of a very large
+    tensor then does not fail its first projections on rounding alone."""
+    blocks, work = [], [np.arange(problem.n)]
+    while work:
+        idx = work.pop()
+        if idx.size > LEAF_SIZE and problem.predicted_rounding(idx) > 0.5 * problem.tolerance_threshold(idx, idx.size):
+            work.extend(_blocks(idx, (idx.size + 1) // 2))
+        else:
+            blocks.append(idx)
+    return blocks
+
+
+def _certify(problem: TensorProblem, idx: np.ndarray, directions: int):
+    """('clean' | 'dirty' | 'unresolved', last projection, its draw number)."""
+    projection = None
+    for draw in range(directions):
+        projection = problem.project(idx, draw)
+        if not projection.passed:  # |D| > T >= E: an error, whatever the resolution
+            return "dirty", projection, draw
+        if not projection.resolved:
+            return "unresolved", projection, draw
+    return "clean", projection, directions - 1
+
+
+def _bisect(problem: TensorProblem, idx: np.ndarray, failed: Projection, draw: int, row_length: int):
+    """Follow the failing direction down to one element; None if neither half stays beyond its threshold."""
+    generated_on, current = idx, failed
+    while idx.size > 1:
+        left, right = _halves(idx, row_length)
+        measured = problem.project(left, draw, generated_on)
+        inferred = problem.judge(right, generated_on.size, current.analytic - measured.analytic,
+                                 current.numeric - measured.numeric, current.error + measured.error)
+        candidates = [(p, half) for p, half in ((measured, left), (inferred, right)) if not p.passed]
+        if not candidates:
+            return None
+        current, idx = max(candidates, key=lambda c: abs(c[0].discrepancy) / max(c[0].threshold, 1e-300))
+    return idx
+
+
+def _estimate(problem: TensorProblem, out: SearchOutcome, idx: np.ndarray, budget: Budget) -> None:
+    fails = problem.estimate_elements(idx)
+    out.failing.extend(int(i) for i in idx[fails])
+    budget.advance(idx.size)
+
+
+def _sample(problem: TensorProblem, out: SearchOutcome, idx: np.ndarray, budget: Budget) -> None:
+    """SAMPLE_SIZE random elements of ``idx`` not yet estimated, element-wise (seeded)."""
+    pool = idx[~np.isfinite(problem.values[idx])]
+    rng = np.random.default_rng([*problem.seed, 7])
+    for i in np.sort(rng.choice(pool, size=min(SAMPLE_SIZE, pool.size), replace=False)):
+        failed = bool(problem.estimate_elements(np.array([i]))[0])  # one at a time: a budget stop keeps them
+        out.sampled += 1
+        out.sample_failing += failed
+        out.failing.extend([int(i)] if failed else [])
+    budget.advance(out.sampled)
+
+
+def _follow_patterns(problem: TensorProblem, out: SearchOutcome, row_length: int) -> None:
+    """For a matrix: the rows holding wrong elements, followed up and down while neighbouring rows
+    fail a projection too (a block of rows), and a column shared by wrong elements of several rows."""
+    if row_length <= 1 or (out.sampled and out.sample_failing > out.sampled / 2):
+        return  # a vector, or most elements wrong: the sampled fraction is the pattern
+    rows_total = problem.n // row_length
+    failing = np.array(sorted(set(out.failing)))
+    spent = [0]
+
+    def fails(indices: np.ndarray) -> bool:
+        indices = indices[~np.isfinite(problem.values[indices])]
+        if indices.size == 0 or spent[0] >= EXTENT_TESTS:
+            return False
+        spent[0] += 1
+        status, _, _ = _certify(problem, indices, EXTENT_DIRECTIONS)
+        return status != "clean"
+
+    columns, counts = np.unique(failing % row_length, return_counts=True)
+    for column in columns[(counts >= 2) & (len(np.unique(failing // row_length)) >= 2)]:
+        out.wrong_columns.append(int(column))
+    rows = set(int(r) for r in failing // row_length)
+    if out.wrong_columns and len(rows) > 2:
+        return  # a column pattern: its rows are all "wrong", following them would say nothing more
+    found = set(rows)
+    for row in sorted(rows):
+        for step in (-1, 1):
+            r = row + step
+            while 0 <= r < rows_total and r not in found and fails(np.arange(r * row_length, (r + 1) * row_length)):
+                found.add(r)
+                r += step
+    out.wrong_rows = sorted(found)
+
+
+def _ratio(projection: Projection) -> float:
+    """|D| / T: how far a projection is from (or beyond) its threshold."""
+    return abs(projection.discrepancy) / max(projection.threshold, 1e-300)
+
+
+def _halves(idx: np.ndarray, row_length: int) -> list[np.ndarray]:
+    """Two halves of idx, cut at a row boundary when idx spans more than a row."""
+    mid = idx.size // 2
+    if row_length > 1 and idx.size > row_length:
+        rows = idx // row_length
+        boundary = int(np.searchsorted(rows, rows[mid]))  # first element of the middle element's row
+        if 0 < boundary < idx.size:
+            mid = boundary
+    return [idx[:mid], idx[mid:]]
+
+
+def _blocks(idx: np.ndarray, size: int) -> list[np.ndarray]:
+    size = max(1, size)
+    return [idx[a:a + size] for a in range(0, idx.size, size)]
