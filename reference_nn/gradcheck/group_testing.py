@@ -14,7 +14,8 @@ whole rows. Elements estimated element-wise are left out of every later projecti
   was estimated, goes back to be certified again: every wrong element costs about
   log2(n) + DIRECTIONS evaluations (k wrong elements: O(k log n)).
 
-After the first wrong element of a set, SAMPLE_SIZE random elements of the rest are estimated:
+A failing set of at most FINISH_SIZE elements is estimated element by element. After the first
+wrong element of a larger set, SAMPLE_SIZE random elements of the rest are estimated:
 where many are wrong, that names enough of them and measures the fraction; bisection rounds then
 stop. With few wrong, rounds go on up to MAX_ROUNDS. Finally, for a matrix, the rows (and shared
 columns) of the wrong elements are followed as sets to their extent (a block of rows).
@@ -36,6 +37,10 @@ SAMPLE_SIZE = 24  # the fraction of wrong elements to about +-20% (binomial), 24
 MANY_WRONG = 2  # sampled wrong elements (of SAMPLE_SIZE) from which errors count as widespread
 EXTENT_DIRECTIONS = 2  # a row or column with no error seen by 2 projections ends an extent
 EXTENT_TESTS = 64  # row / column tests per tensor when following a pattern
+# A failing set this small is finished element by element (at most 64 evaluations with complex
+# step: about what naming one element by bisection and certifying the rest would cost) so that a
+# small wrong tensor gets a verdict for every element instead of a sample.
+FINISH_SIZE = 8 * LEAF_SIZE
 
 
 @dataclass
@@ -79,6 +84,8 @@ def search(problem: TensorProblem, budget: Budget, row_length: int) -> SearchOut
                 budget.advance(idx.size)
             elif status == "unresolved":
                 work.extend(_blocks(idx, math.ceil(idx.size / projection.shrink)))
+            elif idx.size <= FINISH_SIZE:
+                _estimate(problem, out, idx, budget)
             elif out.rounds >= MAX_ROUNDS or (out.sampled and out.sample_failing >= MANY_WRONG):
                 out.failing_sets.append(idx)
             else:
