@@ -79,7 +79,8 @@ CONVENTIONS = (
         _keras_clip_applies),
     SaturationConvention(
         "torch", ("cross_entropy", "kl_div"),
-        "torch's cross_entropy and kl_div twins take log(P), and some probability underflowed to exactly 0: log(0) = -inf",
+        "torch's cross_entropy and kl_div twins take log(P), and some probability underflowed to exactly 0: "
+        "log(0) = -inf",
         _zero_probability),
     SaturationConvention(
         "jax", ("bce", "cross_entropy", "kl_div"),

@@ -63,9 +63,9 @@ from typing import Any
 import numpy as np
 
 from equivalence_tests.config import ModelConfig
-from reference_nn.gradcheck import tolerances as gradcheck_tolerances
 from equivalence_tests.error_scale import ErrorScales, error_scales
 from equivalence_tests.oracles.base import QUANTITIES, OracleResult
+from reference_nn.gradcheck import tolerances as gradcheck_tolerances
 
 DTYPES = ("float32", "float64")
 ORACLE_FAMILIES = ("torch", "tensorflow", "jax", "finite_difference", "reference_nn")

@@ -109,9 +109,9 @@ def divergence(config: Any, params: dict[str, np.ndarray], X: np.ndarray, Y: np.
 def run_crosscheck(config: Any, seed: int, batch_size: int, oracles: list[Any]) -> dict[str, Any]:
     """Run the reference and every oracle; compare each quantity with equivalence_tests.tolerances
     (errors normalized with the running-error floor of equivalence_tests.error_scale, which follows
-    rounding through long, high-learning-rate runs; per-oracle tolerances), mark what a framework convention makes not comparable
-    (equivalence_tests.saturation) and count. Returns the JSON-ready report. Raises ValueError (the
-    message in the user's terms) if the reference's run diverges."""
+    rounding through long, high-learning-rate runs; per-oracle tolerances), mark what a framework
+    convention makes not comparable (equivalence_tests.saturation) and count. Returns the JSON-ready
+    report. Raises ValueError (the message in the user's terms) if the reference's run diverges."""
     from equivalence_tests import ops, saturation, tolerances
     from equivalence_tests.error_scale import error_scales
     from equivalence_tests.oracles import ReferenceOracle

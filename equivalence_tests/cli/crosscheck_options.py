@@ -138,6 +138,8 @@ def build_config(args: argparse.Namespace) -> Any:
         raise UsageError(f"--batch-size must be >= 1, got {args.batch_size}")
     if args.steps < 0:
         raise UsageError(f"--steps must be >= 0, got {args.steps}")
+    if args.seed < 0:  # numpy.random.default_rng refuses negative seeds
+        raise UsageError(f"--seed must be an integer >= 0, got {args.seed}")
     oracle_names = parse_names(args.oracles, "--oracles")
     unknown = [name for name in oracle_names if name not in ORACLE_GROUPS]
     if unknown:

@@ -55,7 +55,8 @@ def test_central_differences_still_catch_a_wrong_gradient(capsys, monkeypatch):
 # ------------------------------------------------------------------------- saturation
 @pytest.mark.slow
 @pytest.mark.torch
-@pytest.mark.parametrize("options", [["--lr", "30", "--steps", "5"], ["--optimizer", "adam", "--lr", "1", "--steps", "5"]])
+@pytest.mark.parametrize("options", [["--lr", "30", "--steps", "5"],
+                                     ["--optimizer", "adam", "--lr", "1", "--steps", "5"]])
 def test_saturated_runs_are_not_comparable_for_torch_bce_and_agree_with_fd(capsys, options):
     pytest.importorskip("torch")
     status, out, _ = run(capsys, "crosscheck", "--oracles", "fd,torch", "--plain", *options)
@@ -153,6 +154,8 @@ BAD_OPTIONS = {
     "momentum one": (["--momentum", "1"], "--momentum must be a finite number >= 0 and < 1, got 1.0"),
     "weight decay nan": (["--weight-decay", "nan"], "--weight-decay must be a finite number >= 0, got nan"),
     "steps negative": (["--steps", "-1"], "--steps must be >= 0, got -1"),
+    "seed negative": (["--seed", "-3"], "--seed must be an integer >= 0, got -3"),
+    "batch size": (["--batch-size", "0"], "--batch-size must be >= 1, got 0"),
     "adam momentum": (["--optimizer", "adam", "--momentum", "0.9"], "--momentum applies to --optimizer sgd only"),
     "adam nesterov": (["--optimizer", "adam", "--nesterov"], "--nesterov applies to --optimizer sgd only"),
     "nesterov alone": (["--nesterov"], "--nesterov needs --momentum > 0"),
@@ -184,7 +187,8 @@ HEADERS = {
     "default": ([], "4-8-8-1 relu,relu,sigmoid bce l2=0 sgd(lr=0.1) x1 float64, batch 8, seed 0"),
     "momentum": (["--momentum", "0.9", "--nesterov", "--weight-decay", "0.01"],
                  "sgd(lr=0.1, momentum=0.9, nesterov, weight_decay=0.01) x1"),
-    "adam": (["--optimizer", "adam", "--lr", "0.01", "--steps", "2"], "adam(lr=0.01, betas=(0.9, 0.999), eps=1e-08) x2"),
+    "adam": (["--optimizer", "adam", "--lr", "0.01", "--steps", "2"],
+             "adam(lr=0.01, betas=(0.9, 0.999), eps=1e-08) x2"),
     "no step": (["--steps", "0"], "bce l2=0 no optimizer step float64"),
 }
 
