@@ -43,6 +43,12 @@ from equivalence_tests.cli.output import (
 )
 
 EXIT_NOTHING_COMPARED = 4
+# A run whose parameters grow beyond this factor times their starting size has diverged for the purpose
+# of a comparison: every unit is saturated or exploding, and the optimizer's trajectory amplifies the
+# rounding differences of two correct implementations without bound (found: lr 10, 6 steps, weights
+# 1e32, finite differences 2e-8 relative off the reference in one tensor). 1e8 is far above any run
+# that trains (lr 30 saturating runs reach 1e2-1e3) and far below float overflow.
+GROWTH_BOUND = 1e8
 ROW_PREFIX = {"forward": "forward", "cost": "cost", "gradient": "grad", "updated_params": "updated"}
 
 
@@ -85,12 +91,18 @@ def divergence(config: Any, params: dict[str, np.ndarray], X: np.ndarray, Y: np.
 
     optimizer, current = config.optimizer.build(), {name: value.copy() for name, value in params.items()}
     activations = config.activation_objects()
+    bound = GROWTH_BOUND * max(1.0, max(float(np.abs(value).max()) for value in params.values()))
     with np.errstate(all="ignore"):
         for step in range(config.steps + 1):
             where = "at the starting parameters" if step == 0 else f"after optimizer step {step} of {config.steps}"
             bad = [name for name, value in current.items() if not np.isfinite(value).all()]
             if bad:
                 return f"the parameters {', '.join(bad)} overflow to inf/NaN {where}"
+            grown = {name: float(np.abs(value).max()) for name, value in current.items()}
+            name = max(grown, key=grown.get)
+            if grown[name] > bound:
+                return (f"the parameter {name} reaches {grown[name]:.2g} {where}, more than {GROWTH_BOUND:g} times "
+                        "the starting parameters' size")
             A = X
             for layer, activation in enumerate(activations, start=1):
                 A = activation.evaluate(current[f"W{layer}"] @ A + current[f"b{layer}"])

@@ -197,3 +197,13 @@ HEADERS = {
 def test_the_header_shows_every_setting_in_force(capsys, options, shown):
     status, out, _ = run(capsys, *FD, *options)
     assert status == EXIT_OK and shown in out.splitlines()[0], out.splitlines()[0]
+
+
+def test_a_run_whose_weights_explode_is_a_divergence_not_a_disagreement(capsys):
+    """Found by the thorough property: lr 10 for 6 steps throws the weights to 1e32, where the
+    trajectory amplifies the rounding of two correct gradients (fd was 2e-8 relative off in W3)."""
+    status, out, err = run(capsys, "crosscheck", "--oracles", "fd", "--plain", "--dims", "2-2-3-2", "--activations",
+                           "leaky_relu,relu,softmax", "--loss", "cross_entropy", "--batch-size", "1", "--seed", "1",
+                           "--steps", "6", "--lr", "10")
+    assert status == EXIT_USAGE and out == "", out
+    assert "the run diverges: the parameter W1 reaches 1.9e+08 after optimizer step 4 of 6" in err, err
