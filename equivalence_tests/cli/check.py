@@ -191,11 +191,11 @@ def _run_check(args: argparse.Namespace) -> Any:
         params = build_params(args)
         names = tuple(spec.rpartition(":")[2] for spec in args.targets)
         preflight(loss, gradient, params, names)  # type: ignore[arg-type]
-        try:
-            with spinner(f"checking {args.targets[1]} against {args.method} differences of {args.targets[0]}"):
-                report = gradcheck.check_gradients(
-                    loss, gradient, params, method=args.method, seed=args.seed, **tolerances
-                )
+        try:  # a progress bar (after 2 s, on a terminal) instead of a spinner: the check can take minutes
+            report = gradcheck.check_gradients(
+                loss, gradient, params, method=args.method, seed=args.seed, **tolerances,
+                max_evaluations=args.max_evaluations, time_budget=args.time_budget, progress=not args.no_progress,
+            )
         except (gradcheck.BadReturnValue, gradcheck.UserCodeError):
             raise
         except (ValueError, TypeError, KeyError) as error:
@@ -250,6 +250,28 @@ def add_parser(commands: Any) -> None:
     check.add_argument("--rtol", type=float, help="relative tolerance (default: derived from dtype and method)")
     check.add_argument("--atol", type=float, help="absolute tolerance (default: derived from dtype and method)")
     check.add_argument("--seed", type=int, default=0)
+    check.add_argument("--max-evaluations", type=_positive_int, help="stop after this many evaluations of the loss: "
+                       "what is not verified by then is INCONCLUSIVE (MODULE:LOSS MODULE:GRAD)")
+    check.add_argument("--time-budget", type=_positive_seconds, help="stop after this many seconds, likewise")
+    check.add_argument("--no-progress", action="store_true", help="no progress bar (shown on a terminal for a "
+                       "check longer than 2 s)")
     check.add_argument("--dtype", choices=("float64", "float32"), default="float64", help="of generated arrays")
     check.add_argument("--json", action="store_true", help="print the report as JSON")
     check.set_defaults(handler=command_check)
+
+
+def _positive_int(text: str) -> int:
+    value = int(text) if text.strip().lstrip("+").isdigit() else 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not (value > 0 and value < float("inf")):
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value

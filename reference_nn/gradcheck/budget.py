@@ -116,6 +116,8 @@ def _open_bar(always: bool) -> Any:
         return _RichBar()
     except ImportError:
         pass
+    except Exception:  # noqa: BLE001 - rich refuses a second live display (a caller's spinner): no bar
+        return None
     try:
         return _TqdmBar()
     except ImportError:
