@@ -96,6 +96,17 @@ def _saturation_tensorflow(ns) -> dict[str, float]:
     return values
 
 
+def _saturation_jax(ns) -> dict[str, float]:
+    """The JAX oracle's bce twin (the formula in jnp, no clamp) after jax.nn.sigmoid, by jax.grad."""
+    from equivalence_tests import ops
+
+    bce, jnp, values = ops.op("bce").jax_functional, ns.jnp, {}
+    for case, (z, y) in SATURATION_CASES.items():
+        cost = lambda logit, y=y: bce(ns, ns.jax.nn.sigmoid(logit), jnp.array([float(y)], dtype=jnp.float64))  # noqa: E731
+        values[case] = float(ns.jax.grad(cost)(jnp.array([z], dtype=jnp.float64))[0])
+    return values
+
+
 bce_gradient_at_saturation = Convention(
     name="bce_gradient_at_saturation",
     family="losses",
@@ -106,10 +117,12 @@ bce_gradient_at_saturation = Convention(
     reference=_saturation_reference,
     tolerance=1e-12,
     tolerance_reason="sigmoid(z) - y in float64: a few ulps of values <= 1",
-    twins={"torch": _saturation_torch, "tensorflow": _saturation_tensorflow},
+    twins={"torch": _saturation_torch, "tensorflow": _saturation_tensorflow, "jax": _saturation_jax},
     harness_action="refnn crosscheck reports cost, gradients and steps as 'not comparable at this point' for the "
                    "torch paths where some p (1 - p) < 1e-12 and for the TF functional path where some p leaves "
-                   "[1e-7, 1 - 1e-7] (equivalence_tests.saturation); Keras layers take the logits and agree",
+                   "[1e-7, 1 - 1e-7] (equivalence_tests.saturation); Keras layers take the logits and agree. "
+                   "JAX's unclamped formula gives sigmoid(z) - y to an ulp until p rounds to exactly 1 (z = 40: "
+                   "log1p(-1) = -inf, gradient nan)",
 )
 
 

@@ -492,3 +492,15 @@ def test_bce_gradient_at_saturation_frameworks(framework):
             expected = 0.0 if not 1e-7 <= p <= 1 - 1e-7 else p - y
         assert value[case] == pytest.approx(expected, rel=rel, abs=1e-300), f"{framework} {case}: {value[case]}"
     assert measured(result, framework).agrees is False, "the frameworks differ from the reference at saturation"
+
+
+@pytest.mark.jax
+def test_bce_gradient_at_saturation_jax():
+    from equivalence_tests.conventions.losses import SATURATION_CASES, bce_gradient_at_saturation
+
+    value = measured(bce_gradient_at_saturation(), "jax").value
+    for case, (z, y) in SATURATION_CASES.items():
+        # autodiff of -(y log p + (1 - y) log1p(-p)) through sigmoid's p (1 - p) is p - y up to rounding, until
+        # p rounds to exactly 1 (z = 40): log1p(-1) = -inf and 0 * inf make the gradient nan, for either label
+        expected = math.nan if _sigmoid(z) == 1.0 else _sigmoid(z) - y
+        assert value[case] == pytest.approx(expected, rel=1e-13, abs=1e-15, nan_ok=True), f"jax {case}: {value[case]}"
