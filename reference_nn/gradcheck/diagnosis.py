@@ -18,6 +18,10 @@ import numpy as np
 # missing 1/m, a transpose) fits to the rounding of the gradient (1e-7 in float32); 1e-3 leaves room
 # for the tolerance-level noise of the numerical side and rejects a coincidental fit among 2+ values.
 FIT = 1e-3
+# How close to an integer a factor must be to be called one (a batch size): a missing 1/m is exact
+# to the gradient's rounding (k * 1e-7 in float32, 4e-4 at a batch of 4096), while FIT * k alone grows
+# with k until every factor above ~500 counts as an integer (QA: 777.3 was hinted "777 = the batch size").
+INTEGER_SLACK = 0.01
 
 
 def diagnose(analytic: np.ndarray, numeric: np.ndarray, failed: np.ndarray) -> str:
@@ -52,10 +56,10 @@ def _constant_factor(a, n, size) -> str:
         return f"{sign}{every} x 2: a factor of 2 (the derivative of x**2 / 2 taken as 2x, or the loss's 1/2 dropped)?"
     if abs(k - 0.5) <= FIT:
         return f"{sign}{every} x 1/2: a factor of 2 missing (d(x**2) = 2x dx)?"
-    if k > 2 and abs(k - round(k)) <= FIT * k:
+    if k > 2 and abs(k - round(k)) <= min(FIT * k, INTEGER_SLACK):
         m = round(k)
         return f"{sign}{every} x {m}: {m} = the batch size? a missing 1/m"
-    if k < 0.5 and abs(1 / k - round(1 / k)) <= FIT / k:
+    if k < 0.5 and abs(1 / k - round(1 / k)) <= min(FIT / k, INTEGER_SLACK):
         m = round(1 / k)
         return f"{sign}{every} x 1/{m}: {m} = the batch size? 1/m applied twice (in dZ and again in dW)?"
     return f"{sign}{every} x {c:.4g}: a constant factor (a scale or normalization missing or applied twice?)"
@@ -65,7 +69,8 @@ def _nice(c: float) -> bool:
     """A ratio worth naming even for a single element: -1, 2, 1/2, an integer or 1/integer."""
     k = abs(c)
     return any(abs(k - r) <= FIT * max(1.0, r) for r in (1.0, 2.0, 0.5)) or (
-        k > 2 and abs(k - round(k)) <= FIT * k) or (k < 0.5 and abs(1 / k - round(1 / k)) <= FIT / k)  # fmt: skip
+        k > 2 and abs(k - round(k)) <= min(FIT * k, INTEGER_SLACK)) or (
+        k < 0.5 and abs(1 / k - round(1 / k)) <= min(FIT / k, INTEGER_SLACK))  # fmt: skip
 
 
 def _transposed(a, n, size) -> str:

@@ -87,8 +87,9 @@ def judge_elements(ev, key, analytic, grad_key, dtype, estimate: Estimate, rtol,
         if contradicted.any():
             failed &= ~contradicted
             n[contradicted], numeric_error[contradicted] = central_values[contradicted], central_errors[contradicted]
-            notes.append(f"{int(contradicted.sum())} element(s) agree with the central difference within its bound "
-                         "but not with Richardson's wider steps (a kink or fast curvature nearby): not verified")  # fmt: skip
+            notes.append(f"{int(contradicted.sum())} element(s) agree with the central difference within its "
+                         "bound but not with Richardson's wider steps (a kink or fast curvature nearby): "
+                         "not verified")  # fmt: skip
     required = _required(a, n, rtols, atol)
     bounds = required + tol.ESTIMATE_SAFETY * numeric_error
     unresolved = ~undefined & ~failed & (tol.ESTIMATE_SAFETY * numeric_error > np.maximum(required, allowance))
