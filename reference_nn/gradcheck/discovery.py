@@ -6,7 +6,9 @@ Looked for, after a forward and a backward (so lazy layers have created them), i
 2. ``.params`` with ``.grads`` (the course style; gradient key ``k`` or ``dk``);
 3. ``.parameters`` with ``.gradients`` (attributes or methods, as some layer libraries have);
 4. array attributes paired by name: ``W`` with ``dW`` (also ``d_W``, ``W_grad``, ``grad_W``),
-   ``gamma`` with ``dgamma``;
+   ``gamma`` with ``dgamma``, the book style's ``weights`` with ``dweights`` and ``biases`` with
+   ``dbiases``; but ``inputs`` with ``dinputs`` is the book style's stored input and its gradient
+   (what its backward returns None instead of; layer.py reads it), not a parameter;
 5. if none of these: the sub-layers of a model made of layers (attributes, or entries of lists
    and dicts, that have a forward method), each searched the same way: ``layers[0].W``, ``fc1.b``.
 
@@ -31,6 +33,10 @@ import numpy as np
 from .arguments import is_differentiable
 
 GRADIENT_ATTRIBUTE_PATTERNS = ("d{}", "d_{}", "{}_grad", "grad_{}")
+# The book style ("Neural Networks from Scratch") keeps its input in self.inputs and the input
+# gradient its backward computes in self.dinputs: a cached value and the input's gradient, never a
+# parameter, though the names pair like W / dW.
+STORED_INPUT, STORED_INPUT_GRADIENT = "inputs", "dinputs"
 PROBE_SEED = 20261129
 
 
@@ -238,8 +244,10 @@ def _attribute_pairs(layer) -> tuple[list[Parameter], list[str]]:
     attributes = dict(vars(layer)) if hasattr(layer, "__dict__") else {}
     arrays = {k: v for k, v in attributes.items() if is_differentiable(v)}
     found: list[Parameter] = []
-    gradient_names: set[str] = set()
+    gradient_names: set[str] = {STORED_INPUT_GRADIENT}  # the input's gradient: neither parameter nor buffer
     for name, value in arrays.items():
+        if name == STORED_INPUT:
+            continue
         for pattern in GRADIENT_ATTRIBUTE_PATTERNS:
             g = pattern.format(name)
             if isinstance(attributes.get(g), np.ndarray | np.generic | float) and g != name:

@@ -4,7 +4,10 @@ A layer maps its inputs to one output (or a tuple of outputs). Its backward rece
 gradients of the outputs' shapes and returns the gradient of each float input (one array, or a
 tuple in input order); parameter gradients are read from wherever the layer keeps them (see
 discovery.py: ``.params``/``.grads``, ``.parameters``/``.gradients``, ``W``/``dW`` attribute
-pairs). With fixed random douts the scalar L = sum_k sum(out_k * dout_k) has gradient exactly
+pairs). A layer in the book style ("Neural Networks from Scratch") returns nothing: its
+forward stores ``self.output`` and its backward ``self.dinputs`` (with ``self.dweights`` /
+``self.dbiases``); then the output is read from ``.output`` and the input gradient from
+``.dinputs`` (said in the report's notes). With fixed random douts the scalar L = sum_k sum(out_k * dout_k) has gradient exactly
 (d inputs, d params) (a vector-Jacobian product), so every output component is covered by one
 ordinary scalar check. A single input is reported as "input"; several by forward's parameter
 names (``q``, ``k``, ``v``).
@@ -26,11 +29,14 @@ from .arguments import (
 )
 from .check import check_gradients
 from .containers import conform_gradient
-from .discovery import discover, probe_slots
+from .discovery import STORED_INPUT_GRADIENT, discover, probe_slots
 from .report import GradientReport
 from .vjp import UPSTREAM_SEED, WARNING, _assign, _driven, _output_names, _upstream_note
 
 INPUT = "input"
+# Where a book-style layer keeps the output its forward returns None instead of (the input
+# gradient its backward does not return: discovery.STORED_INPUT_GRADIENT, ``dinputs``).
+STORED_OUTPUT = "output"
 # Methods that clear what a layer accumulates between updates (gradients, stored inputs), as
 # torch-like and some from-scratch libraries have: called before every forward of the check, so
 # each backward reports the gradient of one forward/backward pass.
@@ -71,12 +77,15 @@ def _check(layer, inputs, positions, names, params, grads, outputs, seed, option
         notes.append(f"layer.{reset}() called before every forward (what the layer accumulates is cleared)")
 
     style = {"cache": False}  # forward returns (out, ..., cache) and backward takes (dout, ..., cache)
+    stored = {"output": False, "dinputs": False}  # read from layer.output / layer.dinputs (book style)
 
     def forward_and_cache(theta):
         if reset:
             user_call(getattr(layer, reset), "f")
         args = [np.array(theta[names[i]], copy=True) if i in positions else fresh(v) for i, v in enumerate(inputs)]
         result = user_call(layer.forward, "f", *args)
+        if result is None:
+            result, stored["output"] = _stored_output(layer), True
         if not isinstance(result, tuple):
             return [result], ()
         return (list(result[:-1]), (result[-1],)) if style["cache"] else (list(result), ())
@@ -86,7 +95,12 @@ def _check(layer, inputs, positions, names, params, grads, outputs, seed, option
 
     def run_backward(theta):
         _, cache = forward_and_cache(theta)
-        return user_call(layer.backward, "grad_f", *[fresh(d) for d in douts_given], *cache)
+        if stored["dinputs"]:  # cleared, so that a backward that stops setting it is seen, not a stale one read
+            setattr(layer, STORED_INPUT_GRADIENT, None)
+        returned = user_call(layer.backward, "grad_f", *[fresh(d) for d in douts_given], *cache)
+        if returned is None and getattr(layer, STORED_INPUT_GRADIENT, None) is not None:
+            returned, stored["dinputs"] = getattr(layer, STORED_INPUT_GRADIENT), True
+        return returned
 
     input_point = {names[i]: inputs[i] for i in positions}
     outs = run_forward(input_point)  # a lazy layer creates its parameters here
@@ -101,7 +115,11 @@ def _check(layer, inputs, positions, names, params, grads, outputs, seed, option
         given, as_float = upstream_gradient(out, rng) if i in driven else (np.zeros_like(out), 0.0)
         douts_given.append(given)
         douts.append(as_float)
+    if stored["output"]:
+        notes.append(f"forward returned None: its output was read from layer.{STORED_OUTPUT}")
     returned = run_backward(input_point)
+    if stored["dinputs"]:
+        notes.append(f"backward returned None: the input gradient was read from layer.{STORED_INPUT_GRADIENT}")
     if returned is None and positions:
         warnings.append(f"backward returned None: the gradient of {', '.join(names[i] for i in positions)} was not "
                         "checked")
@@ -170,6 +188,14 @@ def _check(layer, inputs, positions, names, params, grads, outputs, seed, option
     upstream = _upstream_note(outs, driven, _output_names(layer.backward, len(outs)), seed)
     report.notes[:0] = [WARNING + w for w in warnings] + [upstream] + notes
     return report
+
+
+def _stored_output(layer):
+    """The output a book-style forward stored in ``layer.output`` (it returned None)."""
+    if not hasattr(layer, STORED_OUTPUT):
+        raise ValueError(f"{type(layer).__name__}.forward returned None and set no layer.{STORED_OUTPUT}: expected it "
+                         "to return its output, or to store it in self.output (the book style)")
+    return getattr(layer, STORED_OUTPUT)
 
 
 def _gradient_key(p) -> str:

@@ -112,13 +112,25 @@ def test_course_convention_layer_fails_with_a_batch_size_hint():
     assert "batch size" in report["W"].hint, f"the hint should point at the batch size\n{report}"
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError, reason="check_layer refuses the book-style layer whose forward "
-                   "stores self.output and returns None and whose backward stores self.dinputs / self.dweights / "
-                   "self.dbiases: 'ValueError: forward returned no float output to differentiate'")  # fmt: skip
 def test_book_style_layer_without_return_values():
+    """forward stores self.output and returns None, backward stores self.dinputs / dweights / dbiases."""
     x = np.random.default_rng(4).standard_normal((4, 3))
     report = check_layer(O.TutorialDense(3, 2, np.random.default_rng(1), bug="dweights_times_2"), x)
     assert report.failed_parameters == ["weights"], f"dweights is twice too large\n{report}"
+    assert sorted(report.results) == ["biases", "input", "weights"], f"inputs/dinputs is no parameter\n{report}"
+    right = check_layer(O.TutorialDense(3, 2, np.random.default_rng(1)), x)
+    assert str(right.verdict) == "PASS", f"the right book-style layer passes\n{right}"
+    read_from = " ".join(right.notes)
+    assert "layer.output" in read_from and "layer.dinputs" in read_from, f"say where it read them\n{right}"
+
+
+@pytest.mark.parametrize("bug, tensor", [("dweights_one_element", "weights"), ("dinputs_one_element", "input")])
+def test_book_style_layer_one_wrong_element_is_named(bug, tensor):
+    """The gradients read from self.dweights and self.dinputs are really checked: element [2, 1] off by 1e-3."""
+    x = np.random.default_rng(4).standard_normal((4, 3))
+    report = check_layer(O.TutorialDense(3, 2, np.random.default_rng(1), bug=bug), x)
+    assert report.failed_parameters == [tensor], f"{bug} breaks {tensor} only\n{report}"
+    assert report[tensor].worst_index == (2, 1), f"{bug} is at (2, 1)\n{report}"
 
 
 # ---- refnn check, as a student types it (file paths, so nothing needs to be installed) ----------

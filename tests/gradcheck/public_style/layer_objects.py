@@ -52,6 +52,10 @@ class TutorialDense:
         self.dinputs = dvalues @ self.weights.T
         if self.bug == "dweights_times_2":
             self.dweights = 2 * self.dweights
+        elif self.bug == "dweights_one_element":
+            self.dweights[2, 1] += 1e-3
+        elif self.bug == "dinputs_one_element":
+            self.dinputs[2, 1] += 1e-3
 
 
 class ColumnDense:
