@@ -40,7 +40,11 @@ def golden_inputs(model: GoldenModel) -> tuple[dict[str, np.ndarray], np.ndarray
     for layer in range(1, len(dims)):
         n_in, n_out = dims[layer - 1], dims[layer]
         params[f"W{layer}"] = _sine_array((n_out, n_in), phase=1.3 * layer, scale=np.sqrt(2.0 / n_in))
-        params[f"b{layer}"] = _sine_array((n_out, 1), phase=0.4 * layer, scale=0.1)
+        if config.is_normalized(layer):  # gamma near 1, beta small; no bias before the normalization
+            params[f"gamma{layer}"] = 1.0 + _sine_array((n_out, 1), phase=0.9 * layer, scale=0.1)
+            params[f"beta{layer}"] = _sine_array((n_out, 1), phase=0.4 * layer, scale=0.1)
+        else:
+            params[f"b{layer}"] = _sine_array((n_out, 1), phase=0.4 * layer, scale=0.1)
     X = _sine_array((dims[0], m), phase=0.25, scale=1.5)
     n_out = dims[-1]
     if config.loss in ("bce", "bce_with_logits"):
@@ -53,7 +57,8 @@ def golden_inputs(model: GoldenModel) -> tuple[dict[str, np.ndarray], np.ndarray
     return {k: v.astype(dtype) for k, v in params.items()}, X.astype(dtype), Y.astype(dtype)
 
 
-def _model(name, dims, activations, loss, optimizer, l2=0.0, dtype="float64", batch=6, alpha=0.01):
+def _model(name, dims, activations, loss, optimizer, l2=0.0, dtype="float64", batch=6, alpha=0.01,
+           normalization=None):
     config = ModelConfig(
         layer_dims=tuple(dims),
         activations=tuple(activations),
@@ -63,6 +68,7 @@ def _model(name, dims, activations, loss, optimizer, l2=0.0, dtype="float64", ba
         steps=GOLDEN_STEPS,
         dtype=dtype,
         leaky_relu_alpha=alpha,
+        normalization=normalization,
     )
     return GoldenModel(name, config, batch)
 
@@ -134,6 +140,10 @@ GOLDEN_MODELS: list[GoldenModel] = [
            OptimizerConfig("adamw", 0.01, weight_decay=0.05)),
     _model("gelu_kl_div_adamw_float32", (4, 5, 3), ("gelu", "softmax"), "kl_div",
            OptimizerConfig("adamw", 0.01, weight_decay=0.05), dtype="float32"),
+    _model("batchnorm_silu_mse_sgd", (3, 5, 4, 2), ("silu", "tanh", "identity"), "mse",
+           OptimizerConfig("sgd", 0.1, momentum=0.9), l2=0.01, normalization="batch"),
+    _model("layernorm_gelu_softmax_ce_adam", (4, 6, 3), ("gelu", "identity"), "softmax_cross_entropy",
+           OptimizerConfig("adam", 0.01), normalization="layer"),
 ]
 
 
@@ -143,7 +153,8 @@ def reference_results(model: GoldenModel) -> dict[str, np.ndarray]:
     config = model.config
     params, X, Y = golden_inputs(model)
     activations = config.activation_objects()
-    AL, caches = rn.model_forward(X, params, activations)
+    norm = config.normalization_spec()  # golden normalized models run in training mode: batch statistics
+    AL, caches = rn.model_forward(X, params, activations, norm)
     with deliberate_output_pairing():  # golden models include bce after softmax on purpose
         cost = rn.compute_cost(AL, Y, config.loss, params, config.l2)
     results = {"forward": np.asarray(AL), "cost": np.asarray(cost).reshape(1)}
@@ -152,7 +163,7 @@ def reference_results(model: GoldenModel) -> dict[str, np.ndarray]:
     optimizer = config.optimizer.build()
     current = params
     for _ in range(config.steps):
-        AL, caches = rn.model_forward(X, current, activations)
+        AL, caches = rn.model_forward(X, current, activations, norm)
         current = optimizer.step(current, rn.model_backward(AL, Y, caches, config.loss, config.l2))
     results.update({f"updated_{name}": value for name, value in current.items()})
     return results

@@ -19,7 +19,9 @@ def test_golden_gradients_equal_complex_step_derivatives(model):
     activations = config.activation_objects()
 
     def cost(p):
-        AL, _ = rn.model_forward(X.astype(p["W1"].dtype), p, activations)
+        common = np.result_type(*p.values())  # one complex-stepped tensor among real ones
+        p = {name: value.astype(common) for name, value in p.items()}
+        AL, _ = rn.model_forward(X.astype(common), p, activations, config.normalization_spec())
         with deliberate_output_pairing():  # golden models include bce after softmax on purpose
             return rn.compute_cost(AL, Y, config.loss, p, config.l2)
 
