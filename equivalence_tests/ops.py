@@ -366,7 +366,8 @@ OPS: tuple[OpInfo, ...] = (
 )
 
 # issue 17's rows live in ops_modern.py (for this file's size)
-OPS += modern_rows(OpInfo, ToleranceOverride, Unsupported, OptimizerConfig) + normalization_rows(OpInfo, Unsupported)
+OPS += modern_rows(OpInfo, ToleranceOverride, Unsupported, OptimizerConfig) + normalization_rows(OpInfo, Unsupported,
+                                                                                             ToleranceOverride)
 
 OPS_BY_NAME: dict[str, OpInfo] = {op.name: op for op in OPS}
 

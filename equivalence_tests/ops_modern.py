@@ -332,7 +332,17 @@ def _jax_layer_norm(fw: Any, Z: Any, gamma: Any, beta: Any, stats: Any, training
     return gamma * (Z - mean) / jnp.sqrt(variance + NORM_EPS) + beta, None
 
 
-def normalization_rows(OpInfo: type, Unsupported: type) -> tuple[Any, ...]:
+_BN_ADAPTIVE_STEP = (
+    "a BatchNorm layer's output does not change when a row of W is scaled, so W's gradient is orthogonal to each "
+    "row: entries cancel to rounding level, and an Adam-family optimizer (adam, adamw, rmsprop, adagrad) turns a "
+    "rounding-level entry into a step of up to lr of either sign in either implementation (the running-error floor "
+    "of error_scale describes that; this RMS-floored table does not). Measured 4.2e-12 (TF functional, AdamW, one "
+    "step, tests/properties/test_property_normalized.py); 5e-11 = 12x, still 1e6 below a wrong step")
+
+
+def normalization_rows(OpInfo: type, Unsupported: type, ToleranceOverride: type) -> tuple[Any, ...]:
+    bn_overrides = tuple(ToleranceOverride("updated_params", oracle, "float64", 5e-11, _BN_ADAPTIVE_STEP)
+                         for oracle in ("torch", "tensorflow", "jax", "finite_difference"))
     return (
         OpInfo("batch_norm", "layer", rn.BatchNorm,
                "between LINEAR (no bias) and each hidden activation; statistics over the batch (m >= 2); train mode: "
@@ -355,7 +365,8 @@ def normalization_rows(OpInfo: type, Unsupported: type) -> tuple[Any, ...]:
                    and config.normalization_mode == "eval",
                    "Keras' BatchNormalization moves its moving_variance with the biased batch variance (torch and the "
                    "reference: unbiased), so eval-mode outputs differ by the factor m / (m - 1) in that update; the "
-                   "functional TF path (tf.nn.batch_normalization with torch's update) checks eval mode"),)),
+                   "functional TF path (tf.nn.batch_normalization with torch's update) checks eval mode"),),
+               tolerance_overrides=bn_overrides),
         OpInfo("layer_norm", "layer", rn.LayerNorm,
                "between LINEAR (no bias) and each hidden activation; statistics over the features of each sample",
                lambda fw, Z, gamma, beta, stats, training, config: fw.F.layer_norm(Z, (Z.shape[-1],), gamma, beta,

@@ -82,6 +82,8 @@ EXAMPLE_BUDGETS: dict[str, tuple[int, int, int]] = {
     "agreement/tensorflow_keras": (300, 15, 2000),  # ci 17.6 s
     # JAX compiles one program per drawn model (~0.3-1 s each on the 2-core machine): fewer examples
     "agreement/jax_functional": (40, 10, 1000),
+    # normalized models (BatchNorm / LayerNorm, train and eval) against every oracle path at once
+    "agreement/normalized": (6, 6, 1000),  # ci ~15 s: ~2.5 s of CPU per example (4 paths, TF eager); slow-marked
     # a planted 1e-6 float64 gradient bug is caught under the running-error floor
     "error_scale/planted_bug_caught": (400, 20, 2000),  # ci 2.0 s
     # the reference's gradients against reference_nn.gradcheck

@@ -45,6 +45,7 @@ from hypothesis.extra import numpy as hnp
 
 import reference_nn as rn
 from equivalence_tests.config import ModelConfig, OptimizerConfig
+from reference_nn import normalization
 
 INPUT_BOUND = 3.0
 BIAS_BOUND = 0.5
@@ -247,13 +248,24 @@ def model_configs(
     optimizers: tuple[str, ...] = OPTIMIZER_NAMES,
     max_steps: int = 3,
     hidden: st.SearchStrategy[str] | None = None,
+    normalizations: tuple[str | None, ...] = (None,),
 ) -> ModelConfig:
     """A :class:`ModelConfig`: dims, hidden and output activations valid for the loss, l2,
-    optimizer, number of steps (1..max_steps), dtype, leaky_relu slope."""
+    optimizer, number of steps (1..max_steps), dtype, leaky_relu slope; ``normalizations``: the
+    choices for ``ModelConfig.normalization`` (a normalized model gets kink-free hidden activations:
+    the kink margin is set through the bias, which a normalized layer does not have) and a
+    train or eval ``normalization_mode``."""
     loss_name = draw(loss if isinstance(loss, st.SearchStrategy) else (st.just(loss) if loss else losses()))
     output = draw(output_activations(loss_name, kink_free))
     dims = draw(layer_dims(max_depth=max_depth, max_width=max_width, min_n_out=minimum_outputs(loss_name, output)))
-    hidden_names = hidden if hidden is not None else hidden_activations(kink_free)
+    normalization = draw(st.sampled_from(normalizations))
+    # LayerNorm over 1 or 2 features is degenerate: the normalized values are 0 or +-1 whatever W is, so W's
+    # gradient is 0 (up to eps) in theory and rounding noise in every implementation: widths >= 3.
+    assume(normalization != "layer" or min(dims[1:-1], default=3) >= 3)
+    # A normalized layer's output does not change when a row of W is scaled, so that row's gradient is
+    # orthogonal to it: with one input (n_in = 1) it is 0 in theory and rounding noise in practice.
+    assume(normalization is None or min(dims[:-2], default=2) >= 2)
+    hidden_names = hidden if hidden is not None else hidden_activations(kink_free or normalization is not None)
     activations = (*(draw(hidden_names) for _ in range(len(dims) - 2)), output)
     return ModelConfig(
         layer_dims=dims,
@@ -264,6 +276,8 @@ def model_configs(
         steps=draw(st.integers(1, max_steps)),
         dtype=dtype or draw(dtypes()),
         leaky_relu_alpha=draw(st.sampled_from([0.01, 0.2])),
+        normalization=normalization,
+        normalization_mode=draw(st.sampled_from(["train", "eval"])) if normalization else "train",
     )
 
 
@@ -374,10 +388,14 @@ def models(
         assume(parameter_count(config.layer_dims) <= max_parameters)
     recipe = ExampleRecipe(
         config=config,
-        batch_size=draw(batch_sizes(1, max_batch)),
+        # batch statistics need two samples (the running variance divides by m - 1); with two the normalized
+        # values are +-1 whatever W is (W's gradient ~0 in theory, rounding noise in practice): m >= 3
+        batch_size=draw(batch_sizes(3 if config.normalization == "batch" else 1, max(max_batch, 3))),
         seed=draw(seeds()),
         weight_scale=draw(scales if scales is not None else weight_scales()),
-        input_kind=draw(st.sampled_from(INPUT_KINDS)),
+        # identical samples have batch variance 0: BatchNorm maps them to beta whatever W is (W's gradient is 0)
+        input_kind=draw(st.sampled_from([kind for kind in INPUT_KINDS
+                                         if not (config.normalization == "batch" and kind == "repeated_column")])),
         bias_kind=draw(st.sampled_from(BIAS_KINDS)),
     )
     example = recipe.build()
@@ -568,6 +586,9 @@ def build_example(recipe: ExampleRecipe) -> ModelExample:
             b = rng.uniform(-BIAS_BOUND, BIAS_BOUND, (n_out, 1))
         else:
             b = np.zeros((n_out, 1))
+        if config.is_normalized(layer):  # gamma around 1 and beta for the bias: see _normalized_layer
+            A = _normalized_layer(config, layer, W, A, b, params, activation)
+            continue
         if layer == config.n_layers:
             W, b = keep_probabilities_inside(config, W, A, b)
         if activation.name in MARGIN_ACTIVATIONS:
@@ -577,6 +598,27 @@ def build_example(recipe: ExampleRecipe) -> ModelExample:
         A = activation.evaluate(W @ A + b)
     Y = targets(config.loss, (dims[-1], recipe.batch_size), dtype, rng)
     return ModelExample(recipe, params, X, Y)
+
+
+def _normalized_layer(config: ModelConfig, layer: int, W: np.ndarray, A: np.ndarray, b: np.ndarray,
+                      params: dict[str, np.ndarray], activation: rn.Activation) -> np.ndarray:
+    """Store ``W{layer}``, ``gamma{layer} = 1 + b`` and ``beta{layer} = b`` (the drawn bias) for a normalized
+    hidden layer, and return its output as the config's mode computes it (eval: the statistics after one
+    training-mode pass, as ModelConfig defines them)."""
+    dtype = config.numpy_dtype
+    gamma, beta = _flush_subnormals((1.0 + b).astype(dtype)), _flush_subnormals(b.astype(dtype))
+    params[f"W{layer}"], params[f"gamma{layer}"], params[f"beta{layer}"] = W, gamma, beta
+    Z = W.astype(np.float64) @ A
+    spec = config.normalization_spec()
+    axis = normalization.FEATURE_AXIS if spec.kind == "layer" else normalization.BATCH_AXIS
+    fixed = None
+    if spec.kind == "batch" and config.normalization_mode == "eval":
+        _, _, mean, var = normalization.normalize_forward(Z, gamma, beta, axis, spec.eps)
+        fixed = normalization.update_running_stats(np.zeros_like(mean), np.ones_like(var), mean, var, Z.shape[1],
+                                                   spec.momentum)
+    out, _, _, _ = normalization.normalize_forward(Z, gamma.astype(np.float64), beta.astype(np.float64), axis,
+                                                   spec.eps, fixed=fixed)
+    return activation.evaluate(out)
 
 
 # Dyadic grids of the kink examples: W in {-1, -3/4, ..., 1}, X in {-3, -5/2, ..., 3}, b on
