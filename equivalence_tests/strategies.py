@@ -266,6 +266,10 @@ def model_configs(
     # orthogonal to it: with one input (n_in = 1) it is 0 in theory and rounding noise in practice.
     assume(normalization is None or min(dims[:-2], default=2) >= 2)
     hidden_names = hidden if hidden is not None else hidden_activations(kink_free or normalization is not None)
+    if normalization is not None and hidden is None:
+        # an identity between two BatchNorms passes beta on to a mean subtraction that removes it: beta's
+        # gradient is 0 in theory and rounding noise in practice
+        hidden_names = hidden_names.filter(lambda name: name != "identity")
     activations = (*(draw(hidden_names) for _ in range(len(dims) - 2)), output)
     return ModelConfig(
         layer_dims=dims,
