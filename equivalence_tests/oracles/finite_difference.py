@@ -44,7 +44,6 @@ from equivalence_tests.oracles.base import (
 )
 from equivalence_tests.oracles.reference_oracle import initial_norm_state
 
-
 # Activations the batched path may lay copies side by side for: each acts on one column (sample) at
 # a time (all but softmax element by element). An activation that mixes samples would mix the copies.
 BATCHABLE = ("Identity", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "GELU", "GELUTanh", "ELU", "SELU",
