@@ -14,7 +14,10 @@ sigmoid / softmax, else the exact derivative of the clamped cost). Some framewor
 * torch's ``cross_entropy`` twin takes ``log(P)``: a probability that underflowed to exactly 0
   gives ``log(0) = -inf`` and NaN where it meets a zero target;
 * JAX's twins on probabilities take ``log(p)`` and ``log1p(-p)`` unclamped: a probability of
-  exactly 0 or 1 gives an infinite cost and NaN gradients.
+  exactly 0 or 1 gives an infinite cost and NaN gradients;
+* not a framework's but the pairing's: ``bce`` after softmax (no logits form) takes ``log(1 - p)``
+  from a probability within 1e-6 of 1, where ``1 - p`` has lost its digits in every implementation
+  (the reference's cost included), so no two derivatives there agree to rounding.
 
 :func:`not_comparable` applies these to the reference's outputs along the run (one per gradient the
 optimizer steps use) and says, per quantity, which convention makes the oracle's value a different
@@ -42,10 +45,11 @@ class SaturationConvention:
     """One framework path's convention at saturation: which oracles and losses, what it is (in words,
     for the report), and ``applies(AL)``: whether the output ``AL (nL, m)`` is in its range."""
 
-    oracle: str  # a framework ("torch") or one path ("tensorflow/functional"), as ops.oracle_matches takes
+    oracle: str  # a framework ("torch"), one path ("tensorflow/functional"), or "*" for every oracle
     losses: tuple[str, ...]
     convention: str
     applies: Callable[[np.ndarray], bool]
+    outputs: tuple[str, ...] = ("sigmoid", "softmax", "identity")  # the output activations it concerns
 
 
 def _torch_bce_applies(AL: np.ndarray) -> bool:
@@ -63,6 +67,14 @@ def _zero_probability(AL: np.ndarray) -> bool:
 
 def _probability_at_an_edge(AL: np.ndarray) -> bool:
     return bool(((AL == 0) | (AL == 1)).any())
+
+
+# 1 - p from a probability p this close to 1 keeps only log10(CANCELLATION_MARGIN / eps) of its digits.
+CANCELLATION_MARGIN = 1e-6
+
+
+def _complement_cancels(AL: np.ndarray) -> bool:
+    return bool(((AL < 1) & (1 - AL.astype(np.float64) < CANCELLATION_MARGIN)).any())
 
 
 CONVENTIONS = (
@@ -87,6 +99,12 @@ CONVENTIONS = (
         "JAX's twin takes log(p) and log1p(-p) with no clamp (optax has these losses on logits only), and some "
         "probability rounded to exactly 0 or 1: log(0) = -inf, so its cost is inf and its gradients NaN there",
         _probability_at_an_edge),
+    SaturationConvention(
+        "*", ("bce",),
+        f"bce after softmax has no logits form: log(1 - p) is taken from a probability within {CANCELLATION_MARGIN:g} "
+        "of 1, where 1 - p has lost its digits (relative error eps / (1 - p)) in the reference's cost and every "
+        "oracle's alike, so their derivatives differ by that much (use cross_entropy for one class per sample)",
+        _complement_cancels, outputs=("softmax",)),
 )
 
 
@@ -114,7 +132,9 @@ def not_comparable(oracle_name: str, config: ModelConfig, outputs: list[np.ndarr
     parameters when any output along the steps is. Empty where everything is comparable."""
     found: dict[str, str] = {}
     for entry in CONVENTIONS:
-        if config.loss not in entry.losses or not ops.oracle_matches(entry.oracle, oracle_name):
+        if config.loss not in entry.losses or config.activations[-1] not in entry.outputs:
+            continue
+        if entry.oracle != "*" and not ops.oracle_matches(entry.oracle, oracle_name):
             continue
         if entry.applies(outputs[0]):
             found.setdefault("cost", entry.convention)
