@@ -7,11 +7,17 @@ and layers with several inputs (``reference_nn.gradcheck.check_vjp`` / ``check_v
         --input beta=5 --static 'bn_param={"mode": "train"}'
     refnn check model:loss --value-and-grad --params params.npz --static 'reg=0.1'
     refnn check model:net.loss --value-and-grad --input X=5x4 --static 'y=[0, 2, 1, 0, 1]'   # net.params
+    refnn check layers:softmax_loss --value-and-grad --shape x=4x5 --static 'y=[0, 1, 2, 3]'  # bare array
+    refnn check cls:svm_loss_vectorized --value-and-grad --shape W=5x3 --shape X=4x5 --static 'y=[0, 2, 1, 0]' \
+        --static reg=0.1
 
 ``--input NAME=SHAPE`` makes a differentiable argument (seeded standard normal, ``--dtype``);
 ``--static NAME=JSON`` one passed unchanged (a dict, a number, or a list, which becomes an array:
 integer ids stay integers). Arguments are matched to the function's parameters by name and
-passed positionally in its order.
+passed positionally in its order. With --value-and-grad, a --shape (or --params key) named like
+the function's first parameter is that parameter itself, one bare array, as in
+``check_value_and_grad(softmax_loss, x, y)``: it is differentiated, the other arrays are passed
+unchanged; otherwise the --shape / --params arrays are one dict, the function's first argument.
 """
 
 from __future__ import annotations
@@ -112,11 +118,38 @@ def run_value_and_grad(args: argparse.Namespace, build_params: Callable, options
     own = not args.params and not args.shape and isinstance(getattr(owner, "params", None), dict)
     params = owner.params if own else build_params(args)
     given = {**parse_inputs(args), **parse_statics(args.static)}
+    first = None if own else _first_parameter(fn)
+    if first in params:  # loss, dx = softmax_loss(x, y): the bare array x, not {"x": x}
+        return _value_and_grad_of_bare_array(fn, first, params, given, args.targets[0], options)
     arguments = arrange(fn, given, args.targets[0], skip=0 if own else 1)
     try:
         return gradcheck.check_value_and_grad(fn, params, *arguments, in_place=own, **options)
     except (ValueError, TypeError, KeyError) as error:
         raise UsageError(f"{args.targets[0]}: {error}") from None
+
+
+def _first_parameter(fn: Callable) -> str | None:
+    """The name of fn's first positional parameter (None if it has none or it cannot be read)."""
+    try:
+        parameters = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    return next((p.name for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)), None)
+
+
+def _value_and_grad_of_bare_array(fn: Callable, first: str, params: dict[str, np.ndarray], given: dict[str, Any],
+                                  spec: str, options: dict[str, Any]) -> Any:
+    """check_value_and_grad(fn, params[first], *the rest by fn's parameter names): fn(W, X, y, reg)."""
+    from reference_nn import gradcheck
+
+    twice = sorted(set(params) & set(given))
+    if twice:
+        raise UsageError(f"{spec}: {twice[0]!r} is given twice (--shape/--params and --input/--static)")
+    arguments = arrange(fn, {**params, **given}, spec)[1:]  # position 0 is ``first``
+    try:  # the report's notes list the arrays passed unchanged (X made by --shape X=... too)
+        return gradcheck.check_value_and_grad(fn, params[first], *arguments, in_place=False, **options)
+    except (ValueError, TypeError, KeyError) as error:
+        raise UsageError(f"{spec}: {error}") from None
 
 
 def layer_arguments(layer: Any, args: argparse.Namespace) -> list[Any]:

@@ -23,7 +23,7 @@ from public_style import course_layers as C
 from public_style import layer_objects as O
 from public_style.cases import all_cases, judge
 
-from equivalence_tests.cli import EXIT_OK, main
+from equivalence_tests.cli import EXIT_DISAGREE, EXIT_OK, main
 from reference_nn.gradcheck import METHODS, check_gradients, check_layer, check_vjp
 
 CASES = {f"{c.name}[{c.dtype}]": c for c in all_cases()}
@@ -146,16 +146,29 @@ def test_cli_checks_a_course_conv_pair_in_one_line(capsys):
     assert status == EXIT_OK and "PASS" in out, f"a right conv pair passes (exit {status})\n{out}"
 
 
-@pytest.mark.xfail(strict=True, reason="refnn check --value-and-grad hands `loss, dx = softmax_loss(x, y)` the dict "
-                   "{'x': array} instead of the array (the API's check_value_and_grad(softmax_loss, x, y) passes "
-                   "the array) and then blames the user: exit 3, \"softmax_loss raised AttributeError: 'dict' "
-                   "object has no attribute 'max'\"; the same for svm_loss_vectorized(W, X, y, reg) with "
-                   "--shape W=")  # fmt: skip
-def test_cli_value_and_grad_on_a_bare_array_loss(capsys):
-    status = main(["check", f"{LAYERS_FILE}:softmax_loss", "--value-and-grad", "--shape", "x=4x5",
-                   "--static", "y=[0, 1, 2, 3]"])  # fmt: skip
+CLASSIFIERS_FILE = str(Path(__file__).parent / "public_style" / "linear_classifiers.py")
+BARE_ARRAY_LOSSES = {  # loss, dx = softmax_loss(x, y); loss, dW = svm_loss_vectorized(W, X, y, reg)
+    "softmax_loss": [f"{LAYERS_FILE}:softmax_loss", "--shape", "x=4x5", "--static", "y=[0, 1, 2, 3]"],
+    "svm_loss_vectorized": [f"{CLASSIFIERS_FILE}:svm_loss_vectorized", "--shape", "W=5x3", "--shape", "X=4x5",
+                            "--static", "y=[0, 2, 1, 0]", "--static", "reg=0.1"],
+}
+
+
+@pytest.mark.parametrize("loss", list(BARE_ARRAY_LOSSES))
+def test_cli_value_and_grad_on_a_bare_array_loss(loss, capsys):
+    """The array named like the loss's first parameter is passed bare, as check_value_and_grad(fn, x, y) does."""
+    status = main(["check", "--value-and-grad", *BARE_ARRAY_LOSSES[loss]])
     out = capsys.readouterr()
-    assert status == EXIT_OK, f"a right softmax loss passes (exit {status})\n{out.out}\n{out.err}"
+    assert status == EXIT_OK and "PASS" in out.out, f"a right {loss} passes (exit {status})\n{out.out}\n{out.err}"
+
+
+@pytest.mark.parametrize("loss, tensor, element", [("softmax_loss", "x", "(2, 3)"),
+                                                   ("svm_loss_vectorized", "W", "(1, 2)")])  # fmt: skip
+def test_cli_value_and_grad_on_a_bare_array_loss_names_a_wrong_element(loss, tensor, element, capsys):
+    status = main(["check", "--value-and-grad", *BARE_ARRAY_LOSSES[loss], "--static", 'bug="one_element"'])
+    out = capsys.readouterr()
+    assert status == EXIT_DISAGREE, f"one element of d{tensor} is off by 1e-3: exit 1 (got {status})\n{out}"
+    assert f"WRONG: gradient of {tensor!r} at element {element}" in out.out, f"name {tensor}{element}\n{out.out}"
 
 
 @pytest.mark.xfail(strict=True, reason="a loss whose dropout mask is redrawn every 40 calls passes the two-call "

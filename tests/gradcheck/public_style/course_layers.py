@@ -315,6 +315,8 @@ def softmax_loss(x, y, bug=None):
     dx[np.arange(n), y] -= 1
     if bug != "missing_1_over_m":
         dx /= n
+    if bug == "one_element":
+        dx[2, 3] += 1e-3
     return loss, dx
 
 
