@@ -12,7 +12,8 @@ For element i with analytic value a, numerical estimate n and the estimate's own
                 floors of T larger than 5% of the numbers (tolerances.FLOOR_SHARE); or E too large, the
                 estimate's own error bound larger than that ("error bound too large for this
                 loss": a large constant offset, cancellation in f). A central estimate whose bound is
-                too large is first redone by Richardson (larger steps, far less rounding).
+                too large is first redone by Richardson from 2^-10 s (ESCALATION_STEP), kept only
+                where it agrees with the central estimate.
 
 A kink explains an element only where f has a kink at the point at all (kinks.kinked_at_point, one
 probe per check): on a smooth f a failing element is a failure, and no note speaks of kinks.
@@ -32,6 +33,10 @@ SECOND_OPINION_LEVELS = 4  # steps 1e-3 s .. 1.2e-4 s (then 1.5e-5 s .. 1.9e-6 s
 # Unresolved elements whose one-sided slopes are examined for a kink (6 evaluations each), only to
 # name the reason; the rest of a larger set keep "error bound too large".
 KINK_LABEL_MAX_ELEMENTS = 64
+# First step of the Richardson re-estimate of a central element whose rounding bound is too large:
+# 2^-10 s, 64x below Richardson's usual 2^-4 s (which crossed ReLU kinks 1e-2 away in the property
+# runs) and ~170x above the central step (2^-17.4 s), so its rounding is ~100x smaller.
+ESCALATION_STEP = 2.0**-10
 
 
 def judge_elements(ev, key, analytic, grad_key, dtype, estimate: Estimate, rtol, atol,
@@ -54,18 +59,18 @@ def judge_elements(ev, key, analytic, grad_key, dtype, estimate: Estimate, rtol,
     central_values, central_errors = n.copy(), numeric_error.copy()
     if estimate.method == "central" and unresolved.any():
         idx = np.flatnonzero(unresolved)
-        better = richardson(ev, key, indices=idx)
+        better = richardson(ev, key, tol.RICHARDSON_LEVELS, idx, ESCALATION_STEP)
         # taken only where more precise and consistent with the central estimate: Richardson's larger
-        # steps (from 2^-4 s) can straddle a kink the central step does not (a false FAIL in the
-        # stress runs: ReLU pre-activations 1e-3 away); there the element stays unresolved
+        # steps can straddle a kink the central step does not (a false FAIL in the stress runs: ReLU
+        # pre-activations 1e-3 away); there the element stays unresolved
         keep = (better.errors < numeric_error[idx]) & (
             np.abs(better.values - n[idx]) <= tol.ESTIMATE_SAFETY * (better.errors + numeric_error[idx]))
         take = idx[keep]
         n[take], numeric_error[take], steps[take] = better.values[keep], better.errors[keep], better.steps[keep]
         rtols[take] = np.maximum(rtols[take], _rtols(better, dtype, ev.eval_dtype, rtol, idx.size)[keep])
         if take.size:
-            notes.append(f"{take.size} element(s) re-estimated by Richardson: the central difference's rounding "
-                         "bound was larger than the tolerance")  # fmt: skip
+            notes.append(f"{take.size} element(s) re-estimated by Richardson from a step of 2^-10: the central "
+                         "difference's rounding bound was larger than the tolerance")  # fmt: skip
     required = _required(a, n, rtols, atol)
     failed = ~undefined & ~(np.abs(a - n) <= required + tol.ESTIMATE_SAFETY * numeric_error)
     if estimate.method in ("richardson", "central") and failed.any():
