@@ -34,7 +34,7 @@ import numpy as np
 from equivalence_tests import ops
 from equivalence_tests.config import ModelConfig
 from equivalence_tests.oracles.base import run_steps
-from equivalence_tests.oracles.reference_oracle import reference_cost_and_gradients
+from equivalence_tests.oracles.reference_oracle import initial_norm_state, reference_cost_and_gradients
 from reference_nn.losses import TORCH_BCE_BACKWARD_EPSILON
 
 KERAS_EPSILON = 1e-7  # keras.config.epsilon(): the probability clip of Keras' losses on probabilities
@@ -113,9 +113,10 @@ def reference_outputs(config: ModelConfig, params: dict[str, np.ndarray], X: np.
     """The reference's ``AL (nL, m)`` at every point where a gradient is taken: the start, then after
     each optimizer step but the last (``max(steps, 1)`` arrays)."""
     outputs: list[np.ndarray] = []
+    state = initial_norm_state(config, params, X)  # a normalized model in eval mode needs its statistics
 
     def gradient_at(current: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        AL, _, gradients = reference_cost_and_gradients(config, current, X, Y)
+        AL, _, gradients = reference_cost_and_gradients(config, current, X, Y, state)
         outputs.append(AL)
         return gradients
 

@@ -11,6 +11,7 @@ without ``fd`` in ``--oracles``, ``--plain`` with ``--json``).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 from typing import Any
 
@@ -20,6 +21,8 @@ ORACLE_GROUPS = ("fd", "torch", "tensorflow", "jax")  # what --oracles accepts; 
 FD_METHODS = ("complex", "auto", "richardson", "central")
 DEFAULTS = {"loss": "bce", "optimizer": "sgd", "lr": 0.1, "momentum": 0.0, "weight_decay": 0.0, "fd_method": "complex"}
 OPTIMIZER_OPTIONS = ("lr", "momentum", "nesterov", "weight_decay")  # given explicitly = not None
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
+MOMENTUM_OPTIMIZERS = ("sgd", "rmsprop")
 
 
 def default_oracle_groups() -> tuple[str, ...]:
@@ -37,12 +40,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--loss", default=DEFAULTS["loss"], help="bce (default), bce_with_logits, mse, "
                         "cross_entropy, softmax_cross_entropy")  # fmt: skip
     parser.add_argument("--l2", type=float, default=0.0, help="penalty 0.5 * l2 * sum(W**2) (default 0)")
-    parser.add_argument("--optimizer", choices=("sgd", "adam"), default=DEFAULTS["optimizer"])
+    parser.add_argument("--optimizer", choices=OPTIMIZERS, default=DEFAULTS["optimizer"],
+                        help="torch.optim semantics and defaults (adamw: weight decay 0.01 unless --weight-decay)")
     parser.add_argument("--lr", type=float, help=f"learning rate (default {DEFAULTS['lr']})")
-    parser.add_argument("--momentum", type=float, help="sgd momentum in [0, 1) (default 0)")
+    parser.add_argument("--momentum", type=float, help="sgd / rmsprop momentum in [0, 1) (default 0)")
     parser.add_argument("--nesterov", action="store_const", const=True, help="sgd Nesterov momentum (needs --momentum)")
     parser.add_argument("--weight-decay", type=float, help="coupled weight decay, torch's meaning (default 0)")
     parser.add_argument("--steps", type=int, default=1, help="optimizer steps for 'updated' (default 1)")
+    parser.add_argument("--normalization", choices=("batch", "layer"),
+                        help="BatchNorm / LayerNorm between LINEAR and each hidden activation (torch's eps, momentum)")
+    parser.add_argument("--normalization-mode", choices=("train", "eval"),
+                        help="batch statistics (train, default) or running statistics after one training pass (eval)")
     parser.add_argument("--dtype", choices=("float64", "float32"), default="float64")
     parser.add_argument("--batch-size", type=int, default=8, help="examples m (default 8)")
     parser.add_argument("--seed", type=int, default=0)
@@ -82,11 +90,13 @@ def _number(args: argparse.Namespace, option: str, low: float = 0.0, high: float
 
 def check_combinations(args: argparse.Namespace, oracle_names: tuple[str, ...]) -> None:
     """Refuse options that the chosen optimizer, step count or oracles would ignore."""
-    if args.optimizer == "adam":
-        for option in ("momentum", "nesterov"):
-            if getattr(args, option) is not None:
-                raise UsageError(f"--{option} applies to --optimizer sgd only; adam ignores it (its moments use "
-                                 "betas 0.9, 0.999)")
+    for option in ("momentum", "nesterov"):
+        takes = MOMENTUM_OPTIMIZERS if option == "momentum" else ("sgd",)
+        if getattr(args, option) is not None and args.optimizer not in takes:
+            raise UsageError(f"--{option} applies to --optimizer {' / '.join(takes)} only; {args.optimizer} "
+                             "ignores it")
+    if args.normalization_mode is not None and args.normalization is None:
+        raise UsageError(f"--normalization-mode {args.normalization_mode} needs --normalization batch or layer")
     if args.nesterov and not args.momentum:
         raise UsageError("--nesterov needs --momentum > 0 (Nesterov momentum with momentum 0 is plain sgd)")
     if args.steps == 0:
@@ -149,9 +159,20 @@ def build_config(args: argparse.Namespace) -> Any:
                 for option in ("lr", "momentum", "weight_decay", "fd_method")}
     optimizer = OptimizerConfig(name=args.optimizer, learning_rate=settings["lr"], momentum=settings["momentum"],
                                 nesterov=bool(args.nesterov), weight_decay=settings["weight_decay"])  # fmt: skip
+    if args.optimizer in ("adamw", "rmsprop", "adagrad"):  # torch.optim's defaults for what has no option here
+        defaults = {"adamw": {"weight_decay": 0.01 if args.weight_decay is None else settings["weight_decay"]},
+                    "rmsprop": {"alpha": 0.99, "eps": 1e-8}, "adagrad": {"eps": 1e-10}}[args.optimizer]
+        optimizer = dataclasses.replace(optimizer, **defaults)
     args.fd_method = settings["fd_method"]
+    if args.normalization is not None:
+        if len(dims) < 3:
+            raise UsageError(f"--normalization {args.normalization} needs a hidden layer (it goes between LINEAR "
+                             f"and each hidden activation), but --dims {args.dims} has none")
+        if args.normalization == "batch" and args.batch_size < 2:
+            raise UsageError(f"--normalization batch needs --batch-size >= 2 (batch statistics), got {args.batch_size}")
     return ModelConfig(dims, activations, args.loss, l2=args.l2, optimizer=optimizer, steps=args.steps,
-                       dtype=args.dtype)  # fmt: skip
+                       dtype=args.dtype, normalization=args.normalization,
+                       normalization_mode=args.normalization_mode or "train")  # fmt: skip
 
 
 def describe_optimizer(config: Any) -> str:
@@ -159,8 +180,11 @@ def describe_optimizer(config: Any) -> str:
     ``adam(lr=0.01, betas=(0.9, 0.999), eps=1e-08)``: every hyper-parameter in force."""
     opt = config.optimizer
     parts = [f"lr={opt.learning_rate:g}"]
-    if opt.name == "adam":
+    if opt.name in ("adam", "adamw"):
         parts += [f"betas=({opt.beta1:g}, {opt.beta2:g})", f"eps={opt.eps:g}"]
+    elif opt.name in ("rmsprop", "adagrad"):
+        parts += [f"alpha={opt.alpha:g}" if opt.name == "rmsprop" else f"lr_decay={opt.lr_decay:g}", f"eps={opt.eps:g}"]
+        parts += [f"momentum={opt.momentum:g}"] if opt.momentum else []
     elif opt.momentum:
         parts.append(f"momentum={opt.momentum:g}" + (", nesterov" if opt.nesterov else ""))
     if opt.weight_decay:
@@ -172,4 +196,5 @@ def describe_settings(config: Any) -> str:
     """The model and training settings in one line, every one in force (the header of the report)."""
     dims = "-".join(str(n) for n in config.layer_dims)
     training = f"{describe_optimizer(config)} x{config.steps}" if config.steps else "no optimizer step"
-    return f"{dims} {','.join(config.activations)} {config.loss} l2={config.l2:g} {training} {config.dtype}"
+    norm = f" {config.normalization}norm({config.normalization_mode})" if config.normalization else ""
+    return f"{dims} {','.join(config.activations)}{norm} {config.loss} l2={config.l2:g} {training} {config.dtype}"
