@@ -156,7 +156,7 @@ BAD_OPTIONS = {
     "steps negative": (["--steps", "-1"], "--steps must be >= 0, got -1"),
     "seed negative": (["--seed", "-3"], "--seed must be an integer >= 0, got -3"),
     "batch size": (["--batch-size", "0"], "--batch-size must be >= 1, got 0"),
-    "adam momentum": (["--optimizer", "adam", "--momentum", "0.9"], "--momentum applies to --optimizer sgd only"),
+    "adam momentum": (["--optimizer", "adam", "--momentum", "0.9"], "--momentum applies to --optimizer sgd / rmsprop only"),
     "adam nesterov": (["--optimizer", "adam", "--nesterov"], "--nesterov applies to --optimizer sgd only"),
     "nesterov alone": (["--nesterov"], "--nesterov needs --momentum > 0"),
     "steps 0 with lr": (["--steps", "0", "--lr", "0.5"], "--lr has no effect with --steps 0"),
