@@ -146,6 +146,12 @@ _set("updated_params", "float32", "finite_difference", 2e-4, "as the framework o
 #     python -m equivalence_tests.measure_agreement --models 300 --seed 0 --oracles jax
 # (2026-11-29; jax/jaxlib 0.10.2, optax 0.2.8, numpy 2.4.6; the op set before issue 17's rows).
 # The worst models are softmax + cross_entropy ones, as for torch (gradient 1.6e-13 vs torch's 1.1e-13).
+# The same command on the op set with issue 17's rows (gelu ... kl_div, RMSprop, Adagrad, AdamW) measured
+# lower maxima everywhere but one: float32 updated_params 3.6e-3 on a 5-5-1 identity,tanh l1 model with
+# centered RMSprop (momentum 0.5, m = 1), where torch and TF reach 7.1e-4 too: RMSprop's normalized step
+# turns a rounding-level gradient entry into an O(lr) move, which the RMS floor does not describe (the
+# running-error floor does: 3.9 eps there, see MEASURED_SCALED). Not loosened here: that is the rmsprop
+# row's business, for every framework.
 MEASURED_JAX: dict[tuple[str, str], float] = {
     ("forward", "float64"): 8.0e-16, ("cost", "float64"): 2.8e-15,
     ("gradient", "float64"): 1.6e-13, ("updated_params", "float64"): 4.3e-14,
