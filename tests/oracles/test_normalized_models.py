@@ -1,6 +1,6 @@
 """Normalized models (ModelConfig.normalization): the running statistics after k training steps agree
-between the reference and every framework path that keeps torch's meaning (torch, TF functional, JAX), in both
-dtypes; the
+between the reference and every framework path that keeps torch's meaning (torch, TF functional, JAX), in
+both dtypes; the
 Keras path, whose moving variance is updated with the biased variance, reports none. (Forward,
 cost, gradients and updated parameters in train and eval mode: tests/oracles/test_op_table_agreement.py
 walks the batch_norm and layer_norm rows.)"""
@@ -20,7 +20,8 @@ EPS = {"float64": float(np.finfo(np.float64).eps), "float32": float(np.finfo(np.
 # A running statistic after k = 3 steps is a weighted sum of 3 batch means / variances (sums of m = 6 products
 # of forward values) at 3 iterates: the forward pass's rounding (~sqrt(n) ulp per pre-activation), ~4 roundings
 # per update, and the iterates' own rounding. Measured worst 4.9 eps (float64, torch), 4.3 eps (float32, TF
-# functional); 64 eps = 13x margin. jax/functional (its BatchNorm twin in jnp, torch's update) passes the same bound. The model is the batch_norm row's example with silu for gelu and SGD with
+# functional); 64 eps = 13x margin. jax/functional (its BatchNorm twin in jnp, torch's update) passes the same
+# bound. The model is the batch_norm row's example with silu for gelu and SGD with
 # momentum for Adam: tf.nn.gelu's float32 constants (op table) would move the TF iterates by 5e-9 relative,
 # which the running statistics of later steps inherit; that is the gelu row's business, not the statistics'.
 STATS_EPS = 64
