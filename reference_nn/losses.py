@@ -473,6 +473,8 @@ def check_output_pairing(loss: Loss, activation: str | None, *, warn: bool = Tru
     softmax would apply softmax twice); warn on bce after softmax. ``activation``: the name of the
     output layer's activation, None if unknown (nothing to check); ``warn=False``: refuse only (the
     cost of the same pairing has warned already)."""
+    if activation is None:
+        return
     instead = DOUBLE_ACTIVATION.get((loss.name, activation))
     if instead is not None:
         raise ValueError(

@@ -193,12 +193,12 @@ def check_tensor(ev, key, analytic, grad_key, dtype, method, rtol, atol, rng, la
     if method == "directional" and analytic.size < PROJECTION_MIN_ELEMENTS:
         used = f"directional->{inner}"  # a small tensor: element by element (PROJECTION_MIN_ELEMENTS)
     elif method == "directional":
-        result = directional_check(ev, key, analytic, grad_key, dtype, inner, aligned_direction(ev.point[key],
-                                   analytic, rng), rtol, atol, auto_floor, largest_rms)  # fmt: skip
-        if result is not None:
-            result.note = _join(note, result.note)
-            result.n_evaluations = ev.count - start
-            return result
+        projected = directional_check(ev, key, analytic, grad_key, dtype, inner, aligned_direction(ev.point[key],
+                                      analytic, rng), rtol, atol, auto_floor, largest_rms)  # fmt: skip
+        if projected is not None:
+            projected.note = _join(note, projected.note)
+            projected.n_evaluations = ev.count - start
+            return projected
         note = _join(note, "the projection did not verify this tensor: checked element by element")
         used = f"directional->{inner}"
     estimate = ELEMENTWISE[used.split("->")[-1]](ev, key)

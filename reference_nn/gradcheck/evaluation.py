@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -35,7 +36,7 @@ class LossEvaluator:
         # copy, f never moved, and every numerical derivative was 0 (a zero gradient PASSED)
         self.point = {k: np.array(v, dtype=self.eval_dtype, copy=True, order="C") for k, v in params.items()}
         self.count = 0
-        self.budget = None  # a budget.Budget: every evaluation is charged to it (it may stop the check)
+        self.budget: Any = None  # a budget.Budget: every evaluation is charged to it (it may stop the check)
         self.kinked: bool | None = None  # f has a kink at the point (kinks.kinked_at_point); None: not probed
         self._complex_copies: dict[str, np.ndarray] = {}
         self.value0 = self._real(self.point, at="the given params")

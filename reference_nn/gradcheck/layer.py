@@ -7,7 +7,8 @@ discovery.py: ``.params``/``.grads``, ``.parameters``/``.gradients``, ``W``/``dW
 pairs). A layer in the book style ("Neural Networks from Scratch") returns nothing: its
 forward stores ``self.output`` and its backward ``self.dinputs`` (with ``self.dweights`` /
 ``self.dbiases``); then the output is read from ``.output`` and the input gradient from
-``.dinputs`` (said in the report's notes). With fixed random douts the scalar L = sum_k sum(out_k * dout_k) has gradient exactly
+``.dinputs`` (said in the report's notes). With fixed random douts the scalar
+L = sum_k sum(out_k * dout_k) has gradient exactly
 (d inputs, d params) (a vector-Jacobian product), so every output component is covered by one
 ordinary scalar check. A single input is reported as "input"; several by forward's parameter
 names (``q``, ``k``, ``v``).
