@@ -87,8 +87,11 @@ EXAMPLE_BUDGETS: dict[str, tuple[int, int, int]] = {
     # a planted 1e-6 float64 gradient bug is caught under the running-error floor
     "error_scale/planted_bug_caught": (400, 20, 2000),  # ci 2.0 s
     # the reference's gradients against reference_nn.gradcheck
-    "gradcheck/smooth": (800, 40, 3000),  # ci 18.5 s
-    "gradcheck/piecewise_linear": (1000, 40, 3000),  # ci 20.3 s
+    # (ci cut from 800 / 1000 on 2026-11-29: the verdict contract's checker spends ~3x the evaluations per
+    # example (determinism calls, re-estimates of unresolved elements); 186 s / 166 s under load at the old
+    # counts, so the ci counts were cut ~3x to keep the README command's time. thorough is unchanged.)
+    "gradcheck/smooth": (300, 40, 3000),  # at 800: 18.5 s quiet before the change, 166 s under load after
+    "gradcheck/piecewise_linear": (350, 40, 3000),  # at 1000: 20.3 s quiet before the change, 186 s under load
     # metamorphic properties of the reference alone
     "metamorphic/softmax_ce_gradient_sums": (1000, 50, 5000),  # ci 4.9 s
     "metamorphic/l2_adds_lambda_w": (1000, 50, 5000),  # ci 5.5 s
