@@ -1,5 +1,8 @@
 """Training step: forward + backward + SGD update of one MLP, reference vs torch vs TF.
 
+Longer than ~400 lines because the four contenders (NumPy reference, torch eager, TF eager and
+tf.function) are written out side by side with the same step, so their work can be compared line by line.
+
     python -m benchmarks.training_step            # ~2-3 min on 2 cores; writes refnn-output/benchmarks/training_step.*
     python -m benchmarks.training_step --quick    # seconds (the smoke test)
 

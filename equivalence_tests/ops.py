@@ -1,5 +1,9 @@
 """The op table: one row per activation, loss, layer, penalty and optimizer.
 
+Longer than ~400 lines on purpose: it is the one declarative table every test walks (PyTorch
+OpInfo style), so a reader sees every row and its twins in one place; the issue-17 rows live in
+ops_modern.py.
+
 Each :class:`OpInfo` row names the reference implementation, its PyTorch and TensorFlow twins
 (the framework's own functions, written as that framework's users write them), the input
 domain, the kinks, the framework conventions that differ and how they are handled, and any

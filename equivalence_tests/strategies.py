@@ -1,5 +1,8 @@
 """Hypothesis strategies for networks, data and optimizers, in the reference's layout.
 
+Longer than ~400 lines on purpose: every strategy of the project lives in this one module, named
+after what it generates (the data-apis/array-api-tests layout), so a user imports them from one place.
+
 Public, named after what they generate, meant for reuse::
 
     layer_dims()          (n0, n1, ..., nL): depth 1..6, widths 1..64 (small widths favoured)
