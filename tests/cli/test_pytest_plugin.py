@@ -26,6 +26,7 @@ def skip_unless_installed(module: str) -> None:
     if importlib.util.find_spec(module) is None:
         pytest.skip(f"{module} is not installed")
 
+
 USER_TESTS = """
 import numpy as np
 import pytest

@@ -19,6 +19,16 @@ def skip_unless_installed(module: str) -> None:
     if importlib.util.find_spec(module) is None:
         pytest.skip(f"{module} is not installed")
 
+USER_TESTS = """
+import numpy as np
+import reference_nn as rn
+from equivalence_tests import ops
+from equivalence_tests.config import ModelConfig, OptimizerConfig
+
+CONFIG = ModelConfig((3, 5, 4, 3), ("gelu", "silu", "softmax"), "kl_div", normalization="batch",
+                     optimizer=OptimizerConfig("rmsprop", learning_rate=0.01, alpha=0.9, centered=True))
+PARAMS, X, Y = ops.example_inputs(CONFIG, seed=2, m=5)
+
 
 def test_right_gradients(gradient_checker):
     comparisons = gradient_checker.model(CONFIG, PARAMS, X, Y, frameworks=FRAMEWORKS)
