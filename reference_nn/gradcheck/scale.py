@@ -21,6 +21,7 @@ from .report import FAIL, FLOOR_TOO_LARGE, INCONCLUSIVE, PASS, ParameterResult
 
 BUDGET_EXHAUSTED = "budget exhausted"  # reasons elements are not verified (ParameterResult.inconclusive_reasons)
 NOT_EXPLORED = "in a set that failed a projection, not explored further"
+UNRESOLVABLE = "projection error bound too large for this loss (method='elementwise' or a complex-safe f resolves it)"
 
 # "auto" checks a tensor by projections from this many elements on. A right tensor costs DIRECTIONS
 # projections (1 evaluation each with complex step, 12 with Richardson), element-wise costs one
@@ -69,14 +70,19 @@ def check_tensor_by_projection(ev, key, analytic, grad_key, dtype, inner, rtol, 
         if unverified.any():
             result.status = INCONCLUSIVE
     reasons = dict(result.inconclusive_reasons)
+    unresolvable = outcome.unresolvable & ~np.isfinite(problem.values)
     for reason, mask in ((BUDGET_EXHAUSTED if outcome.exhausted else NOT_EXPLORED, unverified),
-                         (FLOOR_TOO_LARGE, floor_bound)):
+                         (FLOOR_TOO_LARGE, floor_bound), (UNRESOLVABLE, unresolvable)):
         if mask.any():
             result.n_inconclusive += int(mask.sum())
             reasons[reason] = reasons.get(reason, 0) + int(mask.sum())
     result.inconclusive_reasons = reasons
-    if floor_bound.any() and result.status == PASS:
+    if (floor_bound.any() or unresolvable.any()) and result.status == PASS:
         result.status = INCONCLUSIVE
+    if unresolvable.any():
+        notes.append(f"{int(unresolvable.sum())} element(s) not verified: real-difference projections cannot resolve "
+                     "their tolerance for this loss (its rounding is large next to these gradients), "
+                     "method='elementwise' checks them one by one (12 evaluations each)")
     if unverified.any():
         first = np.flatnonzero(unverified)[:5]
         result.inconclusive_indices = (result.inconclusive_indices + [_unravel(i, analytic.shape) for i in first])[:5]
@@ -87,7 +93,7 @@ def check_tensor_by_projection(ev, key, analytic, grad_key, dtype, inner, rtol, 
     elif outcome.certified.any():
         notes.append(
             f"{int((outcome.certified & ~floor_bound).sum())} element(s) verified by {DIRECTIONS} random projections each "
-            f"(relative resolution {outcome.resolution:.1e}; an element wrong beyond it passes all of them with "
+            f"(relative resolution {outcome.resolution:.1e}: an element wrong beyond it passes all of them with "
             f"probability < {miss_probability():.0e}), {int(np.isfinite(problem.values).sum())} element-wise"
         )
     if result.status == PASS and outcome.certified.all() and outcome.closest is not None:

@@ -227,3 +227,24 @@ def test_one_direction_misses_an_element_just_beyond_its_tolerance_less_often_th
     passes_wrong = sum(problem_wrong.project(everything, draw).passed for draw in range(300))
     assert passes_right == 50, f"a right gradient failed {50 - passes_right} of 50 projections"
     assert passes_wrong < 20, f"{passes_wrong} of 300 directions missed the element (bound {MISS_PER_DIRECTION})"
+
+
+def test_a_loss_projections_cannot_resolve_is_inconclusive_quickly_not_checked_for_minutes():
+    """A float() loss with a large constant: rounding of f (1e4 eps) is far above what a Richardson
+    projection over a whole tensor must resolve. The default neither passes those elements nor
+    falls back to 12 evaluations per element for all of them: INCONCLUSIVE with the reason, at a
+    bounded cost; a wrong row block in the same net is still named."""
+    params, loss, grads = user_mlp((40, 64, 10), complex_safe=False)
+    shifted = lambda p: 1e4 + loss(p)  # noqa: E731
+    report = check_gradients(shifted, grads, params)
+    assert report.inconclusive and not report.passed, str(report)
+    assert any("projection error bound too large" in reason for reason in report["W1"].inconclusive_reasons), \
+        str(report)
+    assert report.n_evaluations < 12 * params["W1"].size, f"{report.n_evaluations} evaluations: element-wise cost"
+
+    def change(a):
+        a[20:30] *= 1.5
+
+    broken = check_gradients(shifted, planted(grads, "dW1", change), params)
+    assert broken.failed_parameters == ["W1"], str(broken)
+    assert "rows failing a projection: 20-29" in broken["W1"].note, broken["W1"].note
