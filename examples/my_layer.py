@@ -13,35 +13,38 @@ Check them from this folder (the current directory is importable, as with ``pyth
 
     $ cd examples
     $ refnn check my_layer:layer --input-shape 3x5
-    Gradient check FAILED (input): method=auto, 161 evaluations of f, seed=0
-    param  status  abs err   rel err   worst index  analytic  numeric   method         step     dtype
-    input  FAIL    2.46e+00  7.20e-01  (1, 2)       0.019707  1.01622   auto->complex  1.0e-20  float64
-    W      pass    8.88e-16  3.97e-16  (2, 2)       -2.23966  -2.23966  auto->complex  1.0e-20  float64
-    b      pass    8.88e-16  1.92e-16  (1, 0)       4.61865   4.61865   auto->complex  1.0e-20  float64
-    WRONG: gradient of 'input' at element (1, 2): hand-written 0.019707, numerical 1.01622 (15 of 15 elements
-    outside tolerance)
+    Gradient check FAIL (input): method=auto, 94 evaluations of f, seed=0
+    param  verdict  verified  err/tol  worst index  analytic  numeric   method         dtype
+    input  FAIL     0/15      4.8e+07  (1,2)        0.019707  1.01622   auto->complex  float64
+    W      PASS     9/9       2.7e-08  (2,2)        -2.23966  -2.23966  auto->complex  float64
+    b      PASS     3/3       1.3e-08  (1,0)        4.61865   4.61865   auto->complex  float64
+      note: drove output(s) y (3, 5) with upstream gradients N(0, 1), seed 0
+      note: parameters found in layer.params / layer.grads: W, b
+    WRONG: gradient of 'input' at element (1, 2): hand-written 0.019707, numerical 1.01622 (15 of 15 elements outside tolerance)
     $ echo $?
     1
 
     $ refnn check my_layer:loss my_layer:grad --shape W=1x3 --shape b=1x1
-    Gradient check FAILED (W, b): method=auto, 59 evaluations of f, seed=0
-    param  status  abs err   rel err   worst index  analytic  numeric    method         step     dtype
-    W      FAIL    1.04e+00  8.75e-01  (0, 2)       1.18816   0.14852    auto->complex  1.0e-20  float64
-    b      FAIL    1.23e-01  8.75e-01  (0, 0)       0.140271  0.0175339  auto->complex  1.0e-20  float64
-    WRONG: gradient of 'W' at element (0, 2): hand-written 1.18816, numerical 0.14852 (3 of 3 elements ...)
-    WRONG: gradient of 'b' at element (0, 0): hand-written 0.140271, numerical 0.0175339 (1 of 1 elements ...)
+    Gradient check FAIL (W, b): method=auto, 58 evaluations of f, seed=0
+    param  verdict  verified  err/tol  worst index  analytic  numeric    method         dtype
+    W      FAIL     0/3       5.9e+07  (0,2)        1.18816   0.14852    auto->complex  float64
+    b      FAIL     0/1       5.9e+07  (0,0)        0.140271  0.0175339  auto->complex  float64
+    ...
+    WRONG: gradient of 'W' at element (0, 2): hand-written 1.18816, numerical 0.14852 (3 of 3 elements outside tolerance)
+    WRONG: gradient of 'b' at element (0, 0): hand-written 0.140271, numerical 0.0175339 (1 of 1 elements outside tolerance)
 
     $ refnn check my_layer:loss my_layer:grad_fixed --shape W=1x3 --shape b=1x1
-    Gradient check PASSED: method=auto, 35 evaluations of f, seed=0
+    Gradient check PASS (every element verified): method=auto, 46 evaluations of f, seed=0
     ...
-    PASS: 2 gradient(s) agree with numerical derivatives
+    PASS: 2 gradient(s) agree with numerical derivatives (every element verified)
 
-The relative error 0.875 = 1 - 1/8 is the forgotten ``1/m`` for a batch of m = 8. The parameters
+(tests/core/test_readme_blocks.py reruns these transcripts.) Every element of ``dW`` and ``db`` is
+8 times the numerical value: the hint names the forgotten ``1/m`` for a batch of m = 8. The parameters
 are seeded standard normal draws (``--seed``), or your own with ``--params params.npz``.
 Run this file directly to see the same verdicts from Python: ``python examples/my_layer.py``.
 
 Layout: samples in columns, ``x (n_in, m)``, ``W (n_out, n_in)``, ``b (n_out, 1)``.
-"""
+"""  # noqa: E501 (the transcripts above are the command's own lines)
 
 from __future__ import annotations
 

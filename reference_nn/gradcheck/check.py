@@ -16,7 +16,7 @@ import numpy as np
 from . import scale
 from . import tolerances as tol
 from .budget import Budget, BudgetExhausted
-from .determinism import call_twice
+from .determinism import call_twice, changed_since_first_call
 from .evaluation import LossEvaluator
 from .judge import judge_elements
 from .numerical import (
@@ -79,11 +79,7 @@ def check_gradients(
     cost = {"determinism": {"extra_f_evaluations": 1, "extra_grad_f_evaluations": 1,
                             "seconds": first.extra_seconds}}  # fmt: skip
     if first.problems:  # nothing numerical is worth computing on a random f or grad_f
-        results = {key: ParameterResult.unchecked(key, grad_keys[key], params[key].shape,
-                                                  str(_coarser(params[key].dtype, grads[key].dtype)),
-                                                  NOT_DETERMINISTIC, "not checked: see INCONCLUSIVE above")
-                   for key in params}  # fmt: skip
-        return GradientReport(results, method, seed, first.f_calls, notes, first.problems, cost)
+        return GradientReport(_not_checked(params, first), method, seed, first.f_calls, notes, first.problems, cost)
     ev, eval_note = make_evaluator(f, params, eval_dtype, f_scale)
     ev.budget, budget.units = budget, sum(p.size for p in params.values())
     budget.evaluations = first.f_calls + ev.count  # the first evaluations count against the budget too
@@ -110,7 +106,25 @@ def check_gradients(
             results[key] = ParameterResult.unchecked(key, grad_keys[key], params[key].shape, str(dtype),
                                                      scale.BUDGET_EXHAUSTED, f"not verified: {stop.reason}")
     budget.close()
+    room = budget.max_evaluations is None or budget.evaluations < budget.max_evaluations
+    if budget.exhausted is None and room:  # f once more at the given point (a budget is never exceeded)
+        cost["determinism"]["extra_f_evaluations"] = 2
+        moved = changed_since_first_call(ev, ev.count)
+        if moved:  # f changed during the check: every verdict above rests on noise
+            return GradientReport(_not_checked(params, first), method, seed, first.f_calls + ev.count, notes,
+                                  [moved], cost)  # fmt: skip
+    else:
+        notes.append("f was not evaluated again at the given point after the check (the budget was spent): a "
+                     "loss whose randomness changes slowly would go unnoticed")  # fmt: skip
     return GradientReport(results, method, seed, first.f_calls + ev.count, notes, [], cost)
+
+
+def _not_checked(params: dict, first) -> dict:
+    """Every tensor INCONCLUSIVE, "not deterministic": the report-level problem says why."""
+    return {key: ParameterResult.unchecked(key, first.grad_keys[key], params[key].shape,
+                                           str(_coarser(params[key].dtype, first.grads[key].dtype)),
+                                           NOT_DETERMINISTIC, "not checked: see INCONCLUSIVE above")
+            for key in params}  # fmt: skip
 
 
 def assert_gradients(f: Callable, grad_f: Callable, params, **kwargs) -> GradientReport:

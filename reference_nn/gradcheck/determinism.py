@@ -86,6 +86,22 @@ def call_twice(f, grad_f, params: dict, extra_keys: str = "error") -> FirstCalls
     return FirstCalls(values[0], value_dtype, grads, grad_keys, notes, problems, extra_seconds=extra_seconds)
 
 
+def changed_since_first_call(ev, evaluations: int) -> str | None:
+    """f at the given point once more, after the numerical pass, through the evaluator that made every
+    other evaluation (so wrappers that put the point into a model see it the same way): a problem line
+    if it moved beyond rounding from the evaluator's first value there.
+
+    The two calls at the start miss a loss whose randomness changes slowly (a mask redrawn every 40
+    calls, a generator reseeded per epoch); its numerical derivatives are then noise that can read as a
+    kink or a failure. One more evaluation at the end catches any change over the whole check."""
+    ev.budget = None  # the budget is closed: this evaluation is part of the verdict, not of the search
+    value, first = ev.at(dict(ev.point)), ev.value0
+    if abs(value - first) <= tol.ROUNDING_FACTOR * tol.eps(ev.eval_dtype) * max(abs(value), abs(first)):
+        return None
+    return (f"f is not deterministic: f(params) gave {first:.10g} at the start and {value:.10g} at the same "
+            f"point after {evaluations} evaluations elsewhere; every numerical derivative of it is noise; {F_ADVICE}")
+
+
 def _gradient_change(first: np.ndarray, second: np.ndarray):
     """(index, first value, second value) of the element that moved most beyond rounding, or None."""
     a, b = first.astype(np.float64), second.astype(np.float64)

@@ -308,3 +308,23 @@ def test_pytest_command_lines_use_real_settings_and_select_tests(block):
             assert done.returncode == 0 and selected and int(selected.group(1)) > 0, (
                 f"{block}: -k {expression!r} selects no test: {done.stdout[-500:]}"
             )
+
+
+def my_layer_transcripts() -> list[Block]:
+    """The ``$ refnn ...`` transcripts in examples/my_layer.py's docstring, as blocks (exit codes aside)."""
+    doc = (ROOT / "examples" / "my_layer.py").read_text().split('"""')[1]
+    lines = [line[4:] if line.startswith("    ") else line for line in doc.splitlines()]
+    starts = [index for index, line in enumerate(lines) if line.startswith("$ refnn ")]
+    blocks = []
+    for start in starts:
+        end = next((index for index in range(start + 1, len(lines)) if lines[index].startswith("$ ")
+                    or not lines[index].strip()), len(lines))  # fmt: skip
+        blocks.append(Block(start + 1, "examples/my_layer.py docstring", "text", "\n".join(lines[start:end])))
+    return blocks
+
+
+@pytest.mark.parametrize("block", my_layer_transcripts(), ids=lambda block: block.first[2:40])
+def test_my_layer_docstring_transcripts_are_what_refnn_prints(block, monkeypatch, examples_sys_path):
+    assert len(my_layer_transcripts()) == 3, "examples/my_layer.py shows three refnn check transcripts"
+    printed = run_refnn(shlex.split(block.first[2:])[1:], ROOT / "examples", monkeypatch)
+    assert_transcript_matches(block, printed)

@@ -171,10 +171,7 @@ def test_cli_value_and_grad_on_a_bare_array_loss_names_a_wrong_element(loss, ten
     assert f"WRONG: gradient of {tensor!r} at element {element}" in out.out, f"name {tensor}{element}\n{out.out}"
 
 
-@pytest.mark.xfail(strict=True, reason="a loss whose dropout mask is redrawn every 40 calls passes the two-call "
-                   "determinism probe at the start; a gradient -5 g + 3 is then INCONCLUSIVE with the reason "
-                   "'W: 12 of 12 element(s) at a kink' on every method (measured), not 'not deterministic' (f at "
-                   "the base point after the numerical pass would show it)")  # fmt: skip
+# (fixed: f is evaluated once more at the given point after the numerical pass; determinism.py)
 def test_a_mask_redrawn_every_40_calls_is_called_not_deterministic():
     rng = np.random.default_rng(0)
     W, X = rng.standard_normal((3, 4)), rng.standard_normal((4, 6))
