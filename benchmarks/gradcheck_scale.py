@@ -296,6 +296,7 @@ def main(argv: list[str] | None = None) -> list:
     parser = common.base_parser(__doc__.splitlines()[0])
     parser.add_argument("--max-seconds", type=float, default=60.0,
                         help="skip a full (one evaluation per element) check predicted to take longer")  # fmt: skip
+    parser.add_argument("--sizes", help=f"comma-separated subset of {','.join(SIZES)} (default all)")
     parser.set_defaults(threads=1)
     args = common.parse_args(parser, argv)
     common.pin_threads(args.threads)
@@ -309,7 +310,13 @@ def main(argv: list[str] | None = None) -> list:
         common.pyplot().close(figure)
         return paths
 
-    rows = measure(QUICK_SIZES if args.quick else SIZES, args.max_seconds, write)
+    sizes = QUICK_SIZES if args.quick else SIZES
+    if args.sizes:
+        unknown = [k for k in args.sizes.split(",") if k not in SIZES]
+        if unknown:
+            raise SystemExit(f"error: --sizes: unknown {unknown}; choose from {', '.join(SIZES)}")
+        sizes = {k: SIZES[k] for k in args.sizes.split(",")}
+    rows = measure(sizes, args.max_seconds, write)
     print(markdown(rows, machine, args.quick))
     return write(rows)
 
