@@ -78,8 +78,8 @@ EXAMPLE_BUDGETS: dict[str, tuple[int, int, int]] = {
     "agreement/finite_difference": (800, 40, 2000),  # ci 22.7 s
     "agreement/torch_functional": (800, 40, 3000),  # ci 10.1 s
     "agreement/torch_layers": (800, 40, 2000),  # ci 8.1 s
-    "agreement/tensorflow_functional": (500, 25, 2000),  # ci 22.1 s
-    "agreement/tensorflow_keras": (300, 15, 2000),  # ci 17.6 s
+    "agreement/tensorflow_functional": (300, 25, 2000),  # ci 40.3 s at 500 (2026-11-29, quiet): cut for time
+    "agreement/tensorflow_keras": (200, 15, 2000),  # ci 37.0 s at 300 (2026-11-29, quiet): cut for time
     # JAX compiles one program per drawn model (~0.3-1 s each on the 2-core machine): fewer examples
     "agreement/jax_functional": (40, 10, 1000),
     # normalized models (BatchNorm / LayerNorm, train and eval) against every oracle path at once
@@ -103,7 +103,7 @@ EXAMPLE_BUDGETS: dict[str, tuple[int, int, int]] = {
     "kinks/reference_convention": (1000, 50, 5000),  # ci 8.1 s
     "kinks/framework_convention": (400, 20, 2000),  # ci 6.6 / 4.7 / 11.0 / 13.5 s (torch f/l, tf f/keras)
     "kinks/jax_convention": (30, 10, 1000),  # JAX, relu zeros only (one compile per drawn model)
-    "kinks/gradcheck_inconclusive": (800, 40, 3000),  # ci 12.9 s
+    "kinks/gradcheck_inconclusive": (400, 40, 3000),  # ci 36.4 s at 800 (2026-11-29: the verdict checker): cut
     # refnn crosscheck through its entry point: option combinations, up to 10 steps at lr up to 30
     "crosscheck/options": (12, 6, 500),
     "crosscheck/planted_bug": (6, 3, 200),
