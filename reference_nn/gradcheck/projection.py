@@ -32,8 +32,9 @@ tol_j + coarsest_rtol * scale_j for some j is *unresolved* (the method's own err
 this many elements at once) and verifies nothing: the set is split into blocks small enough to
 resolve (E does not shrink with |S|, T_tol grows as 1 / sqrt(|S|)), down to element-wise estimates.
 coarsest_rtol is the element-wise central difference's own allowance (eps^(1/3)), so a projection
-never states a tolerance coarser than method="central" does; with complex step it is never needed. A failing or unresolved test never fails an element: every FAIL is confirmed by an
-element-wise estimate judged exactly as ``check_gradients(method="elementwise")`` judges it.
+never states a tolerance coarser than method="central" does; with complex step it is never needed.
+A failing or unresolved test never fails an element: every FAIL is confirmed by an element-wise
+estimate judged exactly as ``check_gradients(method="elementwise")`` judges it.
 """
 
 from __future__ import annotations

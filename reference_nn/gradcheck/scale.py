@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import tolerances as tol
 from .budget import Budget
 from .group_testing import SearchOutcome, search
-from .projection import DIRECTIONS, MISS_PER_DIRECTION, TensorProblem
-from . import tolerances as tol
 from .judge import judge_elements
+from .projection import DIRECTIONS, MISS_PER_DIRECTION, TensorProblem
 from .report import FAIL, FLOOR_TOO_LARGE, INCONCLUSIVE, PASS, ParameterResult
 
 BUDGET_EXHAUSTED = "budget exhausted"  # reasons elements are not verified (ParameterResult.inconclusive_reasons)
@@ -92,7 +92,8 @@ def check_tensor_by_projection(ev, key, analytic, grad_key, dtype, inner, rtol, 
         notes.append(describe(problem, outcome, row_length))
     elif outcome.certified.any():
         notes.append(
-            f"{int((outcome.certified & ~floor_bound).sum())} element(s) verified by {DIRECTIONS} random projections each "
+            f"{int((outcome.certified & ~floor_bound).sum())} element(s) verified by {DIRECTIONS} random "
+            "projections each "
             f"(relative resolution {outcome.resolution:.1e}: an element wrong beyond it passes all of them with "
             f"probability < {miss_probability():.0e}), {int(np.isfinite(problem.values).sum())} element-wise"
         )

@@ -156,7 +156,8 @@ BAD_OPTIONS = {
     "steps negative": (["--steps", "-1"], "--steps must be >= 0, got -1"),
     "seed negative": (["--seed", "-3"], "--seed must be an integer >= 0, got -3"),
     "batch size": (["--batch-size", "0"], "--batch-size must be >= 1, got 0"),
-    "adam momentum": (["--optimizer", "adam", "--momentum", "0.9"], "--momentum applies to --optimizer sgd / rmsprop only"),
+    "adam momentum": (["--optimizer", "adam", "--momentum", "0.9"],
+                      "--momentum applies to --optimizer sgd / rmsprop only"),
     "adam nesterov": (["--optimizer", "adam", "--nesterov"], "--nesterov applies to --optimizer sgd only"),
     "nesterov alone": (["--nesterov"], "--nesterov needs --momentum > 0"),
     "steps 0 with lr": (["--steps", "0", "--lr", "0.5"], "--lr has no effect with --steps 0"),
@@ -216,5 +217,5 @@ def test_bce_after_softmax_next_to_one_is_not_comparable_rather_than_a_false_dis
                          "sigmoid,relu,softmax", "--loss", "bce", "--batch-size", "1", "--seed", "15023", "--l2", "1",
                          "--lr", "3", "--steps", "6")
     assert status == EXIT_OK, out
-    assert "not comparable at this point: updated W3, updated b3 of finite_difference/complex: bce after softmax has no" \
-        " logits form" in out, out
+    assert ("not comparable at this point: updated W3, updated b3 of finite_difference/complex: bce after "
+            "softmax has no logits form") in out, out

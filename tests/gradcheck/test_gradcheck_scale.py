@@ -22,7 +22,8 @@ def user_mlp(dims, m=16, dtype=np.float64, seed=0, complex_safe=True):
     rng = np.random.default_rng(seed)
     params = {}
     for layer in range(1, len(dims)):
-        params[f"W{layer}"] = (rng.standard_normal((dims[layer], dims[layer - 1])) / np.sqrt(dims[layer - 1])).astype(dtype)
+        scaled = rng.standard_normal((dims[layer], dims[layer - 1])) / np.sqrt(dims[layer - 1])
+        params[f"W{layer}"] = scaled.astype(dtype)
         params[f"b{layer}"] = (0.1 * rng.standard_normal((dims[layer], 1))).astype(dtype)
     X = rng.standard_normal((dims[0], m)).astype(dtype)
     Y = np.eye(dims[-1])[:, rng.integers(0, dims[-1], m)].astype(dtype)
