@@ -385,23 +385,18 @@ class L1(Loss):
         return _real_sign_abs(AL - Y)[0] / AL.dtype.type(AL.size)
 
 
-class KLDivergence(Loss):
+class KLDivergence(CrossEntropy):
     """``KL(Y || P) = sum(Y (log Y - log P)) / m`` for probability columns ``P (n_classes, m)``
     and target distributions ``Y``: summed over classes, averaged over the batch (torch
     ``kl_div(log P, Y, reduction="batchmean")``, Keras ``KLDivergence``; torch's default "mean"
     divides by ``n_classes m`` instead). ``0 log 0 = 0``; ``log P`` is clamped at -100 as in
-    ``cross_entropy``. Gradient ``-Y / (P m)``; after softmax, fused: ``(P - Y) / m``, the
-    cross-entropy's (KL differs from it by the targets' entropy, a constant)."""
+    ``cross_entropy``. KL is the cross-entropy plus the targets' entropy, a constant in P, so the
+    gradients (``-Y / (P m)``; after softmax, fused: ``(P - Y) / m``) are the cross-entropy's own."""
 
     name = "kl_div"
-    fused_activation = "softmax"
-    output_description = "probability columns"
-
-    def prepare_targets(self, Y, AL):
-        return _prepare_distribution_targets(Y, AL)
 
     def value(self, AL, Y):
-        return self._entropy_term(Y, AL.dtype) - (Y * _clamped_log(AL)).sum(dtype=AL.dtype) / AL.dtype.type(AL.shape[1])
+        return self._entropy_term(Y, AL.dtype) + super().value(AL, Y)
 
     @staticmethod
     def _entropy_term(Y, dtype):
@@ -411,18 +406,8 @@ class KLDivergence(Loss):
             y_log_y = np.where(positive, Y * np.log(np.where(positive, Y, 1)), 0)
         return y_log_y.sum(dtype=dtype) / dtype.type(Y.shape[1])
 
-    def gradient(self, AL, Y):
-        """Exact derivative of :meth:`value`: ``-Y / (P m)``, 0 where ``log P`` is clamped."""
-        return -_masked_ratio(_log_is_live(AL), Y, AL) / AL.dtype.type(AL.shape[1])
-
-    def output_scaled_gradient(self, AL, Y):
-        return -np.where(_log_is_live(AL), Y, 0) / AL.dtype.type(AL.shape[1])
-
-    def fused_gradient(self, AL, Y):
-        return (AL - Y) / AL.dtype.type(AL.shape[1])
-
     def value_from_logits(self, Z, Y):
-        return self._entropy_term(Y, Z.dtype) + SoftmaxCrossEntropy().value(Z, Y)
+        return self._entropy_term(Y, Z.dtype) + super().value_from_logits(Z, Y)
 
 
 LOSSES: dict[str, type[Loss]] = {
