@@ -11,17 +11,14 @@ flat names, accepting a gradient that differs from its parameter only by singlet
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
-from .validation import GradientKeyError
-
 # A classic ``model_backward`` also returns dA<l> / dZ<l> (gradients of cached activations): not
-# parameters, skipped as check_gradients skips them.
-_CLASSIC_INTERMEDIATE = re.compile(r"^d[AZ]\d+$")
+# parameters, skipped as check_gradients skips them (validation.leftover_gradient_keys).
+from .validation import GradientKeyError, leftover_gradient_keys
 
 
 @dataclass(frozen=True)
@@ -145,16 +142,7 @@ def _match(grads, tree: Tree, params, who, extra_keys, out, notes, labels, where
             used.add(found[0])
             _match(grads[found[0]], child, params, who, extra_keys, out, notes, labels,
                    f"{where}.{found[0]}" if where else found[0])
-        extras = [k for k in grads if k not in used]
-        skipped = [k for k in extras if extra_keys == "ignore" or _CLASSIC_INTERMEDIATE.match(str(k))]
-        unknown = [k for k in extras if k not in skipped]
-        if unknown:
-            raise GradientKeyError(
-                f"{label} has keys that match no parameter: {sorted(map(str, unknown))}; parameters here are "
-                f"{list(tree.keys)}. Pass extra_keys='ignore' to skip them."
-            )
-        if skipped:
-            notes.append(f"skipped gradient keys that are not parameters: {', '.join(sorted(map(str, skipped)))}")
+        notes += leftover_gradient_keys(grads, used, extra_keys, label, f"parameters here are {list(tree.keys)}")
         return
     if not isinstance(grads, list | tuple):
         raise TypeError(f"{label} must be a list or tuple like the parameters; got {type(grads).__name__}")

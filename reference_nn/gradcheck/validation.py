@@ -100,18 +100,25 @@ def validate_gradients(grads, params: Mapping[str, np.ndarray], *, extra_keys: s
         except (TypeError, ValueError) as error:  # grad_f returned it: grad_f is at fault
             raise BadReturnValue(str(error), "grad_f") from None
         arrays[key], keys[key] = value, gkey
-    notes = []
+    notes = leftover_gradient_keys(grads, used, extra_keys, "grad_f result", f"parameters are {sorted(params)}")
+    return arrays, keys, notes
+
+
+def leftover_gradient_keys(grads, used, extra_keys: str, owner: str, parameters: str) -> list[str]:
+    """Keys of ``grads`` that matched no parameter: classic intermediates (``dA1``, ``dZ2``) and, with
+    ``extra_keys="ignore"``, any key are skipped (returned as a note); any other is a GradientKeyError
+    naming ``owner`` and ``parameters`` (e.g. "parameters are ['W1', 'b1']")."""
     extras = [k for k in grads if k not in used]
     skipped = [k for k in extras if extra_keys == "ignore" or _CLASSIC_INTERMEDIATE.match(str(k))]
     unknown = [k for k in extras if k not in skipped]
     if unknown:
         raise GradientKeyError(
-            f"grad_f result has keys that match no parameter: {sorted(map(str, unknown))}; "
-            f"parameters are {sorted(params)}. Pass extra_keys='ignore' to skip them."
+            f"{owner} has keys that match no parameter: {sorted(map(str, unknown))}; "
+            f"{parameters}. Pass extra_keys='ignore' to skip them."
         )
-    if skipped:
-        notes.append(f"skipped gradient keys that are not parameters: {', '.join(sorted(map(str, skipped)))}")
-    return arrays, keys, notes
+    if not skipped:
+        return []
+    return [f"skipped gradient keys that are not parameters: {', '.join(sorted(map(str, skipped)))}"]
 
 
 def _gradient_array(value, where: str, key: str, param: np.ndarray) -> np.ndarray:
