@@ -11,6 +11,12 @@ Order: f, f, grad_f, grad_f, so that a function pair whose grad_f reads a cache 
 the cache of the same point. Cost: one evaluation of f and one of grad_f more than a check that
 trusts them (measured per report: ``report.cost["determinism"]``).
 
+Calls made before check_gradients (check_layer's discovery pass, the shape preflight of check_vjp
+/ check_layer / check_value_and_grad) are compared too: those entry points hand f and grad_f over
+as ``Recorded`` functions carrying what the earlier calls at the same point returned, so a backward
+that is wrong only on its first call (a first-call branch, state set up lazily) is seen, not
+skipped by starting the comparison at the third call.
+
 "Beyond rounding": tolerances.ROUNDING_FACTOR ulps of the value's own dtype, the same allowance the
 rounding model of every numerical method makes for one evaluation of f. Deterministic NumPy code
 returns identical bits; a reduction whose order changes between calls (threaded BLAS) moves a few
@@ -48,6 +54,22 @@ class FirstCalls:
     extra_seconds: float = 0.0  # time of the second call of each: what the determinism check costs
 
 
+class Recorded:
+    """A user function (f or grad_f) with what it returned at the given point on calls made before
+    check_gradients: ``earlier`` holds (label, value) pairs, e.g. ("the discovery pass", grads).
+    Called like the function itself; call_twice compares the earlier values with its own calls."""
+
+    def __init__(self, function, earlier=()):
+        self.function = function
+        self.earlier = list(earlier)
+        self.__name__ = getattr(function, "__name__", "f")
+        self.__qualname__ = getattr(function, "__qualname__", self.__name__)
+        self.__wrapped__ = function
+
+    def __call__(self, *args, **kwargs):
+        return self.function(*args, **kwargs)
+
+
 def call_twice(f, grad_f, params: dict, extra_keys: str = "error") -> FirstCalls:
     """f(params) twice, then grad_f(params) twice, on fresh copies each time; see the module docstring.
 
@@ -73,17 +95,41 @@ def call_twice(f, grad_f, params: dict, extra_keys: str = "error") -> FirstCalls
             f"f is not deterministic: f(params) gave {values[0]:.10g}, then {values[1]:.10g} at the same point; "
             f"{F_ADVICE}"
         )
-    for key in params:
-        moved = _gradient_change(grads[key], second[key])
-        if moved is not None:
-            index, before, after = moved
-            problems.append(
-                f"grad_f is not deterministic: {grad_keys[key]}{list(index)} was {before:.10g}, then {after:.10g} at "
-                f"the same point; a fresh random mask or sample per call, or state kept between calls? fix the "
-                "seed or pass the mask"
-            )
+    for label, earlier in getattr(f, "earlier", ()):
+        value = loss_value(earlier, at="the given params")
+        if abs(value - values[0]) > tol.ROUNDING_FACTOR * tol.eps(value_dtype) * max(abs(value), abs(values[0])):
+            problems.append(f"f is not deterministic: f(params) gave {value:.10g} on {label}, then {values[0]:.10g} "
+                            f"at the same point; {EARLIER_ADVICE}")
+            break
+    comparisons = [("", grads, second)]
+    for label, earlier in getattr(grad_f, "earlier", ()):
+        comparisons.append((label, validate_gradients(earlier, params, extra_keys=extra_keys)[0], grads))
+    for label, before_grads, after_grads in comparisons:
+        problem = _grad_problem(params, grad_keys, before_grads, after_grads, label)
+        if problem:
+            problems.append(problem)
             break
     return FirstCalls(values[0], value_dtype, grads, grad_keys, notes, problems, extra_seconds=extra_seconds)
+
+
+EARLIER_ADVICE = ("a value set up on the first call only (a lazy cache, a counter, a first-call branch) or "
+                  "state kept between calls?")
+
+
+def _grad_problem(params, grad_keys, before_grads, after_grads, label: str) -> str | None:
+    """A problem line for the first gradient element that moved beyond rounding between two calls."""
+    for key in params:
+        moved = _gradient_change(before_grads[key], after_grads[key])
+        if moved is None:
+            continue
+        index, before, after = moved
+        if label:
+            return (f"grad_f is not deterministic: {grad_keys[key]}{list(index)} was {before:.10g} on {label}, then "
+                    f"{after:.10g} on later calls at the same point; {EARLIER_ADVICE}")
+        return (f"grad_f is not deterministic: {grad_keys[key]}{list(index)} was {before:.10g}, then {after:.10g} at "
+                "the same point; a fresh random mask or sample per call, or state kept between calls? fix the seed "
+                "or pass the mask")
+    return None
 
 
 def changed_since_first_call(ev, evaluations: int) -> str | None:

@@ -18,9 +18,11 @@ checked, listed in a note. A layer where nothing is found gets a warning, never 
 Each parameter gets a ``Slot``: how a trial value reaches the layer. A dict or list the layer
 keeps (the same object on every access) and an attribute are *replaced* (so float64 and complex
 trial values work); a container rebuilt on every access (a method returning a new list) is
-written *in place* into the layer's own array. ``probe_slots`` then checks that the layer really
-reads what is replaced: a layer holding the same array twice (``self.W`` and ``self.params =
-[self.W]``) reads only one, and falls back to in-place writes.
+written *in place* into the layer's own array. ``settle`` then keeps only real parameters (an
+array that exists before a forward call, is not assigned by it, and changes the output: caches
+such as ``self.x`` / ``self.dx`` are skipped) and checks that the layer really reads what is
+replaced: a layer holding the same array twice (``self.W`` and ``self.params = [self.W]``) reads
+only one, and falls back to in-place writes.
 """
 
 from __future__ import annotations
@@ -100,6 +102,7 @@ class Parameter:
     gradient: Callable[[], object]
     source: str
     gradient_name: str  # the key or attribute the gradient was found under (``dW``)
+    declared: bool = True  # the layer pairs it with its gradient itself (a container); False: paired by name
 
 
 @dataclass
@@ -252,7 +255,7 @@ def _attribute_pairs(layer) -> tuple[list[Parameter], list[str]]:
             g = pattern.format(name)
             if isinstance(attributes.get(g), np.ndarray | np.generic | float) and g != name:
                 found.append(Parameter(name, Slot("attr", layer, name, value), _attribute_reader(layer, g),
-                                       f"layer.{name} / layer.{g}", g))
+                                       f"layer.{name} / layer.{g}", g, declared=False))
                 gradient_names.add(g)
                 break
     paired = {p.name for p in found}
@@ -283,36 +286,69 @@ def probe_move(array: np.ndarray) -> np.ndarray:
     return array + 1e-3 * (np.abs(array) + 1.0) * signs
 
 
-def probe_slots(parameters: list[Parameter], run_forward: Callable[[], np.ndarray]) -> list[str]:
-    """Switch replaced slots the layer does not read to in-place writes; notes for each switch.
+def settle(parameters: list[Parameter], run_forward: Callable[[], np.ndarray]
+           ) -> tuple[list[Parameter], list[str], list[str]]:
+    """(the parameters, the caches, notes): sort what discovery paired with a gradient.
 
-    Each replaced parameter is set to a copy moved by 1e-3 relative; if the output does not move
-    but does when the same values are written into the original array, the layer reads that array
-    through another reference. Cost: one or two forwards per replaced parameter.
+    A parameter exists before a forward call, is not (re)assigned or overwritten by it, and changes
+    the output. Anything else paired with a gradient is a cache of the forward/backward pass: a
+    layer keeping ``self.x`` / ``self.out`` with ``self.dx`` / ``self.dout`` (``X``/``dX``,
+    ``Y``/``dY``) would otherwise have its input and output checked as parameters, and right code
+    FAIL. Run after the discovery pass (so a lazy layer's weights exist): one forward at the given
+    point shows what forward assigns; then each remaining slot is moved by 1e-3 relative (probe_move):
+    if the output does not move, but does when the same values are written into the original array,
+    the layer reads that array through another reference (trial values are then written in place);
+    if neither moves it, forward does not read it: an attribute paired by name (``x`` / ``dx``) is then a
+    cache, not checked; an entry of the layer's own parameter container (``.params`` / ``.grads``) is
+    checked all the same (its numerical gradient is 0: a layer reading a stale copy FAILs, with a note
+    saying why). Cost: one forward, plus one or two per parameter.
     """
-    notes = []
-    base = np.asarray(run_forward())
-    for p in parameters:
-        if p.slot.kind == "inplace":
-            continue
-        moved = probe_move(p.slot.original)
-        try:
-            p.slot.put(moved)
-            replaced_moves = not np.array_equal(np.asarray(run_forward()), base)
-        finally:
+    saved = {p.name: np.array(p.slot.original, copy=True) for p in parameters}
+    try:
+        base = np.asarray(run_forward())
+        assigned = [p for p in parameters
+                    if not p.slot.holds_current() or not _same_bits(p.slot.original, saved[p.name])]
+    finally:
+        for p in parameters:
             p.slot.restore()
-        if replaced_moves:
-            continue
-        try:
-            np.copyto(p.slot.original, moved)
-            inplace_moves = not np.array_equal(np.asarray(run_forward()), base)
-        finally:
-            p.slot.restore()
-        if inplace_moves:
+    kept, caches, notes = [], [p.name for p in assigned], []
+    if caches:
+        notes.append(f"not checked, caches (forward assigns them on every call, so they are no parameters): "
+                     f"{', '.join(caches)}")
+    unread = []
+    for p in (p for p in parameters if p not in assigned):
+        if _moves(p, base, run_forward, in_place=p.slot.kind == "inplace"):
+            kept.append(p)
+        elif p.slot.kind != "inplace" and _moves(p, base, run_forward, in_place=True):
             p.slot.to_inplace()
+            kept.append(p)
             notes.append(f"{p.name}: the layer reads this array through another reference; trial values are written "
                          "into it in place")
-        else:
+        elif p.declared:  # the layer's own container says it has this gradient: its numerical gradient is 0
+            kept.append(p)
             notes.append(f"{p.name}: the output did not change when this array changed (the layer may read a copy "
                          "of it: then its numerical gradient is 0)")
-    return notes
+        else:
+            unread.append(p.name)
+    if unread:
+        caches += unread
+        notes.append(f"not checked, forward does not read them (the output did not change when they changed by 1e-3 "
+                     f"relative): {', '.join(unread)}")
+    return kept, caches, notes
+
+
+def _moves(p: Parameter, base: np.ndarray, run_forward: Callable[[], np.ndarray], in_place: bool) -> bool:
+    """Whether the output changes when ``p`` is moved (put into its slot, or written into its array)."""
+    moved = probe_move(p.slot.original)
+    try:
+        if in_place:
+            np.copyto(p.slot.original, moved, casting="same_kind")
+        else:
+            p.slot.put(moved)
+        return not np.array_equal(np.asarray(run_forward()), base)
+    finally:
+        p.slot.restore()
+
+
+def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
+    return a.shape == b.shape and a.dtype == b.dtype and a.tobytes() == b.tobytes()

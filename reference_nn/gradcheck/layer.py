@@ -30,11 +30,15 @@ from .arguments import (
 )
 from .check import check_gradients
 from .containers import conform_gradient
-from .discovery import STORED_INPUT_GRADIENT, discover, probe_slots
+from .determinism import Recorded
+from .discovery import STORED_INPUT_GRADIENT, discover, settle
 from .report import GradientReport
 from .vjp import UPSTREAM_SEED, WARNING, _assign, _driven, _output_names, _upstream_note
 
 INPUT = "input"
+# What the determinism check calls the calls check_layer makes before check_gradients' own.
+FIRST_PASS = "the first call (check_layer's discovery pass)"
+SETTLE_PASS, PREFLIGHT = "the forward that sorts parameters from caches", "the second call"
 # Where a book-style layer keeps the output its forward returns None instead of (the input
 # gradient its backward does not return: discovery.STORED_INPUT_GRADIENT, ``dinputs``).
 STORED_OUTPUT = "output"
@@ -118,7 +122,14 @@ def _check(layer, inputs, positions, names, params, grads, outputs, seed, option
         douts.append(as_float)
     if stored["output"]:
         notes.append(f"forward returned None: its output was read from layer.{STORED_OUTPUT}")
-    returned = run_backward(input_point)
+    stale = _zero_gradients(layer, params, grads)  # an accumulating backward's first call must start from 0 too
+    try:
+        returned = run_backward(input_point)  # the first backward: part of the determinism check (FIRST_PASS)
+        found = discover(layer, params, grads)
+        first_param_grads = {p.name: _copy(p.gradient()) for p in found.parameters}
+    finally:
+        for array, saved in stale:
+            np.copyto(array, saved)
     if stored["dinputs"]:
         notes.append(f"backward returned None: the input gradient was read from layer.{STORED_INPUT_GRADIENT}")
     if returned is None and positions:
@@ -127,13 +138,20 @@ def _check(layer, inputs, positions, names, params, grads, outputs, seed, option
         positions = []
         input_point = {}
 
-    found = discover(layer, params, grads)
     clash = [p.name for p in found.parameters if p.name in input_point]
     if clash:
         raise ValueError(f"layer parameter(s) {clash} have the name of an input; pass the inputs under other names")
-    notes += probe_slots(found.parameters, lambda: np.concatenate([np.ravel(o) for o in run_forward(input_point)]))
-    slots = {p.name: p.slot for p in found.parameters}
-    point = {**input_point, **{p.name: p.slot.original for p in found.parameters}}
+    settled_outputs = []
+
+    def flat_forward():
+        out = run_forward(input_point)
+        settled_outputs.append(out)
+        return np.concatenate([np.ravel(o) for o in out])
+
+    parameters, caches, settle_notes = settle(found.parameters, flat_forward)
+    notes += settle_notes
+    slots = {p.name: p.slot for p in parameters}
+    point = {**input_point, **{p.name: p.slot.original for p in parameters}}
     if not point:
         raise ValueError("nothing to check: the layer has no float input and no parameter was found "
                          f"(looked for {found.looked})")
@@ -150,37 +168,44 @@ def _check(layer, inputs, positions, names, params, grads, outputs, seed, option
         put(theta)
         return contract(run_forward(theta), douts, driven)
 
-    def grad_f(theta):
-        put(theta)
-        for p in found.parameters:  # a backward that accumulates (self.dW += ...) must start from 0
-            g = p.gradient()
-            if isinstance(g, np.ndarray) and g.flags.writeable:
-                g[...] = 0
-        back = run_backward(theta)
+    def gradients(back, read):
+        """backward's return value and the parameter gradients (read(p)) as the dict check_gradients takes."""
         out = {}
         if positions:
             for i, g in _assign(back, positions, len(inputs), names).items():
                 out[names[i]], note = conform_gradient(g, inputs[i], "backward's gradient", names[i])
                 notes.extend([note] if note and note not in notes else [])
-        for p in found.parameters:
+        for p in parameters:
             key = gradient_keys[p.name] = _gradient_key(p)
-            out[key], note = conform_gradient(p.gradient(), p.slot.original, "the layer's gradient", p.name)
+            out[key], note = conform_gradient(read(p), p.slot.original, "the layer's gradient", p.name)
             notes.extend([note] if note and note not in notes else [])
         return out
 
+    def grad_f(theta):
+        put(theta)
+        for p in parameters:  # a backward that accumulates (self.dW += ...) must start from 0
+            g = p.gradient()
+            if isinstance(g, np.ndarray) and g.flags.writeable:
+                g[...] = 0
+        return gradients(run_backward(theta), lambda p: p.gradient())
+
     try:
-        grad_f(point)  # bad shapes raise here, before any numerical work
-        report = check_gradients(loss, grad_f, point, seed=seed, f_scale=contract_scale(outs, douts, driven),
-                                 **options)
+        first = gradients(returned, lambda p: first_param_grads[p.name])  # bad shapes raise here, before any
+        earlier_grads = [(FIRST_PASS, first), (PREFLIGHT, grad_f(point))]  # numerical work
+        earlier_values = [(FIRST_PASS, contract(outs, douts, driven))]
+        earlier_values += [(SETTLE_PASS, contract(o, douts, driven)) for o in settled_outputs[:1]]
+        report = check_gradients(Recorded(loss, earlier_values), Recorded(grad_f, earlier_grads), point, seed=seed,
+                                 f_scale=contract_scale(outs, douts, driven), **options)
     finally:
         for slot in slots.values():
             slot.restore()
-    if found.parameters:
-        notes.insert(0, f"parameters found in {found.source}: {', '.join(p.name for p in found.parameters)}")
+    if parameters:
+        notes.insert(0, f"parameters found in {found.source}: {', '.join(p.name for p in parameters)}")
     else:
-        warnings.append(f"no parameters found on {type(layer).__name__} (looked for {found.looked}): only the input "
-                        "gradient was checked; right for a layer without parameters (ReLU, pooling), else pass "
-                        "params= and grads=")
+        skipped = f"; {', '.join(caches)} skipped as caches" if caches else ""
+        warnings.append(f"no parameters found on {type(layer).__name__} (looked for {found.looked}{skipped}): only "
+                        "the input gradient was checked; right for a layer without parameters (ReLU, pooling), else "
+                        "pass params= and grads=")
     if found.buffers:
         notes.append(f"not checked, no gradient found (buffers, cached values): {', '.join(found.buffers)}")
     static = [f"{names[i]} ({describe(v)})" for i, v in enumerate(inputs) if i not in positions]
@@ -189,6 +214,31 @@ def _check(layer, inputs, positions, names, params, grads, outputs, seed, option
     upstream = _upstream_note(outs, driven, _output_names(layer.backward, len(outs)), seed)
     report.notes[:0] = [WARNING + w for w in warnings] + [upstream] + notes
     return report
+
+
+def _copy(value):
+    """A copy of a gradient read from the layer (None and non-arrays as they are: conform_gradient names them)."""
+    return np.array(value, copy=True) if isinstance(value, np.ndarray | np.generic) else value
+
+
+def _zero_gradients(layer, params, grads) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Zero the gradient arrays the layer already holds (before the first backward: one that
+    accumulates, ``self.dW += ...``, must report one pass on its first call as on every other);
+    returns (array, saved bits) to put back. Nothing is zeroed where discovery cannot run yet."""
+    try:
+        found = discover(layer, params, grads)
+    except Exception:  # noqa: BLE001 - a lazy layer whose containers do not exist yet: nothing to zero
+        return []
+    stale = []
+    for p in found.parameters:
+        try:
+            g = p.gradient()
+        except Exception:  # noqa: BLE001 - read again after the first backward
+            continue
+        if isinstance(g, np.ndarray) and g.flags.writeable and g.dtype.kind == "f" and np.any(g):
+            stale.append((g, np.array(g, copy=True)))
+            g[...] = 0
+    return stale
 
 
 def _stored_output(layer):

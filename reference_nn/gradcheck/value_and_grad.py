@@ -28,6 +28,7 @@ import numpy as np
 from .arguments import accepts, argument_names, describe, fresh, user_call
 from .check import check_gradients
 from .containers import flatten, match_gradients, rebuild, slots
+from .determinism import Recorded
 from .discovery import Slot, probe_move
 from .report import GradientReport
 
@@ -79,14 +80,24 @@ def check_value_and_grad(fn: Callable, params, *args, in_place: bool | None = No
     def loss(theta):
         return call(theta)[0]
 
+    earlier_values: list = []
     try:
         if in_place:
-            notes += own.probe(lambda: _split(user_call(fn, "f", *[fresh(a) for a in args]))[0])
+            def loss_now():
+                value = _split(user_call(fn, "f", *[fresh(a) for a in args]))[0]
+                if not earlier_values:  # the probe's first call is at the given point
+                    earlier_values.append(("the first call", value))
+                return value
+
+            notes += own.probe(loss_now)
             written = own.written_in_place()
             if written:  # a trial value must be stored exactly in the array, in its own dtype
                 options["eval_dtype"] = _in_place_dtype({k: flat[k] for k in written}, options.get("eval_dtype"))
-        grad_f(flat)  # bad structure or shapes raise here, before any numerical work
-        report = check_gradients(loss, grad_f, dict(flat), seed=seed, **options)
+        # bad structure or shapes raise here, before any numerical work; this first call is part of the
+        # determinism check (a gradient wrong on the first call only is not skipped)
+        earlier_grads = [("the first call", grad_f(flat))]
+        report = check_gradients(Recorded(loss, earlier_values), Recorded(grad_f, earlier_grads), dict(flat),
+                                 seed=seed, **options)
     finally:
         if in_place:
             own.restore()

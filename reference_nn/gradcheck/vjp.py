@@ -36,6 +36,7 @@ from .arguments import (
 )
 from .check import check_gradients
 from .containers import conform_gradient
+from .determinism import Recorded
 from .discovery import discover
 from .report import GradientReport
 
@@ -97,9 +98,7 @@ def check_vjp(forward: Callable, backward: Callable, *inputs, outputs: int | Seq
     for i in unanswered:
         del keys[i], point[names[i]]
 
-    def grad_f(theta):
-        _, cache = run_forward(theta)
-        returned = user_call(backward, "grad_f", *[fresh(d) for d in douts_given], cache)
+    def as_dict(returned):
         out = {}
         for i, grad in _assign(returned, positions, len(inputs), names).items():
             if i in unanswered:
@@ -109,11 +108,19 @@ def check_vjp(forward: Callable, backward: Callable, *inputs, outputs: int | Seq
                 shape_notes.append(note)
         return out
 
+    def grad_f(theta):
+        _, cache = run_forward(theta)
+        return as_dict(user_call(backward, "grad_f", *[fresh(d) for d in douts_given], cache))
+
     def loss(theta):
         return contract(run_forward(theta)[0], douts, driven)
 
-    grad_f(point)  # bad counts or shapes raise here, before any numerical work
-    report = check_gradients(loss, grad_f, point, seed=seed, f_scale=contract_scale(outs, douts, driven), **options)
+    # bad counts or shapes raise here, before any numerical work; every call so far is part of the
+    # determinism check (a backward wrong on its first call only is not skipped)
+    earlier_grads = [("the first call", as_dict(first_grads)), ("the second call", grad_f(point))]
+    earlier_values = [("the first call", contract(outs, douts, driven))]
+    report = check_gradients(Recorded(loss, earlier_values), Recorded(grad_f, earlier_grads), point, seed=seed,
+                             f_scale=contract_scale(outs, douts, driven), **options)
     output_names = _output_names(backward, len(outs))
     report.notes[:0] = [_upstream_note(outs, driven, output_names, seed)] + shape_notes
     static = [f"{names[i]} ({describe(v)})" for i, v in enumerate(inputs) if i not in keys]
