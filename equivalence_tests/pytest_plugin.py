@@ -22,7 +22,7 @@ when it is installed (it is optional: its absence skips nothing unless you name 
 
 The Hypothesis strategies are also a plain import: ``from equivalence_tests.strategies import models``.
 
-This module imports only pytest at load time: NumPy, Hypothesis, torch and TensorFlow are imported
+This module imports only pytest at load time: NumPy, Hypothesis, torch, TensorFlow and JAX are imported
 when a fixture is used. It defines fixtures and nothing else: no hooks, no report header, no
 Hypothesis profile (your suite's settings stay yours).
 """
@@ -90,7 +90,8 @@ class GradientChecker:
     def model(self, config: Any, params: dict, X: Any, Y: Any, grads: dict | None = None,
               frameworks: tuple[str, ...] | None = None) -> dict[str, Any]:  # fmt: skip
         """Check ``grads`` (your gradient of the model's cost at ``params``; default: the reference's
-        ``model_backward``) against finite differences, then against torch and TensorFlow autograd.
+        ``model_backward``) against finite differences, then against torch and TensorFlow autograd (and JAX,
+        when installed or named in ``frameworks``).
 
         ``config``: an ``equivalence_tests.config.ModelConfig`` (layers, activations, loss, l2 from the
         op table); ``params`` ``{"W1": (n1, n0), "b1": (n1, 1), ...}``, ``X (n0, m)``, ``Y (nL, m)``.

@@ -1,7 +1,7 @@
 """``refnn``: the command line, one module per command.
 
-``refnn crosscheck``   (crosscheck.py) build a model, run the reference, finite differences, torch and
-                       TensorFlow on it and print a side-by-side table of errors (``--json`` for machines).
+``refnn crosscheck``   (crosscheck.py) build a model, run the reference, finite differences, torch,
+                       TensorFlow and JAX on it and print a side-by-side table of errors (``--json`` for machines).
 ``refnn check``        (check.py) check your own loss and gradient functions (or a layer object)
                        against numerical derivatives.
 ``refnn conventions``  (conventions.py) where the frameworks' conventions differ (measured now).
@@ -9,9 +9,9 @@
 
 Shared pieces: common.py (exit statuses, the usage error, option parsing, loading user modules) and
 output.py (progress, tables, JSON). Exit status: 0 everything agrees, 1 a gradient or an oracle
-disagrees, 2 bad usage (one line on stderr, no traceback), 4 (crosscheck) nothing was compared.
-torch and TensorFlow are imported only by the commands that need them, and a missing framework is
-reported, not fatal.
+disagrees, 2 bad usage (one line on stderr, no traceback), 3 (check) the user's code raised, 4
+(crosscheck) nothing was compared, 5 (check) INCONCLUSIVE. torch, TensorFlow and JAX are imported
+only by the commands that need them, and a missing framework is reported, not fatal.
 """
 
 from __future__ import annotations
@@ -46,7 +46,9 @@ def _version() -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="refnn", description="Cross-check hand-written gradients against finite differences, torch and TensorFlow."
+        prog="refnn",
+        description="Check hand-written gradients, and cross-check a NumPy reference network against finite "
+        "differences, torch, TensorFlow and JAX."
     )
     parser.add_argument("--version", action="version", version=f"refnn (reference-nn) {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -26,6 +26,7 @@ from equivalence_tests.cli import check_styles
 from equivalence_tests.cli.common import (
     EXIT_DISAGREE,
     EXIT_OK,
+    EXIT_USAGE,
     UsageError,
     load_object,
     parse_shape_option,
@@ -231,6 +232,10 @@ def add_parser(commands: Any) -> None:
         "loss(params) -> float; with --input, MODULE:FORWARD MODULE:BACKWARD checks a pair forward(...) -> "
         "(out, cache), backward(dout, cache); MODULE:FN --value-and-grad checks fn(params) -> (loss, grads); a "
         "single MODULE:LAYER checks a layer's backward (forward(x), backward(dy)) and every parameter it keeps.",
+        epilog=f"Exit status: {EXIT_OK} PASS (every gradient verified); {EXIT_DISAGREE} FAIL (a gradient is wrong); "
+        f"{EXIT_USAGE} bad usage, or your function returned something unusable (one line naming it); "
+        f"{EXIT_USER_CODE} your own code raised (one line naming the function, then your frames); "
+        f"{EXIT_INCONCLUSIVE} INCONCLUSIVE (nothing wrong found, not everything verified: the reasons are printed).",
     )  # fmt: skip
     check.add_argument("targets", nargs="+", metavar="MODULE:NAME",
                        help="MODULE:LOSS MODULE:GRAD, MODULE:FORWARD MODULE:BACKWARD (with --input), "

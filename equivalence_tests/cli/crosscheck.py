@@ -274,8 +274,9 @@ def command_crosscheck(args: argparse.Namespace) -> int:
 
 def add_parser(commands: Any) -> None:
     crosscheck = commands.add_parser(
-        "crosscheck", help="the reference vs finite differences, torch and TensorFlow on one model",
-        description="Build a model, run the reference and every available oracle on it, and print the max abs / "
+        "crosscheck", help="the reference vs finite differences, torch, TensorFlow and JAX on one model",
+        description="Build a model, run the reference and every available oracle on it (finite differences, torch, "
+        "TensorFlow / Keras, JAX), and print the max abs / "
         "rel error of the forward output, cost, each gradient and each updated parameter. Exit status: 0 all "
         "compared quantities agree, 1 a disagreement, 2 bad usage, 4 nothing was compared.",
     )  # fmt: skip

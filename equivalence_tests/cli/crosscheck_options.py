@@ -32,13 +32,21 @@ def default_oracle_groups() -> tuple[str, ...]:
     return ("fd", "torch", "tensorflow") + (("jax",) if importlib.util.find_spec("jax") is not None else ())
 
 
+def loss_help() -> str:
+    """--loss's help: every loss the reference accepts (read from ``reference_nn.LOSSES``, which the
+    validation below also reads, so the two lists cannot drift apart), the default first."""
+    import reference_nn as rn
+
+    others = sorted(name for name in rn.LOSSES if name != DEFAULTS["loss"])
+    return f"{DEFAULTS['loss']} (default), " + ", ".join(others)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options; those whose explicit use is checked for combinations default to None."""
     parser.add_argument("--dims", default="4-8-8-1", help="layer sizes n0-n1-...-nL (default 4-8-8-1)")
     parser.add_argument("--activations", help="one per layer, comma-separated (default relu,...,relu and the "
                         "loss's usual output activation, e.g. sigmoid for bce)")  # fmt: skip
-    parser.add_argument("--loss", default=DEFAULTS["loss"], help="bce (default), bce_with_logits, mse, "
-                        "cross_entropy, softmax_cross_entropy")  # fmt: skip
+    parser.add_argument("--loss", default=DEFAULTS["loss"], help=loss_help())
     parser.add_argument("--l2", type=float, default=0.0, help="penalty 0.5 * l2 * sum(W**2) (default 0)")
     parser.add_argument("--optimizer", choices=OPTIMIZERS, default=DEFAULTS["optimizer"],
                         help="torch.optim semantics and defaults (adamw: weight decay 0.01 unless --weight-decay)")
