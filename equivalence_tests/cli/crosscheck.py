@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 import numpy as np
@@ -268,7 +269,8 @@ def command_crosscheck(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report, indent=2, default=json_default))
     else:
-        print(format_crosscheck(report, use_rich=rich_available() and not args.plain))
+        # The box-drawn rich table on a terminal only: a pipe or a file gets plain text (as with --plain).
+        print(format_crosscheck(report, use_rich=rich_available() and not args.plain and sys.stdout.isatty()))
     return report["exit_status"]
 
 

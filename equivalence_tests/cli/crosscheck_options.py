@@ -68,7 +68,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fd-method", choices=FD_METHODS,
                         help="numerical derivative of the fd oracle (default complex: exact to rounding)")
     parser.add_argument("--json", action="store_true", help="print a JSON report")
-    parser.add_argument("--plain", action="store_true", help="plain text table even if rich is installed")
+    parser.add_argument("--plain", action="store_true",
+                        help="plain text table on a terminal too (a pipe or a file always gets plain text)")
 
 
 def parse_dims(text: str) -> tuple[int, ...]:

@@ -1,4 +1,5 @@
-"""Printing the conventions table: Markdown for docs/conventions.md and the README, JSON for machines."""
+"""Printing the conventions table: Markdown for docs/conventions.md and the README, JSON for machines, and
+(``--summary``, :mod:`.summary`) one line per convention for a terminal."""
 
 from __future__ import annotations
 
@@ -85,9 +86,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m equivalence_tests.conventions",
         description="Measure where torch, TensorFlow/Keras and JAX differ from the reference, and print a table.",
     )
-    parser.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
+    style = parser.add_mutually_exclusive_group()
+    style.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
+    style.add_argument("--summary", action="store_true",
+                       help="one line per convention: which frameworks differ, and the values (refnn's default)")
     arguments = parser.parse_args(argv)
     results = measure_all()
     versions = framework_versions()
-    sys.stdout.write(json_report(results, versions) + "\n" if arguments.json else markdown_table(results, versions))
+    if arguments.json:
+        sys.stdout.write(json_report(results, versions) + "\n")
+    elif arguments.summary:
+        from equivalence_tests.conventions.summary import summary
+
+        sys.stdout.write(summary(results, versions))
+    else:
+        sys.stdout.write(markdown_table(results, versions))
     return 0

@@ -1,6 +1,7 @@
 """``refnn crosscheck``: the reference against finite differences (fast, always), torch and TensorFlow."""
 
 import json
+import sys
 
 import pytest
 
@@ -22,11 +23,20 @@ def test_default_model_against_finite_differences_plain(capsys):
     assert "RESULT: all oracles agree with the reference (14 quantities compared on 1 oracle path(s))" in out
 
 
-def test_rich_table(capsys):
+def test_rich_table_on_a_terminal(capsys, monkeypatch):
     pytest.importorskip("rich")
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
     assert main(FD_ONLY) == EXIT_OK
     out = capsys.readouterr().out
-    assert "┃ quantity" in out and "│ grad W1" in out
+    assert "quantity" in out and "│ grad W1" in out, f"a terminal gets the box-drawn table:\n{out}"
+
+
+def test_plain_text_into_a_pipe_or_file_without_plain(capsys):
+    assert main(FD_ONLY) == EXIT_OK  # capsys' stdout is not a terminal, as a pipe or a file
+    out = capsys.readouterr().out
+    assert not set("┃│━─┏┡") & set(out), f"box-drawing characters went into a pipe:\n{out}"
+    assert "\x1b[" not in out, "terminal escape codes went into a pipe"
+    assert "\ngrad W1 " in out, f"the plain table's rows start with the quantity:\n{out}"
 
 
 def test_relu_output_with_mse(capsys):

@@ -57,7 +57,8 @@ def test_conventions_delegates(monkeypatch):
     monkeypatch.setattr(conventions, "main", lambda argv: calls.append(argv) or 0)
     assert main(["conventions"]) == EXIT_OK
     assert main(["conventions", "--json"]) == EXIT_OK
-    assert calls == [[], ["--json"]]
+    assert main(["conventions", "--markdown"]) == EXIT_OK
+    assert calls == [["--summary"], ["--json"], []], f"terminal summary by default, the table with --markdown: {calls}"
 
 
 def test_unknown_command_is_argparse_usage_error(capsys):

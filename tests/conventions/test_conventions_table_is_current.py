@@ -94,6 +94,20 @@ def test_row_comparison_ignores_rounding_but_not_a_convention():
     assert _row_difference(tiny, tiny.replace("a: 1e-05 |", "a: 1e-06 |")) is not None, "a default eps 10x apart"
 
 
+def _assert_summary_is_one_short_line_per_convention(results, versions) -> None:
+    """``refnn conventions``' default output on the real measurement: a header of two lines, one line per
+    convention in the table's order, one line pointing to --markdown; no line the width of the Markdown
+    table (2,490 characters before the summary existed)."""
+    from equivalence_tests.conventions import CONVENTIONS
+    from equivalence_tests.conventions.summary import summary
+
+    lines = summary(results, versions).splitlines()
+    assert len(lines) == len(CONVENTIONS) + 3, f"{len(lines)} summary lines for {len(CONVENTIONS)} conventions"
+    names = [line.split(":")[0] for line in lines[2:-1]]
+    assert names == [convention.name for convention in CONVENTIONS], names
+    assert max(len(line) for line in lines) <= 240, f"a summary line too long for a terminal: {max(lines, key=len)}"
+
+
 @pytest.mark.slow
 def test_docs_conventions_is_what_the_installed_frameworks_measure_now():
     from equivalence_tests.conventions import measure_all
@@ -102,7 +116,9 @@ def test_docs_conventions_is_what_the_installed_frameworks_measure_now():
 
     docs = (ROOT / "docs" / "conventions.md").read_text()
     versions = framework_versions()
-    now = markdown_table(measure_all(), versions)
+    results = measure_all()
+    _assert_summary_is_one_short_line_per_convention(results, versions)  # the same measurement: it takes ~15 s
+    now = markdown_table(results, versions)
     if _measured_part(now)[0] != _measured_part(docs)[0]:
         pytest.skip(f"installed versions differ from docs/conventions.md's: {_measured_part(now)[0]}")
     rows_now, rows_docs = _measured_part(now)[1:], _measured_part(docs)[1:]
