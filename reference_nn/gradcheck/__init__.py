@@ -11,7 +11,9 @@ Code as people write it, one call each, the same report (README: "Which function
 
 Methods: "auto" (complex step where f supports it, else Richardson), "central", "richardson",
 "complex", "directional"; plus taylor_test (a verdict independent of any step size) and
-check_layer (forward/backward objects). Tolerances and their reasoning: tolerances.py.
+check_layer (forward/backward objects). Rules written inside frameworks (torch Functions and
+Modules, JAX custom_vjp / custom_jvp, TF custom_gradient): check_torch / check_jax / check_tf
+(frameworks/; each framework imported only when its function is called). Tolerances and their reasoning: tolerances.py.
 
 report.verdict is PASS (every element verified), FAIL (a wrong element: named, with both values and
 a diagnosis hint) or INCONCLUSIVE (nothing wrong found, some elements not verified: report.reasons);
@@ -19,6 +21,7 @@ report.passed is True only for PASS. See report.py for the contract.
 """
 
 from .check import METHODS, assert_gradients, check_gradients, numerical_gradient
+from .frameworks import ContractCheck, FrameworkReport, check_torch
 from .kinks import one_sided_differences
 from .layer import check_layer
 from .numerical import central_difference, complex_step, directional_derivative, random_direction, richardson
@@ -34,6 +37,8 @@ __all__ = [
     "METHODS",
     "PASS",
     "BadReturnValue",
+    "ContractCheck",
+    "FrameworkReport",
     "UserCodeError",
     "Verdict",
     "GradientKeyError",
@@ -45,6 +50,7 @@ __all__ = [
     "central_difference",
     "check_gradients",
     "check_layer",
+    "check_torch",
     "check_value_and_grad",
     "check_vjp",
     "complex_step",

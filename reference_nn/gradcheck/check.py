@@ -50,6 +50,7 @@ def check_gradients(
     max_evaluations: int | None = None,
     time_budget: float | None = None,
     progress: bool = False,
+    grad_f_sees_loss: bool = True,
 ) -> GradientReport:
     """Check ``grad_f`` against numerical derivatives of ``f``; never raises on a mismatch.
 
@@ -67,7 +68,9 @@ def check_gradients(
     and group testing (scale.py), smaller ones element by element; "elementwise": every tensor
     element by element; "projection": every tensor by projections. max_evaluations / time_budget:
     stop there, and what is not verified then is INCONCLUSIVE. progress: a bar on stderr (on a
-    terminal) once the check has run for 2 s.
+    terminal) once the check has run for 2 s. grad_f_sees_loss=False: grad_f never computes f (a
+    framework's backward checked through the checker's own contraction sum <out, dout>), so the
+    loss-resolution floor is the numerical side's alone, at the evaluation dtype (tolerances.py).
     """
     params = validate_params(params)
     if method not in METHODS:
@@ -96,7 +99,8 @@ def check_gradients(
         dtype = _coarser(params[key].dtype, grads[key].dtype, precision[key])
         # the loss-resolution floor grows with |f| and is the one a verified element must keep small
         # (tolerances.FLOOR_SHARE); the cross-tensor floor is 1000 ulps of G, below sqrt(eps) G always
-        loss_floor = tol.loss_resolution_floor(dtype, ev.f_scale, ev.point[key], ev.eval_dtype).reshape(-1)
+        floor_dtype = dtype if grad_f_sees_loss else ev.eval_dtype
+        loss_floor = tol.loss_resolution_floor(floor_dtype, ev.f_scale, ev.point[key], ev.eval_dtype).reshape(-1)
         floors: Any = tol.cross_tensor_floor(dtype, largest_rms) + loss_floor
         try:
             results[key] = check_tensor(ev, key, grads[key], grad_keys[key], dtype, method, rtol, atol + floors, rng,

@@ -1,0 +1,38 @@
+"""check_torch / check_jax / check_tf: hand-written rules inside frameworks, checked as VJPs.
+
+Each framework is imported only when its function is called (its adapter module imports it), so
+``import reference_nn.gradcheck`` stays NumPy-only. common.py holds what the three share.
+"""
+
+from __future__ import annotations
+
+from .report import ContractCheck, FrameworkReport
+
+
+def check_torch(fn, *inputs, reference=None, order: int = 1, seed: int = 0, **options) -> FrameworkReport:
+    """Check the backward of a torch callable against numerical derivatives of its forward.
+
+    fn: ``MyFunction.apply`` (or the Function class), a function built from custom Functions, or an
+    ``nn.Module`` (its parameters are checked too, under their ``named_parameters`` names). inputs:
+    tensors or arrays; floating ones (float64, float32, bfloat16, float16) are differentiated, the
+    rest passed unchanged. The analytic side is torch's backward at the inputs' own dtypes, driven
+    with seeded N(0, 1) upstream gradients; the numerical side is check_gradients on the forward,
+    in float64 on upcast copies where fn computes in float64 then, else at fn's own precision.
+    Contract checks (contracts.py) and, with order=2, the backward's own derivative. options:
+    check_gradients' (method, rtol, atol, max_evaluations, time_budget, progress).
+    """
+    from .common import check_framework
+    from .torch_adapter import TorchAdapter
+
+    _no_reference(reference)
+    adapter = TorchAdapter(fn, inputs)
+    return check_framework(adapter, adapter.prepare(), order=order, seed=seed, **options)
+
+
+def _no_reference(reference) -> None:
+    if reference is not None:
+        raise NotImplementedError("reference= (a float64 reference as the measuring stick for a low-precision "
+                                  "kernel) is not implemented yet: check the kernel at float64/float32, or without it")
+
+
+__all__ = ["ContractCheck", "FrameworkReport", "check_torch"]

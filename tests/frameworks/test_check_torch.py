@@ -1,0 +1,75 @@
+"""check_torch on hand-written torch rules (tests/frameworks/torch_ops.py): right ones PASS in float64,
+float32 and bfloat16 with every contract verified; planted bugs FAIL naming the tensor (and the
+element where one element is wrong)."""
+
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import torch_ops as ops  # noqa: E402
+
+from reference_nn.gradcheck import FAIL, PASS, check_torch  # noqa: E402
+
+pytestmark = pytest.mark.torch
+DTYPES = [torch.float64, torch.float32, torch.bfloat16]
+
+
+def _randn(*shape, dtype, seed=0):
+    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64).to(dtype)
+
+
+def _cases(dtype):
+    """(name, fn, inputs) for every right op at this dtype."""
+    return [
+        ("softplus", ops.Softplus.apply, (_randn(5, 4, dtype=dtype),)),
+        ("layer norm", ops.LayerNorm.apply, (_randn(3, 6, dtype=dtype), 1 + _randn(6, dtype=dtype, seed=1),
+                                             _randn(6, dtype=dtype, seed=2))),
+        ("softmax", ops.Softmax.apply, (_randn(4, 5, dtype=dtype),)),
+        ("linear module", ops.Linear(4, 3, dtype=dtype), (_randn(6, 4, dtype=dtype),)),
+        ("bias gelu", ops.BiasGelu.apply, (_randn(3, 5, dtype=dtype), _randn(5, dtype=dtype, seed=3))),
+    ]
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: str(d).removeprefix("torch."))
+def test_right_rules_pass_with_every_contract(dtype):
+    for name, fn, inputs in _cases(dtype):
+        report = check_torch(fn, *inputs)
+        assert report.verdict == PASS, f"{name} {dtype}: a right rule must PASS\n{report}"
+        assert all(c.status == PASS for c in report.contracts), f"{name}: a contract fired on a right rule\n{report}"
+        label = str(dtype).removeprefix("torch.")
+        assert {r.dtype for r in report.results.values()} == {label}, f"{name}: judged at the wrong dtype\n{report}"
+
+
+def test_names_come_from_the_forward_and_the_module():
+    report = check_torch(ops.LayerNorm.apply, _randn(3, 6, dtype=torch.float64), 1 + _randn(6, dtype=torch.float64),
+                         _randn(6, dtype=torch.float64))
+    assert list(report.results) == ["x", "weight", "bias"], f"names from LayerNorm.forward: {list(report.results)}"
+    module = check_torch(ops.Linear(4, 3), _randn(6, 4, dtype=torch.float64))
+    assert list(module.results) == ["x", "weight", "bias"], f"input name and named_parameters: {list(module.results)}"
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: str(d).removeprefix("torch."))
+def test_planted_bugs_fail_naming_the_tensor(dtype):
+    x, d = _randn(5, 4, dtype=dtype), 6
+    cases = [
+        (ops.SoftplusOneElement.apply, (x,), ["x"]),
+        (ops.LayerNormMissingTerm.apply, (_randn(3, d, dtype=dtype), 1 + _randn(d, dtype=dtype, seed=1),
+                                          _randn(d, dtype=dtype, seed=2)), ["x"]),
+        (ops.SoftmaxMissingTerm.apply, (x,), ["x"]),
+        (ops.Linear(4, 3, ops.LinearTransposeWeight, dtype=dtype), (x,), ["weight"]),
+        (ops.BiasGeluMissingBias.apply, (_randn(3, 5, dtype=dtype), _randn(5, dtype=dtype, seed=3)), ["b"]),
+    ]
+    for fn, inputs, wrong in cases:
+        report = check_torch(fn, *inputs)
+        assert report.verdict == FAIL, f"{fn} {dtype}: a planted bug must FAIL\n{report}"
+        failed = [n for n, r in report.results.items() if r.status == FAIL]
+        assert failed == wrong, f"{fn} {dtype}: expected {wrong} to fail, got {failed}\n{report}"
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: str(d).removeprefix("torch."))
+def test_one_wrong_element_is_named(dtype):
+    report = check_torch(ops.SoftplusOneElement.apply, _randn(5, 4, dtype=dtype))
+    assert report["x"].worst_index == (1, 2), f"the planted element is (1, 2)\n{report}"
+    assert report["x"].n_failed == 1, f"only one element is wrong\n{report}"
