@@ -53,14 +53,14 @@ def accepts(fn, count: int) -> bool | None:
     return True
 
 
-def user_call(function, role: str, *args):
-    """``function(*args)``; an exception raised by the user's code becomes a UserCodeError.
+def user_call(function, role: str, *args, **kwargs):
+    """``function(*args, **kwargs)``; an exception raised by the user's code becomes a UserCodeError.
 
     role: "f" for the forward / loss side, "grad_f" for the backward / gradient side (the names
     check_gradients and ``refnn check`` use); the message names the user's function itself.
     """
     try:
-        return function(*args)
+        return function(*args, **kwargs)
     except UserCodeError:
         raise
     except Exception as error:  # noqa: BLE001 - whatever the user's code raises is reported as theirs

@@ -56,7 +56,8 @@ class FirstCalls:
 
 class Recorded:
     """A user function (f or grad_f) with what it returned at the given point on calls made before
-    check_gradients: ``earlier`` holds (label, value) pairs, e.g. ("the discovery pass", grads).
+    check_gradients: ``earlier`` holds (label, value) pairs, e.g. ("the discovery pass", grads), or
+    (label, grads, allowance) where that call's gradient has a known error of its own.
     Called like the function itself; call_twice compares the earlier values with its own calls."""
 
     def __init__(self, function, earlier=()):
@@ -102,10 +103,10 @@ def call_twice(f, grad_f, params: dict, extra_keys: str = "error") -> FirstCalls
                             f"at the same point; {EARLIER_ADVICE}")
             break
     comparisons = [("", grads, second)]
-    for label, earlier in getattr(grad_f, "earlier", ()):
-        comparisons.append((label, validate_gradients(earlier, params, extra_keys=extra_keys)[0], grads))
-    for label, before_grads, after_grads in comparisons:
-        problem = _grad_problem(params, grad_keys, before_grads, after_grads, label)
+    for label, earlier, *allowance in getattr(grad_f, "earlier", ()):
+        comparisons.append((label, validate_gradients(earlier, params, extra_keys=extra_keys)[0], grads, *allowance))
+    for label, before_grads, after_grads, *allowance in comparisons:
+        problem = _grad_problem(params, grad_keys, before_grads, after_grads, label, *allowance)
         if problem:
             problems.append(problem)
             break
@@ -116,10 +117,12 @@ EARLIER_ADVICE = ("a value set up on the first call only (a lazy cache, a counte
                   "state kept between calls?")
 
 
-def _grad_problem(params, grad_keys, before_grads, after_grads, label: str) -> str | None:
-    """A problem line for the first gradient element that moved beyond rounding between two calls."""
+def _grad_problem(params, grad_keys, before_grads, after_grads, label: str, allowance=None) -> str | None:
+    """A problem line for the first gradient element that moved beyond rounding between two calls
+    (allowance: {param key: array}, a bound on the earlier value's own error beyond rounding, e.g.
+    a gradient recovered from an SGD step)."""
     for key in params:
-        moved = _gradient_change(before_grads[key], after_grads[key])
+        moved = _gradient_change(before_grads[key], after_grads[key], (allowance or {}).get(key))
         if moved is None:
             continue
         index, before, after = moved
@@ -148,12 +151,15 @@ def changed_since_first_call(ev, evaluations: int) -> str | None:
             f"point after {evaluations} evaluations elsewhere; every numerical derivative of it is noise; {F_ADVICE}")
 
 
-def _gradient_change(first: np.ndarray, second: np.ndarray):
-    """(index, first value, second value) of the element that moved most beyond rounding, or None."""
+def _gradient_change(first: np.ndarray, second: np.ndarray, extra=None):
+    """(index, first value, second value) of the element that moved most beyond rounding (and beyond
+    ``extra``, an array of further allowed change), or None."""
     a, b = first.astype(np.float64), second.astype(np.float64)
     dtype = np.result_type(first.dtype, second.dtype, np.float32)
     rms = float(np.sqrt(np.mean(a * a)))
     allowed = tol.ROUNDING_FACTOR * tol.eps(dtype) * np.maximum(np.abs(a), rms)
+    if extra is not None:
+        allowed = allowed + np.asarray(extra, dtype=np.float64).reshape(a.shape)
     excess = np.abs(a - b) - allowed
     if not (excess > 0).any():
         return None

@@ -11,108 +11,96 @@ forward stores ``self.output`` and its backward ``self.dinputs`` (with ``self.dw
 L = sum_k sum(out_k * dout_k) has gradient exactly
 (d inputs, d params) (a vector-Jacobian product), so every output component is covered by one
 ordinary scalar check. A single input is reported as "input"; several by forward's parameter
-names (``q``, ``k``, ``v``).
+names (``q``, ``k``, ``v``). How the layer is called (method names, list inputs, keyword
+arguments, which outputs backward takes): layer_calls.py; layers that update themselves (an SGD
+step in backward, an optimizer attribute): layer_step.py and layer_self_update.py. Caches the
+layer keeps (``self.x``, ``self.dx``) are sorted from parameters by discovery.settle.
 """
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 
-from .arguments import (
-    argument_names,
-    contract,
-    contract_scale,
-    describe,
-    fresh,
-    is_differentiable,
-    upstream_gradient,
-    user_call,
-)
+from .arguments import contract, contract_scale, describe, upstream_gradient
 from .check import check_gradients
 from .containers import conform_gradient
 from .determinism import Recorded
-from .discovery import STORED_INPUT_GRADIENT, discover, settle
+from .discovery import STORED_INPUT_GRADIENT, Discovery, discover, settle
+from .layer_calls import STORED_OUTPUT, LayerCalls
+from .layer_self_update import captured_parameters, run_step, stepped_parameters
+from .layer_step import LayerState
 from .report import GradientReport
-from .vjp import UPSTREAM_SEED, WARNING, _assign, _driven, _output_names, _upstream_note
+from .vjp import UPSTREAM_SEED, WARNING, _driven, _output_names, _upstream_note
 
-INPUT = "input"
 # What the determinism check calls the calls check_layer makes before check_gradients' own.
 FIRST_PASS = "the first call (check_layer's discovery pass)"
 SETTLE_PASS, PREFLIGHT = "the forward that sorts parameters from caches", "the second call"
-# Where a book-style layer keeps the output its forward returns None instead of (the input
-# gradient its backward does not return: discovery.STORED_INPUT_GRADIENT, ``dinputs``).
-STORED_OUTPUT = "output"
-# Methods that clear what a layer accumulates between updates (gradients, stored inputs), as
-# torch-like and some from-scratch libraries have: called before every forward of the check, so
-# each backward reports the gradient of one forward/backward pass.
-RESET_METHODS = ("zero_grad", "zero_grads", "zero_gradients", "flush_gradients")
+CHECK_OPTIONS = set(inspect.signature(check_gradients).parameters) - {"f", "grad_f", "params"}
 
 
 def check_layer(layer, *inputs, params: str | None = None, grads: str | None = None, outputs=None, seed: int = 0,
+                forward: str = "forward", backward: str = "backward", learning_rate: str | None = None,
                 **options) -> GradientReport:
     """Check every input gradient and every parameter gradient of ``layer`` at ``inputs``.
 
     layer: has forward(*inputs) -> out (or a tuple of outputs) and backward(*douts) -> dx (or a
-    tuple). Float array inputs are differentiated; ints, integer arrays (token ids) and dicts are
-    passed unchanged. params / grads: names of the attributes (or methods) holding the parameter
-    and gradient containers when they are not found by the usual names. outputs: index (or
-    indices) of the outputs to drive (default every float output). options: check_gradients'
-    (method, rtol, atol, ...). The layer's parameters are restored (same objects, same bits) on
-    return; its other array attributes (running statistics) too.
+    tuple); other method names by ``forward=`` / ``backward=``. Float array inputs (and lists of
+    them) are differentiated; ints, integer arrays (token ids) and dicts are passed unchanged.
+    params / grads: names of the attributes (or methods) holding the parameter and gradient
+    containers when they are not found by the usual names. outputs: index (or indices) of the
+    outputs to drive (default every float output backward takes an upstream gradient for).
+    learning_rate: the name of backward's learning-rate parameter when it is none of the usual
+    (layer_step.LEARNING_RATE_NAMES): the parameter gradients are then recovered from the SGD step.
+    options: check_gradients' (method, rtol, atol, ...); any other keyword is a keyword argument of
+    forward, passed on every call (``training=True``). The layer is restored on return (every
+    attribute, same objects, same bits), also when it raises.
     """
-    for method in ("forward", "backward"):
-        if not callable(getattr(layer, method, None)):
-            raise TypeError(f"layer must have a {method} method; {type(layer).__name__} has none")
     if not inputs:
         raise ValueError("check_layer needs the layer's input(s): check_layer(layer, x)")
-    inputs = tuple(np.asarray(v) if isinstance(v, list) else v for v in inputs)
-    positions = [i for i, v in enumerate(inputs) if is_differentiable(v)]
-    names = [INPUT] if len(inputs) == 1 else argument_names(layer.forward, len(inputs))
-    snapshot = _snapshot(layer)
+    forward_kwargs = {k: options.pop(k) for k in list(options) if k not in CHECK_OPTIONS}
+    calls = LayerCalls(layer, tuple(inputs), forward, backward, forward_kwargs, learning_rate)
+    if forward_kwargs:
+        _require_keywords(calls.forward, forward_kwargs)
+    state = LayerState(layer)
     try:
-        return _check(layer, inputs, positions, names, params, grads, outputs, seed, options)
+        return _check(calls, params, grads, outputs, seed, options)
     finally:
-        _restore(layer, snapshot)
+        state.restore()
 
 
-def _check(layer, inputs, positions, names, params, grads, outputs, seed, options) -> GradientReport:
+def _require_keywords(method, kwargs: dict) -> None:
+    """A keyword that is neither a check option nor a parameter of forward is an error naming both."""
+    try:
+        parameters = inspect.signature(method).parameters
+    except (TypeError, ValueError):
+        return
+    if any(p.kind == p.VAR_KEYWORD for p in parameters.values()):
+        return
+    unknown = [k for k in kwargs if k not in parameters]
+    if unknown:
+        raise TypeError(f"check_layer got {unknown[0]}=..., which is neither a check option ({sorted(CHECK_OPTIONS)}) "
+                        f"nor a parameter of the layer's forward ({list(parameters)})")
+
+
+def _check(calls: LayerCalls, params, grads, outputs, seed, options) -> GradientReport:
+    layer, names, inputs = calls.layer, calls.names, calls.inputs
     notes, warnings = [], []
-    reset = next((m for m in RESET_METHODS if callable(getattr(layer, m, None))), None)
-    if reset:
-        notes.append(f"layer.{reset}() called before every forward (what the layer accumulates is cleared)")
-
-    style = {"cache": False}  # forward returns (out, ..., cache) and backward takes (dout, ..., cache)
-    stored = {"output": False, "dinputs": False}  # read from layer.output / layer.dinputs (book style)
-
-    def forward_and_cache(theta):
-        if reset:
-            user_call(getattr(layer, reset), "f")
-        args = [np.array(theta[names[i]], copy=True) if i in positions else fresh(v) for i, v in enumerate(inputs)]
-        result = user_call(layer.forward, "f", *args)
-        if result is None:
-            result, stored["output"] = _stored_output(layer), True
-        if not isinstance(result, tuple):
-            return [result], ()
-        return (list(result[:-1]), (result[-1],)) if style["cache"] else (list(result), ())
-
-    def run_forward(theta):
-        return forward_and_cache(theta)[0]
-
-    def run_backward(theta):
-        _, cache = forward_and_cache(theta)
-        if stored["dinputs"]:  # cleared, so that a backward that stops setting it is seen, not a stale one read
-            setattr(layer, STORED_INPUT_GRADIENT, None)
-        returned = user_call(layer.backward, "grad_f", *[fresh(d) for d in douts_given], *cache)
-        if returned is None and getattr(layer, STORED_INPUT_GRADIENT, None) is not None:
-            returned, stored["dinputs"] = getattr(layer, STORED_INPUT_GRADIENT), True
-        return returned
-
-    input_point = {names[i]: inputs[i] for i in positions}
-    outs = run_forward(input_point)  # a lazy layer creates its parameters here
+    if calls.reset:
+        notes.append(f"layer.{calls.reset}() called before every forward (what the layer accumulates is cleared)")
+    input_point = calls.input_point()
+    outs = calls.run_forward(input_point)  # a lazy layer creates its parameters here
     if len(outs) >= 2 and not isinstance(outs[-1], np.ndarray | np.generic | float | int):
-        style["cache"] = True  # the last value is a cache (a tuple, dict, object), not an output
+        calls.cache = True  # the last value is a cache (a tuple, dict, object), not an output
         notes.append("forward returns (out, cache): backward is called as backward(dout, cache)")
         outs = outs[:-1]
+    taken = calls.accepted_upstream(len(outs))
+    if outputs is None and taken < len(outs):
+        outputs = [i for i in range(taken) if np.asarray(outs[i]).dtype.kind == "f"]
+        rest = ", ".join(map(str, range(taken, len(outs))))
+        notes.append(f"backward takes {taken} upstream gradient(s): output(s) {rest} of forward's return value not "
+                     "driven (returned for inspection, e.g. an attention map)")
     driven = _driven(outputs, outs)
     rng = np.random.default_rng([seed, UPSTREAM_SEED])
     douts_given, douts = [], []
@@ -120,22 +108,35 @@ def _check(layer, inputs, positions, names, params, grads, outputs, seed, option
         given, as_float = upstream_gradient(out, rng) if i in driven else (np.zeros_like(out), 0.0)
         douts_given.append(given)
         douts.append(as_float)
-    if stored["output"]:
+    calls.douts = douts_given[:taken]
+    if calls.stored["output"]:
         notes.append(f"forward returned None: its output was read from layer.{STORED_OUTPUT}")
+    if (calls.forward.__name__, calls.backward.__name__) != ("forward", "backward"):
+        notes.append(f"called layer.{calls.forward.__name__} and layer.{calls.backward.__name__}")
     stale = _zero_gradients(layer, params, grads)  # an accumulating backward's first call must start from 0 too
     try:
-        returned = run_backward(input_point)  # the first backward: part of the determinism check (FIRST_PASS)
-        found = discover(layer, params, grads)
-        first_param_grads = {p.name: _copy(p.gradient()) for p in found.parameters}
+        if calls.rate_name:
+            found, returned, first_param_grads, allowance, step_notes = stepped_parameters(calls, input_point)
+            notes += step_notes
+        else:
+            returned = calls.run_backward(input_point)  # the first backward: part of the determinism check
+            try:
+                found = discover(layer, params, grads)
+            except ValueError:  # .params without .grads: fine where backward hands the gradients to an optimizer
+                if not calls.captured:
+                    raise
+                found = Discovery([], [], "", "")
+            found.parameters += captured_parameters(calls, found)
+            first_param_grads = {p.name: _copy(p.gradient()) for p in found.parameters}
+            allowance = {}
     finally:
         for array, saved in stale:
             np.copyto(array, saved)
-    if stored["dinputs"]:
+    if calls.stored["dinputs"]:
         notes.append(f"backward returned None: the input gradient was read from layer.{STORED_INPUT_GRADIENT}")
-    if returned is None and positions:
-        warnings.append(f"backward returned None: the gradient of {', '.join(names[i] for i in positions)} was not "
-                        "checked")
-        positions = []
+    if returned is None and calls.positions:
+        warnings.append(f"backward returned None: the gradient of {', '.join(calls.leaves)} was not checked")
+        calls.positions, calls.leaves = [], {}
         input_point = {}
 
     clash = [p.name for p in found.parameters if p.name in input_point]
@@ -144,7 +145,7 @@ def _check(layer, inputs, positions, names, params, grads, outputs, seed, option
     settled_outputs = []
 
     def flat_forward():
-        out = run_forward(input_point)
+        out = calls.run_forward(input_point)
         settled_outputs.append(out)
         return np.concatenate([np.ravel(o) for o in out])
 
@@ -165,16 +166,17 @@ def _check(layer, inputs, positions, names, params, grads, outputs, seed, option
             slot.put(np.array(theta[name], copy=True))
 
     def loss(theta):
+        if calls.state is not None:
+            calls.state.restore()
         put(theta)
-        return contract(run_forward(theta), douts, driven)
+        return contract(calls.forward_and_cache(theta)[0], douts, driven)
 
     def gradients(back, read):
         """backward's return value and the parameter gradients (read(p)) as the dict check_gradients takes."""
         out = {}
-        if positions:
-            for i, g in _assign(back, positions, len(inputs), names).items():
-                out[names[i]], note = conform_gradient(g, inputs[i], "backward's gradient", names[i])
-                notes.extend([note] if note and note not in notes else [])
+        for key, g in (calls.input_gradients(back) if calls.leaves else {}).items():
+            out[key], note = conform_gradient(g, input_point[key], "backward's gradient", key)
+            notes.extend([note] if note and note not in notes else [])
         for p in parameters:
             key = gradient_keys[p.name] = _gradient_key(p)
             out[key], note = conform_gradient(read(p), p.slot.original, "the layer's gradient", p.name)
@@ -182,16 +184,20 @@ def _check(layer, inputs, positions, names, params, grads, outputs, seed, option
         return out
 
     def grad_f(theta):
+        if calls.state is not None:
+            calls.state.restore()
         put(theta)
         for p in parameters:  # a backward that accumulates (self.dW += ...) must start from 0
-            g = p.gradient()
+            g = p.gradient() if not calls.rate_name else None
             if isinstance(g, np.ndarray) and g.flags.writeable:
                 g[...] = 0
-        return gradients(run_backward(theta), lambda p: p.gradient())
+        if calls.rate_name:
+            return gradients(run_step(calls, theta, slots), lambda p: p.gradient())
+        return gradients(calls.run_backward(theta), lambda p: p.gradient())
 
     try:
         first = gradients(returned, lambda p: first_param_grads[p.name])  # bad shapes raise here, before any
-        earlier_grads = [(FIRST_PASS, first), (PREFLIGHT, grad_f(point))]  # numerical work
+        earlier_grads = [(FIRST_PASS, first, allowance), (PREFLIGHT, grad_f(point))]  # numerical work
         earlier_values = [(FIRST_PASS, contract(outs, douts, driven))]
         earlier_values += [(SETTLE_PASS, contract(o, douts, driven)) for o in settled_outputs[:1]]
         report = check_gradients(Recorded(loss, earlier_values), Recorded(grad_f, earlier_grads), point, seed=seed,
@@ -208,10 +214,11 @@ def _check(layer, inputs, positions, names, params, grads, outputs, seed, option
                         "pass params= and grads=")
     if found.buffers:
         notes.append(f"not checked, no gradient found (buffers, cached values): {', '.join(found.buffers)}")
-    static = [f"{names[i]} ({describe(v)})" for i, v in enumerate(inputs) if i not in positions]
+    static = [f"{names[i]} ({describe(v)})" for i, v in enumerate(inputs) if i not in calls.positions]
+    static += [f"{k}={v!r}" for k, v in calls.kwargs.items()]
     if static:
         notes.append(f"passed unchanged on every call: {', '.join(static)}")
-    upstream = _upstream_note(outs, driven, _output_names(layer.backward, len(outs)), seed)
+    upstream = _upstream_note(outs, driven, _output_names(calls.backward, len(outs)), seed)
     report.notes[:0] = [WARNING + w for w in warnings] + [upstream] + notes
     return report
 
@@ -241,40 +248,6 @@ def _zero_gradients(layer, params, grads) -> list[tuple[np.ndarray, np.ndarray]]
     return stale
 
 
-def _stored_output(layer):
-    """The output a book-style forward stored in ``layer.output`` (it returned None)."""
-    if not hasattr(layer, STORED_OUTPUT):
-        raise ValueError(f"{type(layer).__name__}.forward returned None and set no layer.{STORED_OUTPUT}: expected it "
-                         "to return its output, or to store it in self.output (the book style)")
-    return getattr(layer, STORED_OUTPUT)
-
-
 def _gradient_key(p) -> str:
     """``dW`` when the layer keeps W's gradient under that name, else the parameter's name."""
     return p.gradient_name if p.gradient_name == "d" + p.name else p.name
-
-
-def _snapshot(layer) -> dict:
-    """Copies of the layer's array attributes and of the arrays in its dict attributes, before the
-    check's first forward: a forward that updates running statistics changes them on every call."""
-    state: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
-    for key, value in (vars(layer).items() if hasattr(layer, "__dict__") else ()):
-        if isinstance(value, np.ndarray):
-            state[(key,)] = (value, np.array(value, copy=True))
-        elif isinstance(value, dict):
-            for k, v in value.items():
-                if isinstance(v, np.ndarray):
-                    state[(key, k)] = (v, np.array(v, copy=True))
-    return state
-
-
-def _restore(layer, state: dict) -> None:
-    for path, (original, saved) in state.items():
-        if len(path) == 1:
-            setattr(layer, path[0], original)
-        else:
-            container = getattr(layer, path[0], None)
-            if isinstance(container, dict):
-                container[path[1]] = original
-        if original.flags.writeable:
-            np.copyto(original, saved)
