@@ -92,6 +92,9 @@ EXAMPLE_BUDGETS: dict[str, tuple[int, int, int]] = {
     # counts, so the ci counts were cut ~3x to keep the README command's time. thorough is unchanged.)
     "gradcheck/smooth": (300, 40, 3000),  # at 800: 18.5 s quiet before the change, 166 s under load after
     "gradcheck/piecewise_linear": (350, 40, 3000),  # at 1000: 20.3 s quiet before the change, 186 s under load
+    # the verdict fuzzer (tests/gradcheck/test_verdict_fuzz.py): per category (14 of them), each example one
+    # small model checked through one entry point and judged against its torch twin (~40 ms each, quiet)
+    "gradcheck/verdict_fuzz": (20, 10, 1000),
     # metamorphic properties of the reference alone
     "metamorphic/softmax_ce_gradient_sums": (1000, 50, 5000),  # ci 4.9 s
     "metamorphic/l2_adds_lambda_w": (1000, 50, 5000),  # ci 5.5 s

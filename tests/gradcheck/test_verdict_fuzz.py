@@ -1,0 +1,173 @@
+"""The verdict fuzzer as a property, one test per category (equivalence_tests/strategies_verdicts.py).
+
+Each drawn case is a small model written as users write it (NumPy forward + hand backward), checked
+through one entry point (check_gradients, check_value_and_grad with a dict or a list, check_vjp,
+check_layer), right or with a planted bug; its truth comes from the model's torch float64 twin
+(equivalence_tests/verdict_fuzz.py). Asserted per category:
+
+* never PASS on a gradient measured wrong beyond the cap (1% of max(|value|, tensor RMS));
+* never FAIL (nor raise) on a right gradient;
+* INCONCLUSIVE on right code at most INCONCLUSIVE_BOUND of the right cases.
+
+Categories the checker on main still gets wrong are xfail(strict=True) with the reason (the
+findings, with reproducers: /work/wt/NOTES/FUZZ_FINDINGS.md at the time of writing), so the
+suite stays green and a fix turns the xfail into a failure: then remove the mark. The confusion
+matrix per category: ``python -m tests.gradcheck.verdict_fuzz_matrix --examples N``.
+"""
+
+import numpy as np
+import pytest
+from hypothesis import example, given
+
+from equivalence_tests.profiles import property_settings
+from equivalence_tests.strategies_verdicts import CATEGORIES, GENERIC_BUGS, VerdictRecipe, verdict_cases
+from equivalence_tests.verdict_fuzz import CAP, Tally, measured_error, run_case
+
+# Largest share of right cases allowed INCONCLUSIVE. 10% where right code should PASS (issue 21: a
+# smooth right gradient, float32 inside included, is PASS; the share left covers a ReLU unit whose
+# kink falls within a float32 step at a random point: relu is drawn in the smooth categories).
+# 100% where INCONCLUSIVE "at a kink" is the honest verdict on right code: exact ReLU zeros and
+# exact ties (only false PASS / false FAIL are asserted there).
+INCONCLUSIVE_BOUND = {category: 0.10 for category in CATEGORIES} | {"kinks": 1.0, "ties": 1.0}
+
+# Categories that fail on main, with the finding (one mark per category, never a blanket xfail).
+KNOWN_HOLES = {
+    "float32-inside": "issue 21 (1): float32 computed inside the loss: x1.05 / one row / sign PASS or INCONCLUSIVE",
+    "huge": "issue 21 (2): a gradient scale of 1e200 overflows the tolerances (transpose PASS, err/tol 0)",
+    "garbage": "issue 21 (2): one element of 1.26e252 (an np.empty buffer) PASSes: its square overflows",
+    "first_call": "issue 21 (3): wrong on the first call only PASSes via check_value_and_grad, check_vjp, "
+                  "check_layer",
+    "layer_caches": "issue 21 (4): caches self.x / self.out with self.dx / self.dout checked as parameters: FAIL",
+    "kinks": "fuzz finding 6: relu'(0) = 0 (torch's value) FAILs where a sample's units are all at 0",
+    "ties": "fuzz finding 7: a tie's gradient to the first maximum (torch's value) FAILs with several tied samples",
+    "tiny": "fuzz finding 11: float32, loss scale 1e-6: x1.01 PASS with a tolerance ~400x the gradient element",
+    "saturated": "issue 21 (1) / fuzz finding 9: float32 inside, saturated logits: x1.01 PASS",
+    "normalization": "fuzz finding 8 / issue 21 (6): a small float32 tensor verified with a tolerance of ~7% of its "
+                     "values (x1.05 PASS); exact zeros before batch norm INCONCLUSIVE",
+}  # fmt: skip
+
+
+# Cases a larger draw found (FUZZ_FINDINGS.md), run first on every profile (Hypothesis' explicit
+# examples): the ci draw alone does not always reach them, and the xfail marks above must fail for the
+# reason they state until the hole is fixed.
+REGRESSION_EXAMPLES = {
+    "float32-inside": [VerdictRecipe(category="float32-inside", entry="layer", mode="float32-inside",
+                                     magnitude="normal", structure="smooth", hidden="relu", head="bce", bug="x1.05",
+                                     bug_key=2, bug_size=10.0, bug_index=9, convention="gt", layer_style="attributes",
+                                     returns_float=True, n=4, d=3, h=2, k=4, scale=1.0, seed=761)],
+    "huge": [VerdictRecipe(category="huge", entry="vjp", mode="float64", magnitude="huge", structure="smooth",
+                           hidden="relu", head="mse", bug="transpose", bug_key=5, bug_size=1.0, bug_index=50,
+                           convention="ge", layer_style="attributes", returns_float=True, n=6, d=4, h=4, k=3,
+                           scale=1e200, seed=4739441)],
+    "kinks": [VerdictRecipe(category="kinks", entry="vjp", mode="float64", magnitude="normal", structure="kinks",
+                            hidden="tanh", head="mse", bug=None, bug_key=4, bug_size=10.0, bug_index=46,
+                            convention="gt", layer_style="params", returns_float=False, n=1, d=5, h=5, k=4, scale=1.0,
+                            seed=399)],
+    "ties": [VerdictRecipe(category="ties", entry="value_and_grad", mode="float64", magnitude="normal",
+                           structure="ties", hidden="tanh", head="softmax", bug=None, bug_key=5, bug_size=1.0,
+                           bug_index=48, convention="first", layer_style="params", returns_float=False, n=5, d=4, h=4,
+                           k=2, scale=1.0, seed=20892)],
+    "garbage": [VerdictRecipe(category="garbage", entry="value_and_grad", mode="float64", magnitude="normal",
+                              structure="smooth", hidden="sigmoid", head="mse", bug="garbage", bug_key=1,
+                              bug_size=0.02, bug_index=15, convention="ge", layer_style="attributes",
+                              returns_float=True, n=5, d=4, h=1, k=1, scale=1.0, seed=220966)],
+    "tiny": [VerdictRecipe(category="tiny", entry="dict", mode="float32", magnitude="tiny", structure="smooth",
+                           hidden="tanh", head="softmax", bug="x1.01", bug_key=0, bug_size=0.1, bug_index=0,
+                           convention="gt", layer_style="params", returns_float=False, n=1, d=1, h=1, k=2, scale=1e-06,
+                           seed=0)],
+}  # fmt: skip
+
+
+def _marked(category: str):
+    reason = KNOWN_HOLES.get(category)
+    marks = [pytest.mark.xfail(strict=True, raises=AssertionError, reason=reason)] if reason else []
+    return pytest.param(category, marks=marks, id=category)
+
+
+@pytest.mark.parametrize("category", [_marked(c) for c in CATEGORIES])
+def test_verdicts_keep_the_contract(category):
+    tally = Tally(category)
+
+    def run(recipe):
+        outcome = run_case(recipe.build())
+        tally.add(outcome)
+        assert not outcome.false_pass, f"false PASS: {outcome.describe()}"
+        assert not outcome.false_fail, f"false FAIL: {outcome.describe()}"
+
+    test = given(recipe=verdict_cases(category))(run)
+    for recipe in REGRESSION_EXAMPLES.get(category, ()):
+        test = example(recipe=recipe)(test)
+    property_settings("gradcheck/verdict_fuzz", report_multiple_bugs=False)(test)()
+    bound = INCONCLUSIVE_BOUND[category]
+    assert tally.inconclusive_right_rate <= bound, (
+        f"{category}: {tally.inconclusive_right} of {tally.right} right cases INCONCLUSIVE, more than {bound:.0%}"
+    )
+
+
+def _recipe(**changes) -> VerdictRecipe:
+    base = dict(category="float64", entry="dict", mode="float64", magnitude="normal", structure="smooth",
+                hidden="tanh", head="softmax", bug=None, bug_key=0, bug_size=0.1, bug_index=0, convention="gt",
+                layer_style="params", returns_float=True, n=4, d=3, h=3, k=3, scale=1.0, seed=7)  # fmt: skip
+    return VerdictRecipe(**(base | changes))
+
+
+def _hand_gradient(case) -> dict:
+    """The case's hand gradient at its point, through the probe (bug applied, recorded)."""
+    point = {"x": case.x, **case.params}
+    dout = (
+        1.0
+        if case.chain.head
+        else np.random.default_rng(0).standard_normal(case.chain.forward(case.x, case.params)[0].shape)
+    )
+    with np.errstate(all="ignore"):
+        _, cache = case.chain.forward(case.x, case.params)
+        return case.probe.gradient(point, dout, lambda: case.chain.backward(dout, cache))
+
+
+@pytest.mark.parametrize("structure", ["smooth", "kinks", "ties", "normalization"])
+@pytest.mark.parametrize("entry", ["dict", "vjp"])
+@pytest.mark.parametrize("head", ["softmax", "bce", "mse"])
+def test_the_hand_gradients_equal_the_torch_twin(structure, entry, head):
+    """The truth labels rest on this: every model's right NumPy gradient is torch's, to float64 rounding,
+    kinks and ties included (the right label's limit, verdict_fuzz.RIGHT_LIMIT, is 1e-6 in float64)."""
+    for seed in range(3):
+        case = _recipe(structure=structure, entry=entry, head=head, h=4, d=4, convention="first" if structure ==
+                       "ties" else ("ge" if seed else "gt"), seed=seed).build()  # fmt: skip
+        _hand_gradient(case)
+        error = measured_error(case)
+        # 1e-6: an exactly-zero true gradient (the bias before batch norm) is judged against 1e-9 G
+        # (verdict_fuzz.FLOOR), where float64 rounding of the cancelling sums (~1e-16 G) reads ~1e-7
+        assert error <= 1e-6, f"{structure} {entry} {head} seed {seed}: hand gradient off torch's by {error:.3g}"
+
+
+@pytest.mark.parametrize("bug", [*GENERIC_BUGS, "garbage", "first_call", "nondeterministic"])
+def test_each_planted_bug_measures_wrong_beyond_the_cap(bug):
+    """A planted bug is labelled wrong by its measured error, not by its name: on a model with no zero
+    gradient, every bug (x1.01 included, at the cap) measures at least CAP."""
+    case = _recipe(bug=bug, bug_key=0, d=3, h=3, bug_size=0.1).build()
+    _hand_gradient(case)
+    if bug == "nondeterministic":  # the noise differs on every call: a second call is wrong too
+        _hand_gradient(case)
+    assert measured_error(case) >= CAP, f"{bug}: measured {measured_error(case):.3g} < cap {CAP}"
+
+
+def test_tie_all_measures_wrong_and_first_or_split_right():
+    """At a tie, giving the gradient to every tied maximum is no subgradient (measured ~1 of the scale);
+    first-maximum and split-evenly are torch's own values (measured at rounding)."""
+    errors = {}
+    for convention, bug in (("first", None), ("split", None), ("first", "tie_all")):
+        case = _recipe(structure="ties", entry="vjp", convention=convention, bug=bug, d=4, h=4).build()
+        _hand_gradient(case)
+        errors[convention, bug] = measured_error(case)
+    assert errors["first", None] <= 1e-10 and errors["split", None] <= 1e-10, f"right tie conventions: {errors}"
+    assert errors["first", "tie_all"] >= CAP, f"tie_all: {errors}"
+
+
+def test_the_matrix_script_prints_a_row_per_category(capsys):
+    from verdict_fuzz_matrix import main  # tests/gradcheck is on sys.path (pytest rootdir insertion)
+
+    main(["--examples", "3", "--categories", "float64", "ties"])
+    out = capsys.readouterr().out
+    rows = [line.split() for line in out.splitlines()]
+    assert [r[0] for r in rows if r and r[0] in ("float64", "ties", "total")] == ["float64", "ties", "total"], out
+    assert ["3"] == sorted({r[1] for r in rows if r and r[0] in ("float64", "ties")}), out
