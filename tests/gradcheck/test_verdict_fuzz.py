@@ -35,9 +35,7 @@ KNOWN_HOLES = {
     "float32-inside": "issue 21 (1): float32 computed inside the loss: x1.05 / one row / sign PASS or INCONCLUSIVE",
     "huge": "issue 21 (2): a gradient scale of 1e200 overflows the tolerances (transpose PASS, err/tol 0)",
     "garbage": "issue 21 (2): one element of 1.26e252 (an np.empty buffer) PASSes: its square overflows",
-    "first_call": "issue 21 (3): wrong on the first call only PASSes via check_value_and_grad, check_vjp, "
-                  "check_layer",
-    "layer_caches": "issue 21 (4): caches self.x / self.out with self.dx / self.dout checked as parameters: FAIL",
+    "layer_caches": "issue 21 (1): float32 inside (x1.01 PASS); the caches themselves (item 4) are fixed (e4599a9)",
     "kinks": "fuzz finding 6: relu'(0) = 0 (torch's value) FAILs where a sample's units are all at 0",
     "ties": "fuzz finding 7: a tie's gradient to the first maximum (torch's value) FAILs with several tied samples",
     "tiny": "fuzz finding 11: float32, loss scale 1e-6: x1.01 PASS with a tolerance ~400x the gradient element",
