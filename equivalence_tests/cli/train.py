@@ -2,8 +2,9 @@
 
 Plots go to ``--out`` (default ``refnn-output/`` in the working directory); ``--update-docs``
 refreshes the committed images in ``docs/images/`` of a source checkout. The examples ship inside
-the package, so a wheel install runs them; matplotlib (the ``plots`` extra) is checked before
-any training starts."""
+the package, so a wheel install runs them. Without matplotlib (the ``plots`` extra: a NumPy-only
+install) every example still trains and prints, and one line says the plots were skipped; an
+explicit ``--out`` / ``--update-docs`` then is an error, before any training starts."""
 
 from __future__ import annotations
 
@@ -27,17 +28,30 @@ EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"
 
 
 def command_train(args: argparse.Namespace) -> int:
-    from reference_nn.examples._output import DEFAULT_OUT, ExampleUsageError, require_matplotlib
+    from reference_nn.examples._output import (
+        DEFAULT_OUT,
+        PLOTS_SKIPPED,
+        ExampleUsageError,
+        matplotlib_available,
+        require_matplotlib,
+    )
 
     names = list(EXAMPLES) if args.example == "all" else [args.example]
     if args.update_docs and args.out is not None:
         raise UsageError(f"--update-docs writes docs/images/ of the checkout; do not combine it with --out {args.out}")
-    if any(EXAMPLES[name][1] for name in names):
+    plots_asked = args.update_docs or args.out is not None
+    skip_plots = any(EXAMPLES[name][1] for name in names) and not matplotlib_available()
+    if skip_plots and plots_asked:
         try:
-            require_matplotlib()
+            require_matplotlib()  # the user asked for files that cannot be drawn: say so before training
         except ExampleUsageError as error:
             raise UsageError(str(error)) from None
-    out = ["--update-docs"] if args.update_docs else ["--out", str(args.out if args.out is not None else DEFAULT_OUT)]
+    if skip_plots:
+        out = ["--no-plots"]
+    elif args.update_docs:
+        out = ["--update-docs"]
+    else:
+        out = ["--out", str(args.out if args.out is not None else DEFAULT_OUT)]
     status = EXIT_OK
     for name in names:
         module_name, plots = EXAMPLES[name]
@@ -49,11 +63,15 @@ def command_train(args: argparse.Namespace) -> int:
                 status = max(status, module.main(argv))
         except ExampleUsageError as error:
             raise UsageError(str(error)) from None
+    if skip_plots:
+        print(PLOTS_SKIPPED)
     return status
 
 
 def add_parser(commands: Any) -> None:
-    train = commands.add_parser("train", help="train the worked examples and save their plots")
+    train = commands.add_parser(
+        "train", help="train the worked examples and save their plots (skipped, in one line, without matplotlib)"
+    )
     train.add_argument("--example", choices=(*EXAMPLES, "all"), default="all")
     train.add_argument("--out", type=Path, help="folder for the plots (default refnn-output/ in the working directory)")
     train.add_argument("--update-docs", action="store_true",

@@ -16,11 +16,38 @@ class ExampleUsageError(Exception):
     """Bad usage or a missing optional dependency: one line, exit status 2, no traceback."""
 
 
+INSTALL_PLOTS = 'pip install "reference-nn[plots]"'
+# The one line a light (NumPy-only) install prints instead of drawing.
+PLOTS_SKIPPED = f"plots skipped: matplotlib is not installed: {INSTALL_PLOTS}"
+
+
 def add_output_options(parser: argparse.ArgumentParser, files: str) -> None:
     parser.add_argument("--out", type=Path, default=None,
                         help=f"folder for {files} (default {DEFAULT_OUT}/ in the working directory)")  # fmt: skip
     parser.add_argument("--update-docs", action="store_true",
                         help=f"write {files} into docs/images/ of the checkout (the README images)")  # fmt: skip
+    parser.add_argument("--no-plots", action="store_true",
+                        help="train and print, draw nothing (the default when matplotlib is not installed)")
+
+
+def plots_wanted(args: argparse.Namespace) -> bool:
+    """Whether to draw: yes unless --no-plots. Without matplotlib, an explicit --out / --update-docs is an
+    error (the user asked for files that cannot be made, before any training); otherwise the example runs,
+    prints :data:`PLOTS_SKIPPED` once and draws nothing (the light install runs every example)."""
+    if args.no_plots and (args.out is not None or args.update_docs):
+        raise ExampleUsageError("--no-plots draws nothing; do not combine it with --out or --update-docs")
+    if args.no_plots:
+        return False
+    if matplotlib_available():
+        return True
+    if args.out is not None or args.update_docs:
+        require_matplotlib()
+    print(PLOTS_SKIPPED)
+    return False
+
+
+def matplotlib_available() -> bool:
+    return importlib.util.find_spec("matplotlib") is not None
 
 
 def output_folder(args: argparse.Namespace) -> Path:
@@ -38,8 +65,8 @@ def output_folder(args: argparse.Namespace) -> Path:
 
 def require_matplotlib() -> None:
     """Fail before any work starts, in one line naming the extra to install."""
-    if importlib.util.find_spec("matplotlib") is None:
-        raise ExampleUsageError('the plots need matplotlib, which is not installed: pip install "reference-nn[plots]"')
+    if not matplotlib_available():
+        raise ExampleUsageError(f"the plots need matplotlib, which is not installed: {INSTALL_PLOTS}")
 
 
 def pyplot() -> Any:

@@ -8,10 +8,12 @@ network has to learn to ignore. 10 % of the examples are held out for a test acc
 
 Run::
 
-    python -m reference_nn.examples.deep_classifier               # 2500 iterations, a few seconds
+    python -m reference_nn.examples.deep_classifier               # 2500 iterations, a few seconds; the cost
+                                                                  # curve into refnn-output/classifier_cost.png
     python -m reference_nn.examples.deep_classifier --quick       # 300 iterations on fewer points (CI)
-    python -m reference_nn.examples.deep_classifier --out plots   # also save the cost curve, classifier_cost.png
+    python -m reference_nn.examples.deep_classifier --out plots   # the cost curve into plots/ instead
     python -m reference_nn.examples.deep_classifier --update-docs # ... into docs/images/ (the README's plot)
+    python -m reference_nn.examples.deep_classifier --no-plots    # no plot (without matplotlib: said in one line)
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 import reference_nn as rn
-from reference_nn.examples._output import output_folder, pyplot, require_matplotlib, run_script
+from reference_nn.examples._output import add_output_options, output_folder, plots_wanted, pyplot, run_script
 
 LAYER_DIMS = [5, 20, 7, 5, 1]  # the classic 4-layer shape; n0 = 2 informative + 3 noise features
 N_NOISE_FEATURES = 3
@@ -77,13 +79,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="300 iterations on 300 points (for CI)")
     parser.add_argument("--iterations", type=int, default=None, help="override the number of iterations")
-    parser.add_argument("--out", type=Path, default=None, help="folder for classifier_cost.png (default: no plot)")
-    parser.add_argument("--update-docs", action="store_true", help="write classifier_cost.png into docs/images/")
+    add_output_options(parser, "classifier_cost.png")
     args = parser.parse_args(argv)
-    plots = args.out is not None or args.update_docs
-    if plots:
-        require_matplotlib()
-        out = output_folder(args)
+    plots = plots_wanted(args)  # before the training, not after it
+    out = output_folder(args) if plots else None
     m = 300 if args.quick else 1000
     iterations = args.iterations if args.iterations is not None else (300 if args.quick else 2500)
     X, Y = make_ring_data(m)
@@ -91,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     params, costs = train(X[:, :n_train], Y[:, :n_train], iterations)
     print(f"train accuracy: {accuracy(params, X[:, :n_train], Y[:, :n_train]):.3f}")
     print(f"test accuracy:  {accuracy(params, X[:, n_train:], Y[:, n_train:]):.3f}")
-    if plots:
+    if out is not None:
         plot_costs(costs, out / "classifier_cost.png")
         print(f"wrote {out / 'classifier_cost.png'}")
     return 0

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from reference_nn.examples._output import add_output_options, output_folder, pyplot, require_matplotlib, run_script
+from reference_nn.examples._output import add_output_options, output_folder, plots_wanted, pyplot, run_script
 
 X0 = 1.5
 # Errors below this are drawn at this floor: a complex step often hits the float64 value exactly
@@ -80,19 +80,27 @@ def relative_errors(method, steps: np.ndarray, dtype) -> np.ndarray:
     return np.maximum(np.array(errors), PLOT_FLOOR)
 
 
+CURVES = {
+    "central, float64": (central_difference, np.float64, "C0", "-"),
+    "Richardson, float64": (richardson_central, np.float64, "C1", "-"),
+    "complex step, float64": (complex_step, np.float64, "C2", "-"),
+    "central, float32": (central_difference, np.float32, "C0", "--"),
+}
+
+
+def best_errors(steps: np.ndarray) -> dict[str, float]:
+    """The best relative error of each curve over ``steps`` (what the printout shows; no plotting)."""
+    return {label: float(relative_errors(method, steps, dtype).min())
+            for label, (method, dtype, _, _) in CURVES.items()}  # fmt: skip
+
+
 def plot(steps: np.ndarray, path: Path) -> dict[str, float]:
     """Draw the curves; returns the best relative error of each curve (for the printout)."""
     plt = pyplot()
 
-    curves = {
-        "central, float64": (central_difference, np.float64, "C0", "-"),
-        "Richardson, float64": (richardson_central, np.float64, "C1", "-"),
-        "complex step, float64": (complex_step, np.float64, "C2", "-"),
-        "central, float32": (central_difference, np.float32, "C0", "--"),
-    }
     best = {}
     figure, axes = plt.subplots(figsize=(7, 4.8), dpi=100)
-    for label, (method, dtype, color, style) in curves.items():
+    for label, (method, dtype, color, style) in CURVES.items():
         errors = relative_errors(method, steps, dtype)
         best[label] = float(errors.min())
         axes.loglog(steps, errors, style, color=color, label=label, linewidth=1.4)
@@ -119,13 +127,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer steps (for CI)")
     add_output_options(parser, "step_size.png")
     args = parser.parse_args(argv)
-    require_matplotlib()
-    out = output_folder(args)
+    plots = plots_wanted(args)
+    out = output_folder(args) if plots else None
     steps = np.logspace(-1, -20, 39 if args.quick else 191)  # x + h must stay where sin**3 + cos**3 > 0
-    best = plot(steps, out / "step_size.png")
+    best = plot(steps, out / "step_size.png") if out is not None else best_errors(steps)
     for label, error in best.items():
         print(f"best relative error, {label:22}: {error:.1e}")
-    print(f"wrote {out / 'step_size.png'}")
+    if out is not None:
+        print(f"wrote {out / 'step_size.png'}")
     return 0
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 import reference_nn as rn
-from reference_nn.examples._output import add_output_options, output_folder, pyplot, require_matplotlib, run_script
+from reference_nn.examples._output import add_output_options, output_folder, plots_wanted, pyplot, run_script
 
 LAYER_DIMS = [2, 16, 1]
 ACTIVATIONS = ["tanh", "sigmoid"]
@@ -125,8 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     add_output_options(parser, "moons_loss.png and moons_boundary.png")
     parser.add_argument("--epochs", type=int, default=None)
     args = parser.parse_args(argv)
-    require_matplotlib()  # before the training, not after it
-    out = output_folder(args)
+    plots = plots_wanted(args)  # before the training, not after it
+    out = output_folder(args) if plots else None
     n_samples = 200 if args.quick else 1000
     epochs = args.epochs if args.epochs is not None else (20 if args.quick else 200)
 
@@ -138,9 +138,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"epochs {epochs}: train loss {train_losses[-1]:.4f}, test loss {test_losses[-1]:.4f}")
     print(f"train accuracy {train_accuracy:.3f}, test accuracy {test_accuracy:.3f}")
 
-    plot_losses(train_losses, test_losses, out / "moons_loss.png")
-    plot_boundary(params, X, Y, X_train.shape[1], mean, std, out / "moons_boundary.png")
-    print(f"wrote {out / 'moons_loss.png'} and {out / 'moons_boundary.png'}")
+    if out is not None:
+        plot_losses(train_losses, test_losses, out / "moons_loss.png")
+        plot_boundary(params, X, Y, X_train.shape[1], mean, std, out / "moons_boundary.png")
+        print(f"wrote {out / 'moons_loss.png'} and {out / 'moons_boundary.png'}")
     return 0
 
 

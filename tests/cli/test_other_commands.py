@@ -37,11 +37,26 @@ def test_train_without_out_writes_refnn_output_in_the_working_directory(tmp_path
     assert (tmp_path / "refnn-output" / "step_size.png").read_bytes()[:8] == PNG_SIGNATURE, "default output folder"
 
 
-def test_train_without_matplotlib_is_one_line_naming_the_extra(monkeypatch, capsys):
+def test_train_without_matplotlib_trains_everything_and_says_plots_were_skipped(monkeypatch, capsys, tmp_path):
     import sys
 
+    from reference_nn.examples._output import PLOTS_SKIPPED
+
+    monkeypatch.chdir(tmp_path)
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # importlib.util.find_spec then reports it missing
-    assert main(["train", "--example", "moons", "--quick"]) == EXIT_USAGE
+    assert main(["train", "--quick"]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert out.count("== ") == 4, f"every example ran:\n{out}"
+    assert out.splitlines().count(PLOTS_SKIPPED) == 1, f"one line says the plots were skipped:\n{out}"
+    assert out.rstrip().endswith(PLOTS_SKIPPED), "said once, at the end, after every result"
+    assert not (tmp_path / "refnn-output").exists(), "no folder for plots that were not drawn"
+
+
+def test_train_without_matplotlib_but_with_out_is_one_line_naming_the_extra(monkeypatch, capsys, tmp_path):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    assert main(["train", "--example", "moons", "--quick", "--out", str(tmp_path)]) == EXIT_USAGE
     captured = capsys.readouterr()
     assert captured.err.strip() == (
         'refnn train: error: the plots need matplotlib, which is not installed: pip install "reference-nn[plots]"'

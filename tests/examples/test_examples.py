@@ -21,7 +21,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 @pytest.mark.parametrize(
     "command, plots",
     [(["-m", "reference_nn.examples.mazur_2_2_2", "--quick"], []),
-     (["-m", "reference_nn.examples.deep_classifier", "--quick"], []),
+     (["-m", "reference_nn.examples.deep_classifier", "--quick"], ["classifier_cost.png"]),
      (["-m", "reference_nn.examples.two_moons", "--quick"], ["moons_loss.png", "moons_boundary.png"]),
      (["-m", "reference_nn.examples.step_size", "--quick"], ["step_size.png"]),
      ([str(EXAMPLES_DIR / "my_layer.py")], [])],
@@ -40,15 +40,36 @@ def test_runs_as_a_script_and_writes_only_into_refnn_output(command, plots, tmp_
         assert path.read_bytes() == content, f"running {command} changed the committed {path.name}"
 
 
-def test_missing_matplotlib_is_one_line_before_any_training(tmp_path):
-    """A numpy-only install: the example names the extra to install and trains nothing."""
-    blocker = tmp_path / "sitecustomize.py"  # hide matplotlib from the child interpreter
-    blocker.write_text("import sys\nsys.modules['matplotlib'] = None\n")
+def _run_without_matplotlib(arguments: list[str], tmp_path):
+    """Run ``python ARGUMENTS`` in tmp_path with matplotlib hidden, as in a NumPy-only install: a
+    sitecustomize makes ``import matplotlib`` fail and ``importlib.util.find_spec`` report it missing."""
     import os
 
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
-    done = subprocess.run([sys.executable, "-m", "reference_nn.examples.two_moons", "--quick"], capture_output=True,
-                          text=True, timeout=60, cwd=tmp_path, env=env)  # fmt: skip
+    blocker = tmp_path / "blocker"
+    blocker.mkdir()
+    (blocker / "sitecustomize.py").write_text("import sys\nsys.modules['matplotlib'] = None\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(blocker), str(ROOT)])}
+    return subprocess.run([sys.executable, *arguments], capture_output=True, text=True, timeout=60, cwd=tmp_path,
+                          env=env)  # fmt: skip
+
+
+@pytest.mark.parametrize("example", ["deep_classifier", "two_moons", "step_size"])
+def test_without_matplotlib_an_example_runs_and_says_plots_were_skipped(example, tmp_path):
+    """The light install (NumPy only) runs every example: it trains, prints, and says in one line that the
+    plots were skipped; it writes nothing."""
+    from reference_nn.examples._output import PLOTS_SKIPPED
+
+    done = _run_without_matplotlib(["-m", f"reference_nn.examples.{example}", "--quick"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines.count(PLOTS_SKIPPED) == 1, f"one line saying the plots were skipped:\n{done.stdout}"
+    assert len(lines) > 1 and "wrote" not in done.stdout, f"the example's results, and no plot:\n{done.stdout}"
+    assert not (tmp_path / "refnn-output").exists(), "nothing is written when nothing is drawn"
+
+
+def test_without_matplotlib_an_explicit_out_is_one_line_before_any_training(tmp_path):
+    """--out asks for plot files that cannot be drawn: an error naming the extra, before the training."""
+    done = _run_without_matplotlib(["-m", "reference_nn.examples.two_moons", "--quick", "--out", "plots"], tmp_path)
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip() == (
         'two_moons: error: the plots need matplotlib, which is not installed: pip install "reference-nn[plots]"'
