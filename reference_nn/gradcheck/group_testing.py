@@ -14,11 +14,15 @@ whole rows. Elements estimated element-wise are left out of every later projecti
   was estimated, goes back to be certified again: every wrong element costs about
   log2(n) + DIRECTIONS evaluations (k wrong elements: O(k log n)).
 
-A failing set of at most FINISH_SIZE elements is estimated element by element. After the first
-wrong element of a larger set, SAMPLE_SIZE random elements of the rest are estimated:
-where many are wrong, that names enough of them and measures the fraction; bisection rounds then
-stop. With few wrong, rounds go on up to MAX_ROUNDS. Finally, for a matrix, the rows (and shared
-columns) of the wrong elements are followed as sets to their extent (a block of rows).
+A failing set of at most FINISH_SIZE elements is estimated element by element. In a matrix, the
+row of a wrong element found by bisection is then set apart from the rest (one failing set for a
+wrong row instead of a bisection per element). After the first wrong element of a larger set,
+SAMPLE_SIZE random elements of the rest are estimated: where many are wrong, that names enough of
+them and measures the fraction; bisection rounds then stop. With few wrong, rounds go on up to
+MAX_ROUNDS. A set still failing then is *narrowed*: its halves are certified, the failing halves
+halved again down to one row (at most NARROW_SETS sets), so that after a FAIL the elements outside
+the failing blocks are still certified. Finally, for a matrix, the rows (and shared columns) of the
+wrong elements are followed as sets to their extent (a block of rows).
 Everything stops when the check's Budget is spent; what is left is unverified, never passed.
 """
 
@@ -52,6 +56,15 @@ FALLBACK_ELEMENTS = 512
 # tensor: 512 (6k evaluations with Richardson). The autoencoder above needed ~6000 blocks of ~40
 # elements (600k evaluations): beyond the cap its elements are INCONCLUSIVE at once.
 SPLIT_PROJECTIONS = 512
+# Sets a failing set may be narrowed into (halves, at row boundaries) once bisection has named what it
+# will name: halves that pass are certified, failing ones are followed down to one row. One wrong
+# row of a 1M tensor costs ~2 log2(rows) ~ 20 sets; widespread errors stop here, the rest counted
+# "in a set that failed a projection" (never passed).
+NARROW_SETS = 64
+# Elements of a failing row (the row of a wrong element found by bisection) estimated element-wise,
+# spread along it: a wrong row is then reported with several confirmed elements (48 evaluations with
+# Richardson), not as one element wrong and the rest unverified.
+ROW_CONFIRM = 4
 
 
 @dataclass
@@ -67,6 +80,7 @@ class SearchOutcome:
     wrong_rows: list = field(default_factory=list)  # rows that failed a projection as a set
     wrong_columns: list = field(default_factory=list)
     resolution: float = 0.0  # largest relative error a passing projection ruled out (0: none passed)
+    rms_share: float = 0.0  # largest error a passing projection ruled out, as a share of the tensor's RMS
     closest: Projection | None = None  # the passing projection nearest its threshold (for the report)
     exhausted: str | None = None
     rounds: int = 0
@@ -79,11 +93,13 @@ class SearchOutcome:
 def search(problem: TensorProblem, budget: Budget, row_length: int) -> SearchOutcome:
     """Certify, bisect, sample and follow patterns on ``problem`` (see the module docstring)."""
     out = SearchOutcome(np.zeros(problem.n, dtype=bool), np.zeros(problem.n, dtype=bool))
-    fallback_left, split_left = FALLBACK_ELEMENTS, SPLIT_PROJECTIONS
-    work = initial_blocks(problem)
+    fallback_left, split_left, narrow_left = FALLBACK_ELEMENTS, SPLIT_PROJECTIONS, NARROW_SETS
+    # (indices, kind): "new" sets are bisected when they fail; a failing "row" (the rest of a row that
+    # held a wrong element) or "narrow" set (a half of a set left failing) is not bisected again
+    work: list[tuple[np.ndarray, str]] = [(block, "new") for block in initial_blocks(problem)]
     try:
         while work:
-            idx = work.pop()
+            idx, kind = work.pop()
             idx = idx[~np.isfinite(problem.values[idx])]
             if idx.size <= LEAF_SIZE:
                 _estimate(problem, out, idx, budget)
@@ -92,6 +108,7 @@ def search(problem: TensorProblem, budget: Budget, row_length: int) -> SearchOut
             if status == "clean":
                 out.certified[idx] = True
                 out.resolution = max(out.resolution, problem.resolution(idx, projection))
+                out.rms_share = max(out.rms_share, problem.rms_share(idx, projection))
                 if out.closest is None or _ratio(projection) > _ratio(out.closest):
                     out.closest = projection
                 budget.advance(idx.size)
@@ -100,7 +117,7 @@ def search(problem: TensorProblem, budget: Budget, row_length: int) -> SearchOut
                 blocks = math.ceil(idx.size / size)
                 if size > LEAF_SIZE and blocks * DIRECTIONS <= split_left:
                     split_left -= blocks * DIRECTIONS
-                    work.extend(_blocks(idx, size))
+                    work.extend((block, kind) for block in _blocks(idx, size))
                 elif idx.size <= fallback_left:
                     fallback_left -= idx.size
                     _estimate(problem, out, idx, budget)
@@ -108,28 +125,47 @@ def search(problem: TensorProblem, budget: Budget, row_length: int) -> SearchOut
                     out.unresolvable[idx] = True
             elif idx.size <= FINISH_SIZE:
                 _estimate(problem, out, idx, budget)
-            elif out.rounds >= MAX_ROUNDS or (out.sampled and out.sample_failing >= MANY_WRONG):
-                out.failing_sets.append(idx)
+            elif kind != "new" or out.rounds >= MAX_ROUNDS or (out.sampled and out.sample_failing >= MANY_WRONG):
+                # narrowed: the halves that pass are certified, the failing ones followed down to a row
+                if narrow_left >= 2 and idx.size > max(row_length, FINISH_SIZE) and not _mostly_wrong(out):
+                    narrow_left -= 2
+                    work.extend((half, "narrow") for half in _halves(idx, row_length))
+                else:
+                    if kind == "row":  # a few more of the row element-wise: "row 7", not "one element"
+                        _estimate(problem, out, _spread(idx, ROW_CONFIRM), budget)
+                    out.failing_sets.append(idx[~np.isfinite(problem.values[idx])])
             else:
                 out.rounds += 1
                 found = _bisect(problem, idx, projection, draw, row_length)
                 if found is None:  # the failure did not survive splitting: look closer, in halves
-                    work.extend(_halves(idx, row_length))
+                    work.extend((half, "new") for half in _halves(idx, row_length))
                     continue
                 before = len(out.failing)
                 _estimate(problem, out, found, budget)
                 if len(out.failing) == before:  # right element-wise: rounding of a large set, not an error
                     out.rounds -= 1
-                    work.extend(_halves(idx, row_length))
+                    work.extend((half, "new") for half in _halves(idx, row_length))
                     continue
                 if out.sampled == 0:
                     _sample(problem, out, idx, budget)
-                work.append(idx)  # the rest of the set is certified again (or bisected again)
+                # the rest is certified again (or bisected again); in a matrix the wrong element's row
+                # is set apart first: a wrong row then costs one failing set, not MAX_ROUNDS bisections
+                row = found[0] // row_length
+                in_row = (idx // row_length) == row
+                if row_length > 1 and not in_row.all():
+                    work.append((idx[in_row], "row"))
+                    idx = idx[~in_row]
+                work.append((idx, "new"))
         if out.failing:
             _follow_patterns(problem, out, row_length)
     except BudgetExhausted as stop:
         out.exhausted = stop.reason
     return out
+
+
+def _mostly_wrong(out: SearchOutcome) -> bool:
+    """Most sampled elements are wrong: certifying the rest in ever smaller halves would find little."""
+    return out.sampled > 0 and out.sample_failing > out.sampled / 2
 
 
 def initial_blocks(problem: TensorProblem) -> list[np.ndarray]:
@@ -209,8 +245,9 @@ def _follow_patterns(problem: TensorProblem, out: SearchOutcome, row_length: int
         return status == "dirty"  # an unresolved row shows no error
 
     columns, counts = np.unique(failing % row_length, return_counts=True)
-    for column in columns[(counts >= 2) & (len(np.unique(failing // row_length)) >= 2)]:
-        out.wrong_columns.append(int(column))
+    shared = columns[(counts >= 2) & (len(np.unique(failing // row_length)) >= 2)]
+    if shared.size <= row_length // 2:  # most columns "shared": whole rows are wrong, not a column
+        out.wrong_columns.extend(int(column) for column in shared)
     rows = set(int(r) for r in failing // row_length)
     if out.wrong_columns and len(rows) > 2:
         return  # a column pattern: its rows are all "wrong", following them would say nothing more
@@ -238,6 +275,11 @@ def _halves(idx: np.ndarray, row_length: int) -> list[np.ndarray]:
         if 0 < boundary < idx.size:
             mid = boundary
     return [idx[:mid], idx[mid:]]
+
+
+def _spread(idx: np.ndarray, count: int) -> np.ndarray:
+    """``count`` elements of idx spread evenly along it (all of them if fewer)."""
+    return idx[np.unique(np.linspace(0, idx.size - 1, min(count, idx.size)).astype(np.int64))]
 
 
 def _blocks(idx: np.ndarray, size: int) -> list[np.ndarray]:

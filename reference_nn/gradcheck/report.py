@@ -56,6 +56,7 @@ class ParameterResult:
     method, passing); analytic / numeric / tolerance are the values there. Counts: n_elements =
     n_verified + n_inconclusive + n_failed; inconclusive_reasons maps a reason to its count.
     hint: a guess at what the error looks like (set only on a failing tensor).
+    tolerance_rms_share: see the field's comment (projections only).
     """
 
     name: str
@@ -82,6 +83,9 @@ class ParameterResult:
     error_ratio: float = 0.0
     inconclusive_reasons: dict = field(default_factory=dict)
     hint: str = ""
+    # The per-element tolerance stated for the elements certified by projections, as a share of the
+    # tensor's gradient RMS (the measured resolution, <= projection.MAX_RMS_SHARE); nan: none were.
+    tolerance_rms_share: float = math.nan
 
     @property
     def n_verified(self) -> int:

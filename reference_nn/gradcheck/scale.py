@@ -16,12 +16,12 @@ from . import tolerances as tol
 from .budget import Budget
 from .group_testing import SearchOutcome, search
 from .judge import judge_elements
-from .projection import DIRECTIONS, MISS_PER_DIRECTION, TensorProblem
+from .projection import DIRECTIONS, MAX_RMS_SHARE, MISS_PER_DIRECTION, TensorProblem
 from .report import FAIL, FLOOR_TOO_LARGE, INCONCLUSIVE, PASS, ParameterResult
 
 BUDGET_EXHAUSTED = "budget exhausted"  # reasons elements are not verified (ParameterResult.inconclusive_reasons)
 NOT_EXPLORED = "in a set that failed a projection, not explored further"
-UNRESOLVABLE = "projection error bound too large for this loss (method='elementwise' or a complex-safe f resolves it)"
+UNRESOLVABLE = "projection error bound too large for this loss"
 
 # "auto" checks a tensor by projections from this many elements on. A right tensor costs DIRECTIONS
 # projections (1 evaluation each with complex step, 12 with Richardson), element-wise costs one
@@ -80,9 +80,8 @@ def check_tensor_by_projection(ev, key, analytic, grad_key, dtype, inner, rtol, 
     if (floor_bound.any() or unresolvable.any()) and result.status == PASS:
         result.status = INCONCLUSIVE
     if unresolvable.any():
-        notes.append(f"{int(unresolvable.sum())} element(s) not verified: real-difference projections cannot resolve "
-                     "their tolerance for this loss (its rounding is large next to these gradients), "
-                     "method='elementwise' checks them one by one (12 evaluations each)")
+        notes.append(unresolvable_advice(problem, int(unresolvable.sum()), budget,
+                                         tol.verification_allowance(dtype, largest_rms)))
     if unverified.any():
         first = np.flatnonzero(unverified)[:5]
         result.inconclusive_indices = (result.inconclusive_indices + [_unravel(i, analytic.shape) for i in first])[:5]
@@ -90,12 +89,13 @@ def check_tensor_by_projection(ev, key, analytic, grad_key, dtype, inner, rtol, 
         notes.append(f"{int(unverified.sum())} element(s) not verified: {why}")
     if result.status == FAIL:
         notes.append(describe(problem, outcome, row_length))
-    elif outcome.certified.any():
+    if outcome.certified.any():
+        result.tolerance_rms_share = outcome.rms_share
         notes.append(
             f"{int((outcome.certified & ~floor_bound).sum())} element(s) verified by {DIRECTIONS} random "
-            "projections each "
-            f"(relative resolution {outcome.resolution:.1e}: an element wrong beyond it passes all of them with "
-            f"probability < {miss_probability():.0e}), {int(np.isfinite(problem.values).sum())} element-wise"
+            f"projections each to {outcome.rms_share:.1e} x the gradient RMS ({outcome.rms_share * problem.rms:.1e}) "
+            f"per element (an element wrong beyond it passes all of them with probability < "
+            f"{miss_probability():.0e}), {int(np.isfinite(problem.values).sum())} element-wise"
         )
     if result.status == PASS and outcome.certified.all() and outcome.closest is not None:
         # nothing was compared element by element: show the projection closest to its threshold
@@ -106,6 +106,25 @@ def check_tensor_by_projection(ev, key, analytic, grad_key, dtype, inner, rtol, 
         result.max_rel_error = abs(closest.discrepancy) / max(abs(closest.analytic), abs(closest.numeric), 1e-300)
     result.note = "; ".join(notes)
     return result
+
+
+def unresolvable_advice(problem: TensorProblem, count: int, budget: Budget, allowance: float) -> str:
+    """Why ``count`` elements stay unverified, and what would verify them: element-wise estimates only
+    where one element's projection resolves its tolerance (then their cost, from the evaluations so
+    far), never a minutes-long run that would end INCONCLUSIVE too."""
+    text = (f"{count} element(s) not verified: real-difference projections cannot resolve "
+            f"{MAX_RMS_SHARE:.0%} of this tensor's gradient RMS for this loss (its rounding is large next to these "
+            "gradients)")
+    one = problem.single_element_resolves(allowance)
+    if problem.inner == "complex" or one is None:
+        return text
+    if not one:
+        return (text + ", nor would one element at a time: a complex-safe f (no float(), .real or scipy.special "
+                "functions on the parameters' path) is checked by complex step, which has no rounding of differences")
+    evaluations = 2 * tol.RICHARDSON_LEVELS * count
+    seconds = evaluations * budget.elapsed / max(budget.evaluations, 1)
+    return (text + f", method='elementwise' checks them one by one ({evaluations} evaluations, about {seconds:.0f} s "
+            "at this check's pace), or a complex-safe f by complex step")
 
 
 def describe(problem: TensorProblem, outcome: SearchOutcome, row_length: int) -> str:
