@@ -45,6 +45,11 @@ for _method in ("central", "richardson"):
     KNOWN_WRONG["vg/TwoLayerNet/tiny_w_1e-8[float64]", _method] = TINY_RELU
 for _method in ("auto", "elementwise", "projection", "richardson", "directional"):
     KNOWN_WRONG["columns/L_model/tiny_w_1e-8_float_cost[float64]", _method] = TINY_RELU
+# Known wrong where the verdict hangs on rounding: the pre-activations lie within 1e-16 of the kink, so
+# whether a difference crosses it depends on the last bit of a sum (BLAS, NumPy version). Measured: FAIL
+# (wrong) with numpy 2.4.6 here, INCONCLUSIVE (right) with numpy 1.26.4 (the nox cell tf 2.20.0 / numpy
+# 1.26.4). Not strict there: an XPASS in another environment is that rounding, not a fix.
+ROUNDING_DEPENDENT = {("vg/TwoLayerNet/tiny_w_1e-8[float64]", "central")}
 # (tiny weights with a missing 1/m: INCONCLUSIVE "tolerance floor too large" now, no longer PASS)
 # (directional float32, one element of a small Dense: fixed, tensors under 16 elements are checked element-wise)
 KNOWN_WRONG["vg/float32_only/one_element_5pct[float32]", "directional"] = (
@@ -59,7 +64,8 @@ def _params():
     for cid in CASES:
         for method in METHODS:
             reason = KNOWN_WRONG.get((cid, method))
-            marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+            strict = (cid, method) not in ROUNDING_DEPENDENT
+            marks = [pytest.mark.xfail(strict=strict, reason=reason)] if reason else []
             if method != "auto" and not reason:
                 marks.append(pytest.mark.slow)
             yield pytest.param(cid, method, marks=marks, id=f"{cid}-{method}")
@@ -67,6 +73,7 @@ def _params():
 
 def test_known_wrong_entries_name_existing_cases():
     missing = [key for key in KNOWN_WRONG if key[0] not in CASES or key[1] not in METHODS]
+    missing += [key for key in ROUNDING_DEPENDENT if key not in KNOWN_WRONG]
     assert not missing, f"KNOWN_WRONG names cases or methods that do not exist: {missing}"
 
 
