@@ -1,10 +1,10 @@
 """The README's "Which function do I call" table and its shell lines run as written: every
 one-liner on the course-style code of tests/gradcheck/user_code, each giving a verified PASS, and
-each `refnn check` line exiting 0 on the same code copied into a temporary folder."""
+each `refnn check` line exiting 0 when run, as the README says, from examples/ (which ships the modules
+the lines name: layers.py, model.py, mylayers.py, params.npz)."""
 
 import re
 import shlex
-import shutil
 import sys
 from pathlib import Path
 
@@ -83,39 +83,16 @@ def test_each_readme_one_liner_passes(call):
 
 
 @pytest.fixture
-def shell_folder(tmp_path, monkeypatch):
-    user_code = Path(__file__).resolve().parent / "user_code"
-    shutil.copy(user_code / "layers.py", tmp_path / "layers.py")
-    shutil.copy(user_code / "models.py", tmp_path / "user_models.py")
-    (tmp_path / "model.py").write_text(
-        "import numpy as np\n"
-        "from user_models import TwoLayerNet\n"
-        "net = TwoLayerNet(4, 5, 3, weight_scale=0.1)\n"
-        "def loss_and_grads(params):\n"
-        "    z = np.tanh(params['W'] @ np.arange(3.0) + params['b'])\n"
-        "    dz = 2 * z * (1 - z ** 2)\n"
-        "    return np.sum(z ** 2), {'dW': np.outer(dz, np.arange(3.0)), 'db': dz}\n"
-    )
-    (tmp_path / "mylayers.py").write_text(
-        "import numpy as np\n"
-        "class Dense:\n"
-        "    def __init__(self):\n"
-        "        self.W, self.b = np.random.default_rng(0).standard_normal((5, 3)), np.zeros(3)\n"
-        "    def forward(self, x):\n"
-        "        self.x = x\n"
-        "        return x @ self.W + self.b\n"
-        "    def backward(self, dout):\n"
-        "        self.dW, self.db = self.x.T @ dout, dout.sum(axis=0)\n"
-        "        return dout @ self.W.T\n"
-    )
-    rng = np.random.default_rng(1)
-    np.savez(tmp_path / "params.npz", W=rng.standard_normal((2, 3)), b=rng.standard_normal(2))
-    monkeypatch.chdir(tmp_path)
+def shell_folder(monkeypatch):
+    """examples/ of the checkout, where the README says to run these lines: the modules they name
+    (layers.py, model.py, mylayers.py, params.npz) ship there, so a user can paste them as they are."""
+    examples = ROOT / "examples"
+    monkeypatch.chdir(examples)
     monkeypatch.setattr(sys, "path", list(sys.path))
-    for name in ("layers", "model", "mylayers", "user_models"):
+    for name in ("layers", "model", "mylayers"):
         monkeypatch.delitem(sys.modules, name, raising=False)
-    yield tmp_path
-    for name in ("layers", "model", "mylayers", "user_models"):
+    yield examples
+    for name in ("layers", "model", "mylayers"):
         sys.modules.pop(name, None)
 
 
