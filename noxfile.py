@@ -8,6 +8,7 @@ minimum versions, lint and type checks, golden-data regeneration, drift reports,
     nox -s jax_matrix              the JAX tests on every compatible (jax, numpy) pair
     nox -s drift_report            gathers the matrix's drift tables into docs/drift.md
     nox -s regenerate              rewrites the golden data (never run by default)
+    nox -s mutants                 mutation testing (cosmic-ray): reference_nn.gradcheck, reference_nn, tolerances
     nox -s update_docs             refreshes docs/images, benchmarks/results, docs/conventions.md (never by default)
 
 Each session prints the versions it installed. Venvs are reused between runs
@@ -111,6 +112,16 @@ def jax_matrix(session: nox.Session, jax: str, numpy: str) -> None:
     DRIFT_FOLDER.mkdir(parents=True, exist_ok=True)
     name = f"jax{jax}-numpy{numpy}"
     session.run("python", "-m", "equivalence_tests.drift", "--json", str(DRIFT_FOLDER / f"{name}.json"), env=JAX_ENV)
+
+
+@nox.session(python=False)
+def mutants(session: nox.Session) -> None:
+    """Mutation testing (mutation/mutants.py): every mutant of reference_nn/gradcheck, reference_nn and the
+    harness's tolerance modules against the tests that target them; prints the kill rate and each survivor.
+    Arguments pass through: ``nox -s mutants -- gradcheck --sample 200`` (a seeded sample), ``--modules
+    diagnosis.py`` (one module), ``--minutes 45`` (stop starting mutants then), ``--update-docs``."""
+    session.run("python", "-m", "pip", "install", "-c", CI_CONSTRAINTS, "-e", ".[test,mutation]", silent=True)
+    session.run("nice", "python", "-m", "mutation.mutants", *session.posargs, env=QUIET_TF, external=True)
 
 
 @nox.session(python=False)

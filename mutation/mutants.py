@@ -1,0 +1,263 @@
+"""Mutation testing of reference_nn.gradcheck, reference_nn and the harness's tolerance modules.
+
+    python -m mutation.mutants gradcheck                      every mutant of reference_nn/gradcheck
+    python -m mutation.mutants gradcheck --sample 200 --seed 1  a seeded random sample of them
+    python -m mutation.mutants gradcheck --modules diagnosis.py  one module (a quick try)
+    python -m mutation.mutants --summary                     the committed counts (mutation/results/)
+
+``nox -s mutants`` runs the three targets. Each mutant is one small change of the source made by
+cosmic-ray's operators (``+`` -> ``-``, ``<`` -> ``<=``, a number +-1, ``True`` -> ``False``, a loop
+that never runs, ...), and is run against the tests that target its package (TARGETS: fast
+selections, ``-m "not slow" -x``, the pinning tests first so that a killed mutant stops within seconds).
+A mutant is *killed* when a test fails, *survives* when every test passes, *timeout* when the tests
+run past TIMEOUT_S (an infinite loop: counted apart, not as killed). A survivor that no input can tell
+apart from the original is *equivalent*; mutation/equivalent.toml lists each one with its reason, and
+the kill rate is killed / (all - equivalent - timeout).
+
+The sources are mutated in a copy of the working tree (refnn-output/mutants/tree), never in place, so
+an interrupted run leaves the checkout untouched. Results are appended per mutant to
+refnn-output/mutants/<target>.jsonl (a rerun resumes where it stopped: same code, same seed); with
+--update-docs the summary is also written to mutation/results/<target>.json (committed).
+
+Operators left out: the bitwise and shift replacements of arithmetic operators (``a / b`` -> ``a ^ b``)
+raise TypeError on every float and would count as cheap kills, inflating the rate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import tomllib
+
+ROOT = Path(__file__).resolve().parent.parent
+OUTPUT = ROOT / "refnn-output" / "mutants"
+RESULTS = ROOT / "mutation" / "results"
+EQUIVALENT = ROOT / "mutation" / "equivalent.toml"
+# The fast selection of tests/gradcheck takes ~10 s on the quiet 2-core machine; a mutant that makes
+# a loop infinite (a step halved the wrong way) is stopped after this long and reported as a timeout.
+TIMEOUT_S = 120.0
+PYTEST = "python -m pytest -p no:cacheprovider -q -x --no-header -m 'not slow'"
+
+# target name: (module paths or globs, tests in the order they run: the pins first)
+TARGETS: dict[str, tuple[list[str], list[str]]] = {
+    "gradcheck": (
+        ["reference_nn/gradcheck/*.py"],
+        ["tests/gradcheck/pins", "tests/gradcheck"],
+    ),
+    "reference_nn": (
+        ["reference_nn/*.py"],
+        ["tests/core/test_numerics.py", "tests/core/test_special.py", "tests/core/test_saturation.py",
+         "tests/core/test_bad_input.py", "tests/core/test_worked_examples.py", "tests/properties"],
+    ),  # fmt: skip
+    "tolerances": (
+        ["equivalence_tests/tolerances.py", "equivalence_tests/error_scale.py"],
+        ["tests/oracles/test_fd_method_tolerances.py", "tests/oracles/test_readme_tolerance_table.py",
+         "tests/oracles/test_compare.py", "tests/properties/test_property_error_scale.py",
+         "tests/properties/test_property_meta_broken_gradients.py"],
+    ),  # fmt: skip
+}
+EXCLUDED_OPERATORS = re.compile(r"core/ReplaceBinaryOperator_\w+_(RShift|LShift|BitOr|BitAnd|BitXor)$")
+
+
+def tree_copy(destination: Path) -> Path:
+    """The working tree's tracked and untracked-not-ignored files, copied to ``destination``."""
+    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, check=True,
+                            capture_output=True).stdout.decode().split("\0")  # fmt: skip
+    if destination.exists():
+        shutil.rmtree(destination)
+    for name in filter(None, listed):
+        source = ROOT / name
+        if source.is_file():
+            (destination / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, destination / name)
+    return destination
+
+
+def modules_of(target: str, only: list[str] | None, tree: Path) -> list[Path]:
+    patterns, _ = TARGETS[target]
+    found = sorted({p.relative_to(tree) for pattern in patterns for p in tree.glob(pattern)})
+    if only:
+        found = [p for p in found if p.name in only or str(p) in only]
+        if not found:
+            raise SystemExit(f"--modules {only}: no module of target {target!r} has that name")
+    return found
+
+
+def mutations_of(modules: list[Path]) -> list[dict]:
+    """Every (module, operator, occurrence) cosmic-ray can mutate, in a stable order."""
+    from cosmic_ray.commands.init import _all_work_items
+
+    jobs = []
+    for item in _all_work_items(modules, {}):
+        spec = item.mutations[0]
+        if EXCLUDED_OPERATORS.match(spec.operator_name):
+            continue
+        jobs.append({"module": str(spec.module_path), "operator": spec.operator_name, "occurrence": spec.occurrence,
+                     "line": spec.start_pos[0], "definition": spec.definition_name})  # fmt: skip
+    return jobs
+
+
+def job_key(job: dict) -> str:
+    return f"{job['module']}:{job['operator']}:{job['occurrence']}"
+
+
+def changed_lines(diff: str) -> tuple[str, str]:
+    """The original and the mutated line of a one-line mutation diff (stripped)."""
+    old = [ln[1:].strip() for ln in diff.splitlines() if ln.startswith("-") and not ln.startswith("---")]
+    new = [ln[1:].strip() for ln in diff.splitlines() if ln.startswith("+") and not ln.startswith("+++")]
+    return " / ".join(old), " / ".join(new)
+
+
+def load_equivalent() -> list[dict]:
+    with open(EQUIVALENT, "rb") as handle:
+        return tomllib.load(handle).get("mutant", [])
+
+
+def is_equivalent(record: dict, equivalent: list[dict]) -> dict | None:
+    for entry in equivalent:
+        if (record["module"].endswith(entry["module"]) and record["original"] == entry["original"]
+                and record["mutated"] == entry["mutated"]):  # fmt: skip
+            return entry
+    return None
+
+
+def run(target: str, sample: int | None, seed: int, only: list[str] | None, deadline: float | None) -> Path:
+    from cosmic_ray.mutating import mutate_and_test
+    from cosmic_ray.work_item import MutationSpec, TestOutcome
+
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    tree = tree_copy(OUTPUT / "tree")
+    os.chdir(tree)
+    os.environ.update(PYTHONPATH=str(tree), TF_CPP_MIN_LOG_LEVEL="3", OMP_NUM_THREADS="1",
+                      OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")  # fmt: skip
+    tests = [t for t in TARGETS[target][1] if (tree / t).exists()]
+    command = f"{PYTEST} {' '.join(tests)}"
+    started = time.monotonic()
+    baseline = subprocess.run(command, shell=True, capture_output=True, text=True)
+    if baseline.returncode != 0:
+        raise SystemExit(f"the unmutated tests fail ({command}):\n{baseline.stdout[-3000:]}")
+    baseline_s = time.monotonic() - started
+    jobs = mutations_of(modules_of(target, only, tree))
+    population = len(jobs)
+    if sample is not None and sample < population:
+        jobs = random.Random(seed).sample(jobs, sample)
+    log = OUTPUT / f"{target}.jsonl"
+    done = {}
+    if log.exists():
+        done = {json.loads(line)["key"]: json.loads(line) for line in log.read_text().splitlines() if line}
+    print(f"{target}: {population} mutants, running {len(jobs)} ({len(done)} done before); baseline {baseline_s:.1f} s;"
+          f" tests: {command}", flush=True)  # fmt: skip
+    with open(log, "a") as out:
+        for number, job in enumerate(jobs, 1):
+            key = job_key(job)
+            if key in done:
+                continue
+            if deadline is not None and time.time() > deadline:
+                print(f"deadline reached after {number - 1} of {len(jobs)} mutants", flush=True)
+                break
+            spec = MutationSpec(module_path=job["module"], operator_name=job["operator"],
+                                occurrence=job["occurrence"], start_pos=(job["line"], 0), end_pos=(job["line"], 1),
+                                definition_name=job["definition"])  # fmt: skip
+            begun = time.monotonic()
+            result = mutate_and_test([spec], command, TIMEOUT_S)
+            original, mutated = changed_lines(result.diff or "")
+            killed, survived = TestOutcome.KILLED, TestOutcome.SURVIVED
+            outcome = ("timeout" if result.output == "timeout" else "killed" if result.test_outcome == killed
+                       else "survived" if result.test_outcome == survived else "error")  # fmt: skip
+            record = {**job, "key": key, "outcome": outcome, "original": original, "mutated": mutated,
+                      "seconds": round(time.monotonic() - begun, 1), "population": population,
+                      "sample": len(jobs), "seed": seed if sample else None}  # fmt: skip
+            if outcome == "error":
+                record["output"] = (result.output or "")[-1500:]
+            out.write(json.dumps(record) + "\n")
+            out.flush()
+            print(f"[{number}/{len(jobs)}] {outcome:8s} {record['seconds']:5.1f}s {job['module']}:{job['line']} "
+                  f"{original!r} -> {mutated!r}", flush=True)  # fmt: skip
+    return log
+
+
+def wilson(successes: int, total: int, z: float = 1.96) -> tuple[float, float]:
+    """95% Wilson score interval of a proportion (a sample's kill rate)."""
+    if total == 0:
+        return (math.nan, math.nan)
+    p = successes / total
+    centre = (p + z * z / (2 * total)) / (1 + z * z / total)
+    half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / (1 + z * z / total)
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def summarize(target: str, log: Path) -> dict:
+    records = [json.loads(line) for line in log.read_text().splitlines() if line]
+    equivalent = load_equivalent()
+    counts = {"killed": 0, "survived": 0, "equivalent": 0, "timeout": 0, "error": 0}
+    survivors, equivalents = [], []
+    for record in records:
+        outcome = record["outcome"]
+        if outcome == "survived" and (entry := is_equivalent(record, equivalent)):
+            outcome = "equivalent"
+            equivalents.append({**_where(record), "reason": entry["reason"]})
+        elif outcome == "survived":
+            survivors.append(_where(record))
+        counts[outcome] += 1
+    judged = counts["killed"] + counts["survived"]
+    low, high = wilson(counts["killed"], judged)
+    return {
+        "target": target, "population": records[0]["population"] if records else 0, "run": len(records),
+        "sampled": bool(records and records[0]["sample"] < records[0]["population"]),
+        "seed": records[0]["seed"] if records else None, **counts,
+        "kill_rate": counts["killed"] / judged if judged else math.nan, "kill_rate_95ci": [low, high],
+        "survivors": survivors, "equivalent_survivors": equivalents,
+    }  # fmt: skip
+
+
+def _where(record: dict) -> dict:
+    return {"module": record["module"], "line": record["line"], "operator": record["operator"],
+            "original": record["original"], "mutated": record["mutated"]}  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("targets", nargs="*", help=f"any of {list(TARGETS)} (default: all)")
+    parser.add_argument("--sample", type=int, help="run a seeded random sample of this many mutants per target")
+    parser.add_argument("--seed", type=int, default=20261205)
+    parser.add_argument("--modules", nargs="+", help="only these modules (file names) of the target")
+    parser.add_argument("--minutes", type=float, help="stop starting new mutants after this long (a partial run)")
+    parser.add_argument("--fresh", action="store_true", help="forget earlier results of these targets")
+    parser.add_argument("--update-docs", action="store_true", help="write mutation/results/<target>.json")
+    args = parser.parse_args(argv)
+    unknown = [t for t in args.targets if t not in TARGETS]
+    if unknown:
+        parser.error(f"unknown target(s) {unknown}; expected any of {list(TARGETS)}")
+    deadline = time.time() + 60 * args.minutes if args.minutes else None
+    for target in args.targets or list(TARGETS):
+        if args.fresh:
+            (OUTPUT / f"{target}.jsonl").unlink(missing_ok=True)
+        log = run(target, args.sample, args.seed, args.modules, deadline)
+        summary = summarize(target, log)
+        text = json.dumps(summary, indent=1)
+        (OUTPUT / f"{target}.json").write_text(text + "\n")
+        if args.update_docs:
+            RESULTS.mkdir(exist_ok=True)
+            (RESULTS / f"{target}.json").write_text(text + "\n")
+        low, high = summary["kill_rate_95ci"]
+        print(f"{target}: killed {summary['killed']}, survived {summary['survived']} (+{summary['equivalent']} "
+              f"equivalent), timeout {summary['timeout']}, error {summary['error']} of {summary['run']} run "
+              f"({summary['population']} mutants); kill rate {summary['kill_rate']:.1%} "
+              f"(95% CI {low:.1%}-{high:.1%})", flush=True)  # fmt: skip
+        for s in summary["survivors"]:
+            print(f"  survived {s['module']}:{s['line']} {s['original']!r} -> {s['mutated']!r}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
