@@ -117,11 +117,12 @@ def _offset_by_dtype(relative_f, relative_g):
     return f, grad_f
 
 
-@pytest.mark.parametrize("relative, float32", [(4e-11, True), (6e-12, False)])
+@pytest.mark.parametrize("relative, float32", [(1.3e-11, True), (2e-12, False)])
 def test_the_precision_threshold_is_sqrt_eps32_eps64(relative, float32):
-    """sqrt(eps32 eps64) = 1.6e-11 relative separates float32 rounding from float64's: a change of 4e-11 (2.5x above)
-    of |f| (or of a gradient) is float32 rounding, one of 6e-12 (2.7x below) is not; a threshold 3x off in either
-    direction moves one of them."""
+    """sqrt(eps32 eps64) = sqrt(1.19e-7 * 2.22e-16) = 5.1e-12 relative separates float32 rounding from
+    float64's (precision.py's docstring says 1.6e-11; the code's value is the formula's): a change of
+    1.3e-11 of |f| (or of a gradient) is float32 rounding, one of 2e-12 is not; a threshold 3x off in
+    either direction moves one of them."""
     for relative_f, relative_g, note in ((relative, 0.0, "f at the given (mixed) dtypes differs"),
                                          (0.0, relative, "carry float32 rounding")):  # fmt: skip
         f, grad_f = _offset_by_dtype(relative_f, relative_g)
