@@ -21,7 +21,7 @@ report.passed is True only for PASS. See report.py for the contract.
 """
 
 from .check import METHODS, assert_gradients, check_gradients, numerical_gradient
-from .frameworks import ContractCheck, FrameworkReport, check_torch
+from .frameworks import ContractCheck, FrameworkReport, check_jax, check_tf, check_torch
 from .kinks import one_sided_differences
 from .layer import check_layer
 from .numerical import central_difference, complex_step, directional_derivative, random_direction, richardson
@@ -49,7 +49,9 @@ __all__ = [
     "assert_gradients",
     "central_difference",
     "check_gradients",
+    "check_jax",
     "check_layer",
+    "check_tf",
     "check_torch",
     "check_value_and_grad",
     "check_vjp",

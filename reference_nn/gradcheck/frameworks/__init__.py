@@ -29,10 +29,41 @@ def check_torch(fn, *inputs, reference=None, order: int = 1, seed: int = 0, **op
     return check_framework(adapter, adapter.prepare(), order=order, seed=seed, **options)
 
 
+def check_jax(fn, *inputs, reference=None, order: int = 1, seed: int = 0, **options) -> FrameworkReport:
+    """Check a JAX rule (``jax.custom_vjp``, ``jax.custom_jvp``, or a function built from them): its
+    VJP (jax.vjp, the rule or its transpose) as check_torch does, and for a custom_jvp the JVP rule
+    along a random direction per input too. JAX's x64 flag and default device are left as found; the
+    rule runs at the dtypes JAX gives the inputs under the caller's flag. Same options and report."""
+    import jax
+
+    from .common import check_framework
+    from .jax_adapter import JaxAdapter
+
+    _no_reference(reference)
+    from .jvp_check import check_jvp_directions
+
+    adapter = JaxAdapter(fn, inputs)
+    prepared = adapter.prepare()
+    extra = [lambda values, douts: check_jvp_directions(adapter, values, douts, prepared.precisions, seed, options)]
+    return check_framework(adapter, prepared, order=order, seed=seed,
+                           extra_checks=extra if isinstance(fn, jax.custom_jvp) else [], **options)
+
+
+def check_tf(fn, *inputs, reference=None, order: int = 1, seed: int = 0, **options) -> FrameworkReport:
+    """Check a TensorFlow rule (``tf.custom_gradient``, or a function built from such ops) through
+    ``tf.GradientTape``, as check_torch does: same options, contract checks and report."""
+    from .common import check_framework
+    from .tf_adapter import TfAdapter
+
+    _no_reference(reference)
+    adapter = TfAdapter(fn, inputs)
+    return check_framework(adapter, adapter.prepare(), order=order, seed=seed, **options)
+
+
 def _no_reference(reference) -> None:
     if reference is not None:
         raise NotImplementedError("reference= (a float64 reference as the measuring stick for a low-precision "
                                   "kernel) is not implemented yet: check the kernel at float64/float32, or without it")
 
 
-__all__ = ["ContractCheck", "FrameworkReport", "check_torch"]
+__all__ = ["ContractCheck", "FrameworkReport", "check_jax", "check_tf", "check_torch"]

@@ -54,9 +54,12 @@ def driven_outputs(outs: list) -> list[int]:
     return driven
 
 
-def check_framework(adapter, prepared: Prepared, *, order: int = 1, seed: int = 0, **options) -> FrameworkReport:
+def check_framework(adapter, prepared: Prepared, *, order: int = 1, seed: int = 0, extra_checks=(),
+                    **options) -> FrameworkReport:  # fmt: skip
     """Contract checks, then check_gradients on the contraction; order=2 adds the backward's own
-    derivative (second_order.py). options: check_gradients' (method, rtol, atol, max_evaluations, ...)."""
+    derivative (second_order.py); extra_checks: callables (values, douts) -> GradientReport whose
+    results join the report (check_jax's JVP directions). options: check_gradients' (method, rtol,
+    atol, max_evaluations, ...)."""
     if order not in (1, 2):
         raise ValueError(f"order must be 1 or 2; got {order!r}")
     values = prepared.values
@@ -79,6 +82,8 @@ def check_framework(adapter, prepared: Prepared, *, order: int = 1, seed: int = 
         from .second_order import check_second_order
 
         report.add_second_order(check_second_order(adapter, values, douts, gradient_dtypes, seed, options))
+    for extra in extra_checks if not shapes_fail else ():
+        report.add_results(extra(values, douts))
     del first
     return report
 

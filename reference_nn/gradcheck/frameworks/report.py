@@ -41,13 +41,23 @@ class FrameworkReport(GradientReport):
                    list(base.problems), dict(base.cost), list(contracts), framework)  # fmt: skip
 
     def add_second_order(self, second: GradientReport) -> None:
+        renamed = {}
         for name, result in second.results.items():
             result.name = name + ORDER_TWO
-            self.results[result.name] = result
-        self.problems += [p + ORDER_TWO for p in second.problems]
-        self.notes += [f"order 2: {n}" for n in second.notes]
-        self.n_evaluations += second.n_evaluations
-        self.cost["order 2"] = {"evaluations": second.n_evaluations}
+            renamed[result.name] = result
+        second.results = renamed
+        second.problems = [p + ORDER_TWO for p in second.problems]
+        second.notes = [f"order 2: {n}" for n in second.notes]
+        self.add_results(second, "order 2")
+
+    def add_results(self, other: GradientReport, label: str = "") -> None:
+        """Another check's results (already named apart), problems, notes and cost join this report."""
+        self.results.update(other.results)
+        self.problems += other.problems
+        self.notes += other.notes
+        self.n_evaluations += other.n_evaluations
+        if label:
+            self.cost[label] = {"evaluations": other.n_evaluations}
 
     @property
     def verdict(self) -> Verdict:
