@@ -16,6 +16,7 @@ import numpy as np
 from . import scale
 from . import tolerances as tol
 from .budget import Budget, BudgetExhausted
+from .containers import as_flat
 from .determinism import call_twice, changed_since_first_call
 from .evaluation import LossEvaluator
 from .judge import judge_elements
@@ -55,8 +56,11 @@ def check_gradients(
     """Check ``grad_f`` against numerical derivatives of ``f``; never raises on a mismatch.
 
     f(params) -> float: scalar loss of a dict of arrays. grad_f(params) -> dict keyed like params
-    (``W1`` or ``dW1``), same shapes. method: "auto" (complex step where f supports it, else
-    Richardson), "central", "richardson", "complex", "directional". rtol / atol override the
+    (``W1`` or ``dW1``), same shapes (or shapes that differ only by singleton dimensions: compared
+    by value, with a note). params may also be a list, tuple, nested dict or one array: f and
+    grad_f then get a container of that shape and grad_f returns one (containers.as_flat).
+    method: "auto" (complex step where f supports it, else Richardson), "central", "richardson",
+    "complex", "directional". rtol / atol override the
     defaults of tolerances.py (rtol: a number >= 0; atol: >= 0). eval_dtype: dtype f is evaluated
     in for the numerical side (default float64 if f accepts it, so float32 params are
     differentiated in float64). f_scale: size of the terms summed in f, for the rounding model
@@ -72,6 +76,7 @@ def check_gradients(
     framework's backward checked through the checker's own contraction sum <out, dout>), so the
     loss-resolution floor is the numerical side's alone, at the evaluation dtype (tolerances.py).
     """
+    f, grad_f, params = as_flat(f, grad_f, params, extra_keys)  # lists, tuples, nested dicts: containers.py
     params = validate_params(params)
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}; got {method!r}")

@@ -6,7 +6,8 @@ one, naming each array by its path: dict keys as they are (``W1``), nested dicts
 ``rebuild`` makes a container of the same shape holding other arrays, and ``match_gradients``
 reads a gradient container of the same shape (a dict key ``k`` or ``dk`` per parameter) into the
 flat names, accepting a gradient that differs from its parameter only by singleton dimensions
-(``db`` of shape () for a (1, 1) bias: compared by value, with a note).
+(``db`` of shape () for a (1, 1) bias: compared by value, with a note). ``as_flat`` gives
+check_gradients the same rule.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import numpy as np
 
 # A classic ``model_backward`` also returns dA<l> / dZ<l> (gradients of cached activations): not
 # parameters, skipped as check_gradients skips them (validation.leftover_gradient_keys).
-from .validation import GradientKeyError, leftover_gradient_keys
+from .validation import BadReturnValue, GradientKeyError, leftover_gradient_keys
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,55 @@ def leaves(tree: Tree) -> list[str]:
     if tree.kind == "leaf":
         return [tree.name]
     return [name for child in tree.children for name in leaves(child)]
+
+
+def as_flat(f, grad_f, params, extra_keys: str = "error"):
+    """(f, grad_f, params) for check_gradients: unchanged for a flat dict of arrays; for a list,
+    tuple, nested dict or one array, params flattened (names ``[0]``, ``layer1.W``, ``params``) and
+    f / grad_f wrapped to receive a container shaped like params (fresh copies each call), grad_f's
+    result read back with match_gradients (``k`` or ``dk`` keys, singleton-squeezed shapes compared
+    by value with a note: the wrapper's ``notes``). The one container rule of check_vjp,
+    check_value_and_grad and check_layer."""
+    if isinstance(params, Mapping) and not any(_holds_arrays(v) for v in params.values()):
+        return f, grad_f, params  # a flat dict (validation.validate_params names any bad value in it)
+    flat, tree = flatten(params, root="params")
+    return _FlatLoss(f, tree), _FlatGradient(grad_f, tree, flat, extra_keys), flat
+
+
+def _holds_arrays(value) -> bool:
+    """A dict, list or tuple with a NumPy array somewhere inside (a nested container of parameters)."""
+    if isinstance(value, Mapping):
+        return any(isinstance(v, np.ndarray) or _holds_arrays(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(isinstance(v, np.ndarray) or _holds_arrays(v) for v in value)
+    return False
+
+
+class _FlatLoss:
+    def __init__(self, f, tree: Tree):
+        self.f, self.tree = f, tree
+        self.__name__ = self.__qualname__ = getattr(f, "__qualname__", "f")
+
+    def __call__(self, theta):
+        return self.f(rebuild(self.tree, {k: np.array(v, copy=True) for k, v in theta.items()}))
+
+
+class _FlatGradient:
+    """grad_f of a container, returning a flat dict; ``notes`` collects what reading it noted."""
+
+    def __init__(self, grad_f, tree: Tree, flat: dict, extra_keys: str):
+        self.grad_f, self.tree, self.flat, self.extra_keys = grad_f, tree, flat, extra_keys
+        self.__name__ = self.__qualname__ = getattr(grad_f, "__qualname__", "grad_f")
+        self.notes: list[str] = []
+
+    def __call__(self, theta):
+        raw = self.grad_f(rebuild(self.tree, {k: np.array(v, copy=True) for k, v in theta.items()}))
+        try:
+            grads, notes, _ = match_gradients(raw, self.tree, self.flat, who="grad_f", extra_keys=self.extra_keys)
+        except (TypeError, ValueError) as error:  # grad_f returned it: grad_f is at fault, not its code raising
+            raise BadReturnValue(str(error), "grad_f") from None
+        self.notes.extend(n for n in notes if n not in self.notes)
+        return grads
 
 
 def match_gradients(grads, tree: Tree, params: Mapping[str, np.ndarray], *, who: str = "fn",

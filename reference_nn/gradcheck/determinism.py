@@ -85,7 +85,7 @@ def call_twice(f, grad_f, params: dict, extra_keys: str = "error") -> FirstCalls
         out.append(call_user(function, name, _copies(params), "at the given params"))
         extra_seconds += (time.perf_counter() - start) if len(out) == 2 else 0.0  # the second calls: the cost
     values = [loss_value(v, at="the given params") for v in raw_values]
-    grads, grad_keys, notes = validate_gradients(raw_grads[0], params, extra_keys=extra_keys)
+    grads, grad_keys, notes = validate_gradients(raw_grads[0], params, extra_keys=extra_keys, grads_owner=grad_f)
     second, _, _ = validate_gradients(raw_grads[1], params, extra_keys=extra_keys)
     value_dtype = np.asarray(raw_values[0]).dtype
     value_dtype = value_dtype if value_dtype.kind == "f" else np.dtype(np.float64)

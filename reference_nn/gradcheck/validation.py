@@ -45,7 +45,7 @@ def call_user(function, name: str, argument, where: str = "at the given params")
     """``function(argument)``, with any exception re-raised as UserCodeError naming ``name``."""
     try:
         return function(argument)
-    except UserCodeError:  # already names the user's function (check_vjp / check_layer / value-and-grad)
+    except (UserCodeError, BadReturnValue):  # already names the user's function, or what it returned
         raise
     except Exception as error:  # noqa: BLE001 - whatever the user's code raises is reported as theirs
         raise UserCodeError(name, error, where) from error
@@ -72,10 +72,13 @@ def validate_params(params, *, name: str = "params") -> dict[str, np.ndarray]:
     return out
 
 
-def validate_gradients(grads, params: Mapping[str, np.ndarray], *, extra_keys: str = "error"):
+def validate_gradients(grads, params: Mapping[str, np.ndarray], *, extra_keys: str = "error", grads_owner=None):
     """Match ``grads`` to ``params``: key ``k`` or ``"d" + k``, same shape, finite float values.
 
-    Returns (dict param key -> gradient array, dict param key -> gradient key, notes).
+    Returns (dict param key -> gradient array, dict param key -> gradient key, notes). A gradient
+    that differs from its parameter only by singleton dimensions (``()`` for a ``(1, 1)`` bias) is
+    compared by value, with a note (the rule of containers.conform_gradient). grads_owner: the
+    grad_f that returned grads; its ``notes`` (containers.as_flat's wrapper) are passed on.
     extra_keys: "error" (default) raises on keys that match no parameter, except the classic
     intermediate gradients dA<l> / dZ<l>, which are skipped; "ignore" skips every extra key.
     """
@@ -84,6 +87,7 @@ def validate_gradients(grads, params: Mapping[str, np.ndarray], *, extra_keys: s
     if not isinstance(grads, Mapping):
         raise BadReturnValue(f"grad_f must return a dict keyed like params; got {type(grads).__name__}", "grad_f")
     arrays, keys, used = {}, {}, set()
+    squeezed: list[str] = []
     for key, param in params.items():
         candidates = [k for k in (key, "d" + key) if k in grads]
         if not candidates:
@@ -99,9 +103,13 @@ def validate_gradients(grads, params: Mapping[str, np.ndarray], *, extra_keys: s
             value = _gradient_array(grads[gkey], f"gradient {gkey!r}", key, param)
         except (TypeError, ValueError) as error:  # grad_f returned it: grad_f is at fault
             raise BadReturnValue(str(error), "grad_f") from None
+        given = np.shape(grads[gkey])
+        if given != param.shape:
+            squeezed.append(f"{key}: gradient of shape {given} for a parameter of shape {param.shape} (they differ "
+                            "only by singleton dimensions): compared by value")
         arrays[key], keys[key] = value, gkey
     notes = leftover_gradient_keys(grads, used, extra_keys, "grad_f result", f"parameters are {sorted(params)}")
-    return arrays, keys, notes
+    return arrays, keys, squeezed + notes + list(getattr(grads_owner, "notes", []))
 
 
 def leftover_gradient_keys(grads, used, extra_keys: str, owner: str, parameters: str) -> list[str]:
@@ -126,6 +134,8 @@ def _gradient_array(value, where: str, key: str, param: np.ndarray) -> np.ndarra
         raise TypeError(f"{where} must be a NumPy array; got {type(value).__name__}")
     value = np.asarray(value)
     _require_float(value, where, allow_int=True)
+    if value.shape != param.shape and value.size == param.size and _squeezed(value.shape) == _squeezed(param.shape):
+        return value.reshape(param.shape)  # differs only by singleton dimensions: compared by value (noted)
     if value.shape != param.shape:
         raise ValueError(
             f"{where} has shape {value.shape} but parameter {key!r} has shape {param.shape}; "
@@ -158,6 +168,10 @@ def loss_value(out, *, at: str | None = None) -> float:
                                  "at fault here, not the gradient)")
         return float("nan")
     return value
+
+
+def _squeezed(shape: tuple) -> tuple:
+    return tuple(n for n in shape if n != 1)
 
 
 def _require_float(value: np.ndarray, where: str, allow_int: bool = False) -> None:

@@ -39,12 +39,13 @@ from .containers import conform_gradient
 from .determinism import Recorded
 from .discovery import discover
 from .report import GradientReport
+from .vjp_function import adapt, is_function_class
 
 UPSTREAM_SEED = 2**31 - 1  # second seed word for the upstream gradients (check_layer uses the same)
 WARNING = "WARNING: "  # prefix of a report note that must not be missed (printed by refnn check)
 
 
-def check_vjp(forward: Callable, backward: Callable, *inputs, outputs: int | Sequence[int] | None = None,
+def check_vjp(forward: Callable, backward: Callable | None = None, *inputs, outputs: int | Sequence[int] | None = None,
               wrt: str | int | Sequence[str | int] | None = None, seed: int = 0, **options) -> GradientReport:
     """Check ``backward`` against numerical derivatives of ``forward``; the report of check_gradients.
 
@@ -54,8 +55,14 @@ def check_vjp(forward: Callable, backward: Callable, *inputs, outputs: int | Seq
     names or positions of the inputs backward returns gradients for, when that is not every float
     input (e.g. a float mask passed in). seed: for the upstream gradients and check_gradients.
     options: passed to check_gradients (method, rtol, atol, ...). The report's notes say which
-    outputs were driven and which inputs were passed unchanged.
+    outputs were driven and which inputs were passed unchanged. A ctx-style Function class
+    (forward(ctx, *inputs) / backward(ctx, grad), ctx.save_for_backward) is checked as
+    ``check_vjp(FunctionClass, *inputs)`` (vjp_function.py).
     """
+    function_note = ""
+    if is_function_class(forward):  # check_vjp(Mul, a, b): a ctx-style Function class (vjp_function.py)
+        inputs = inputs if backward is None else (backward, *inputs)
+        forward, backward, function_note = adapt(forward, len(inputs))
     if not callable(forward):
         raise TypeError(f"forward must be callable; got {type(forward).__name__}")
     if not callable(backward):
@@ -123,6 +130,8 @@ def check_vjp(forward: Callable, backward: Callable, *inputs, outputs: int | Seq
                              f_scale=contract_scale(outs, douts, driven), **options)
     output_names = _output_names(backward, len(outs))
     report.notes[:0] = [_upstream_note(outs, driven, output_names, seed)] + shape_notes
+    if function_note:
+        report.notes.insert(0, function_note)
     static = [f"{names[i]} ({describe(v)})" for i, v in enumerate(inputs) if i not in keys]
     if static:
         report.notes.insert(1, f"passed unchanged on every call: {', '.join(static)}")
@@ -224,10 +233,13 @@ def _output_names(backward, count: int) -> list[str]:
     out = []
     for i, n in enumerate(names):
         ratio = re.fullmatch(r"d[A-Z]\w*?d(\w+)", n)  # dLdy: the derivative of L with respect to y
+        worded = re.fullmatch(r"grad_(\w+)|(\w+?)_grad(?:ient)?", n)  # grad_output, output_gradient, out_grad
         if "[" in n:  # *args: no name to go by
             out.append(f"output{i}")
         elif ratio:
             out.append(ratio.group(1))
+        elif worded:
+            out.append(worded.group(1) or worded.group(2))
         elif n.startswith("d") and len(n) > 1:
             out.append(n[1:])
         else:
