@@ -245,15 +245,17 @@ MATRIX_HEADERS = ("runs", "right", "PASS", "false FAIL", "INC", "wrong", "FAIL",
                   "gray")  # fmt: skip
 
 
-def confusion_matrix(tallies) -> str:
+def confusion_matrix(tallies, label: str = "category") -> str:
     """A text table, one row per category (and a total): on right code PASS / false FAIL (FAIL or the
     checker raising) / INCONCLUSIVE; on wrong code FAIL / false PASS / INCONCLUSIVE / raised; gray
     (planted below the cap, or right code beyond RIGHT_LIMIT: not judged)."""
     rows = [(t.category, *[getattr(t, c) for c in MATRIX_COLUMNS]) for t in tallies]
     rows.append(("total", *[sum(getattr(t, c) for t in tallies) for c in MATRIX_COLUMNS]))
-    widths = [max(len(str(r[0])) for r in rows + [("category",)])] + [max(len(h), 5) for h in MATRIX_HEADERS]
-    line = "  ".join(f"{h:>{w}}" for h, w in zip(("category", *MATRIX_HEADERS), widths, strict=True))
-    group = " " * (widths[0] + 2 + sum(widths[1:3]) + 4) + "| on right code" + " " * 16 + "| on wrong code"
+    widths = [max(len(str(r[0])) for r in rows + [(label,)])] + [max(len(h), 5) for h in MATRIX_HEADERS]
+    line = "  ".join(f"{h:>{w}}" for h, w in zip((label, *MATRIX_HEADERS), widths, strict=True))
+    starts = [sum(widths[:i]) + 2 * i for i in range(len(widths))]  # where each column begins
+    right, wrong = starts[2], starts[MATRIX_COLUMNS.index("wrong") + 1]
+    group = " " * right + "| on right code".ljust(wrong - right) + "| on wrong code"
     out = [group, line]
     out += ["  ".join(f"{v:>{w}}" for v, w in zip(r, widths, strict=True)) for r in rows]
     return "\n".join(out)
