@@ -1,0 +1,137 @@
+"""The batched evaluator's arithmetic (reference_nn/gradcheck/batched.py), tested from the checker's own
+folder: every path of perturbed_losses (the rank-one update after an element-wise layer, the output
+layer's row replacement, a softmax output that moves every row, the dense layers above), each batched
+loss form, the L2 penalty change, chunking, and the three methods, against model_backward's float64
+gradient (an independent, analytic computation of the same derivative).
+
+Tolerances, per method, from tolerances.py's error models: central is good to its truncation
+allowance eps^(1/3) = 6e-6 relative plus 4 times its rounding bound; Richardson and complex step to
+1e-9 relative on these smooth 3-layer models (their own bounds are ~1e-12; 1e-9 leaves room for
+model_backward's own rounding). Any wrong sign, index or factor in the batched arithmetic moves a
+derivative by O(1) relative.
+"""
+
+import numpy as np
+import pytest
+
+from reference_nn.gradcheck import FAIL, PASS
+from reference_nn.gradcheck.batched import batched_numerical_gradient, check_model_gradients
+from reference_nn.model import compute_cost, model_backward, model_forward
+
+EPS = np.finfo(np.float64).eps
+METHODS = ("central", "richardson", "complex")
+# name: (layer sizes, activations, loss, l2, targets kind)
+MODELS = {
+    "tanh-sigmoid/bce/l2": ((3, 4, 2), ["tanh", "sigmoid"], "bce", 0.3, "binary"),
+    "sigmoid-identity/mse": ((3, 4, 2), ["sigmoid", "identity"], "mse", 0.0, "real"),
+    "leaky-tanh-softmax/ce/l2": ((3, 4, 3, 3), ["leaky_relu", "tanh", "softmax"], "cross_entropy", 0.1, "onehot"),
+    "tanh-identity/softmax_ce": ((3, 5, 3), ["tanh", "identity"], "softmax_cross_entropy", 0.0, "onehot"),
+    "tanh-identity/bce_with_logits": ((3, 4, 1), ["tanh", "identity"], "bce_with_logits", 0.05, "binary"),
+    "softmax-hidden/mse": ((3, 4, 2), ["softmax", "identity"], "mse", 0.0, "real"),
+}
+
+
+def model(name, seed=0):
+    sizes, activations, loss, l2, kind = MODELS[name]
+    rng = np.random.default_rng(seed)
+    params = {}
+    for layer in range(1, len(sizes)):
+        params[f"W{layer}"] = rng.standard_normal((sizes[layer], sizes[layer - 1])) * 0.8
+        params[f"b{layer}"] = rng.standard_normal((sizes[layer], 1)) * 0.3
+    m = 5
+    X = rng.standard_normal((sizes[0], m))
+    if kind == "binary":
+        Y = rng.integers(0, 2, size=(sizes[-1], m)).astype(np.float64)
+    elif kind == "onehot":
+        Y = np.eye(sizes[-1])[:, rng.integers(0, sizes[-1], size=m)]
+    else:
+        Y = rng.standard_normal((sizes[-1], m))
+    return params, X, Y, activations, loss, l2
+
+
+def analytic(params, X, Y, activations, loss, l2):
+    AL, caches = model_forward(X, params, activations)
+    grads = model_backward(AL, Y, caches, loss, l2)
+    return {key: grads[f"d{key}"] for key in params}
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("name", MODELS)
+def test_batched_derivatives_equal_the_analytic_gradient(name, method):
+    params, X, Y, activations, loss, l2 = model(name)
+    truth = analytic(params, X, Y, activations, loss, l2)
+    # 600 bytes: one or two elements per chunk, so every tensor is split into several passes
+    for chunk_bytes in (2**22, 600):
+        numeric = batched_numerical_gradient(params, X, Y, activations, loss, l2, method=method,
+                                             max_chunk_bytes=chunk_bytes)  # fmt: skip
+        for key, exact in truth.items():
+            scale = max(float(np.sqrt(np.mean(exact * exact))), 1e-300)
+            if method == "central":
+                allowed = EPS ** (1 / 3) * np.maximum(np.abs(exact), scale) + 4 * numeric.errors[key]
+            else:
+                allowed = 1e-9 * np.maximum(np.abs(exact), scale)
+            deviation = np.abs(numeric.values[key] - exact)
+            assert np.all(deviation <= allowed), (
+                f"{name} {method} chunk {chunk_bytes} {key}: worst deviation {deviation.max():.3g} "
+                f"(allowed {allowed.max():.3g}) at {np.unravel_index(np.argmax(deviation / allowed), exact.shape)}")
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_evaluation_counts_and_error_bounds(method):
+    """Costs and bounds as documented: central 2n evaluations with the bound 10 eps |f| / h (h =
+    2^floor(log2(eps^(1/3) max(1, |x|)))); complex n with 100 eps |value|; Richardson 12n (+2 for each
+    element that fell back to a central difference)."""
+    params, X, Y, activations, loss, l2 = model("tanh-sigmoid/bce/l2")
+    n = sum(p.size for p in params.values())
+    numeric = batched_numerical_gradient(params, X, Y, activations, loss, l2, method=method)
+    cost = float(compute_cost(model_forward(X, params, activations)[0], Y, loss, params, l2))
+    if method == "central":
+        assert numeric.n_evaluations == 2 * n, f"central: {numeric.n_evaluations} evaluations for n = {n}"
+        for key, x in params.items():
+            h = np.exp2(np.floor(np.log2(EPS ** (1 / 3) * np.maximum(1.0, np.abs(x)))))
+            assert np.allclose(numeric.steps[key], h, rtol=0), f"{key}: steps"
+            # the bound uses max(|f|, |f(x +- h)|): within h |f'| of |f|, far inside 1%
+            assert np.allclose(numeric.errors[key], 10 * EPS * abs(cost) / h, rtol=0.01), f"{key}: rounding bound"
+    elif method == "complex":
+        assert numeric.n_evaluations == n, f"complex: {numeric.n_evaluations} evaluations for n = {n}"
+        for key in params:
+            assert np.allclose(numeric.errors[key], 100 * EPS * np.abs(numeric.values[key]), rtol=1e-12), key
+    else:
+        assert 12 * n <= numeric.n_evaluations <= 14 * n and (numeric.n_evaluations - 12 * n) % 2 == 0, (
+            f"richardson: {numeric.n_evaluations} evaluations for n = {n}")
+    assert numeric.n_passes >= 2 * (len(params) // 2), f"{method}: at least one pass per tensor"
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_check_model_gradients_passes_right_and_fails_a_planted_element(method):
+    # a smooth model: with leaky_relu one W1 element has a kink within Richardson's larger steps and is
+    # (rightly) left unverified
+    params, X, Y, activations, loss, l2 = model("tanh-sigmoid/bce/l2")
+    right = check_model_gradients(params, X, Y, activations, loss, l2, method=method)
+    assert right.verdict == PASS, f"{method}: right gradients\n{right}"
+    grads = analytic(params, X, Y, activations, loss, l2)
+    grads = {f"d{k}": v.copy() for k, v in grads.items()}
+    grads["dW2"][1, 2] *= 1.001  # 1e-3 relative: above every method's allowance (central's is 6e-6)
+    wrong = check_model_gradients(params, X, Y, activations, loss, l2, method=method, grads=grads)
+    assert wrong.verdict == FAIL and wrong.failed_parameters == ["W2"] and wrong["W2"].worst_index == (1, 2), (
+        f"{method}: planted dW2[1, 2] x 1.001\n{wrong}")
+
+
+def test_richardson_falls_back_to_a_central_difference_near_a_kink_with_its_bound():
+    """A leaky_relu pre-activation 0.01 from its kink: b1[0] is within Richardson's larger steps (2^-4)
+    of it, so that element is taken by a central difference (2 evaluations more) with the central
+    bound plus its truncation allowance, 10 eps |f| / h + eps^(1/3) |value|."""
+    params, X, Y, activations, loss, l2 = model("leaky-tanh-softmax/ce/l2")
+    params["b1"][0, 0] += 0.01 - (params["W1"] @ X + params["b1"])[0, 0]
+    n = sum(p.size for p in params.values())
+    numeric = batched_numerical_gradient(params, X, Y, activations, loss, l2, method="richardson")
+    cost = float(compute_cost(model_forward(X, params, activations)[0], Y, loss, params, l2))
+    fell_back = 0
+    for key, x in params.items():
+        h = np.exp2(np.floor(np.log2(EPS ** (1 / 3) * np.maximum(1.0, np.abs(x)))))
+        central = numeric.steps[key] == h
+        fell_back += int(central.sum())
+        expected = 10 * EPS * abs(cost) / h[central] + EPS ** (1 / 3) * np.abs(numeric.values[key][central])
+        assert np.allclose(numeric.errors[key][central], expected, rtol=0.01), f"{key}: fallback bound"
+    assert fell_back >= 1 and numeric.n_evaluations == 12 * n + 2 * fell_back, (
+        f"{fell_back} fallback element(s), {numeric.n_evaluations} evaluations for n = {n}")
