@@ -53,6 +53,19 @@ def accepts(fn, count: int) -> bool | None:
     return True
 
 
+def upstream_count(backward, n_outputs: int, others: int = 0, skip: tuple = ()) -> int:
+    """How many upstream gradients ``backward`` takes: its required positional parameters (not named
+    in ``skip``) less ``others`` (a cache); every output where the signature cannot tell (``*args``)."""
+    try:
+        parameters = list(inspect.signature(backward).parameters.values())
+    except (TypeError, ValueError):
+        return n_outputs
+    if any(p.kind == p.VAR_POSITIONAL for p in parameters):
+        return n_outputs
+    required = [p for p in parameters if p.kind in _POSITIONAL and p.default is p.empty and p.name not in skip]
+    return max(1, min(n_outputs, len(required) - others))
+
+
 def user_call(function, role: str, *args, **kwargs):
     """``function(*args, **kwargs)``; an exception raised by the user's code becomes a UserCodeError.
 

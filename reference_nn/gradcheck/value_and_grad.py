@@ -34,7 +34,7 @@ from .report import GradientReport
 
 
 def check_value_and_grad(fn: Callable, params, *args, in_place: bool | None = None, extra_keys: str = "error",
-                         seed: int = 0, **options) -> GradientReport:
+                         returns: str | None = None, seed: int = 0, **options) -> GradientReport:
     """Check the gradients fn returns against numerical derivatives of the loss it returns.
 
     fn returns (loss, grads): loss a scalar, grads shaped like params (dict keys ``k`` or ``dk``;
@@ -42,10 +42,14 @@ def check_value_and_grad(fn: Callable, params, *args, in_place: bool | None = No
     dict / list / tuple / nested / one array of float arrays. args: passed to fn unchanged.
     in_place: True when fn reads params itself and is called as fn(*args); default: from fn's
     signature (an error if both ways fit). extra_keys: "ignore" skips gradient keys that match no
-    parameter. options: check_gradients' (method, rtol, atol, eval_dtype, ...).
+    parameter. returns: "loss, grads" or "grads, loss" where fn's return value cannot tell (by
+    default a scalar and a container are told apart, with a note). options: check_gradients'
+    (method, rtol, atol, eval_dtype, ...).
     """
     if not callable(fn):
         raise TypeError(f"fn must be callable; got {type(fn).__name__}")
+    if returns not in (None, "loss, grads", "grads, loss"):
+        raise ValueError(f"returns must be 'loss, grads' or 'grads, loss'; got {returns!r}")
     in_place = _calling_convention(fn, params, len(args), in_place)
     offset = 0 if in_place else 1
     arg_names = argument_names(fn, len(args) + offset)[offset:]
@@ -61,14 +65,14 @@ def check_value_and_grad(fn: Callable, params, *args, in_place: bool | None = No
         def call(theta, role="f"):
             own.put(theta)
             try:
-                return _split(user_call(fn, role, *[fresh(a) for a in args]))
+                return _split(user_call(fn, role, *[fresh(a) for a in args]), returns, notes)
             finally:
                 own.verify()
     else:
 
         def call(theta, role="f"):
             mine = {k: np.array(v, copy=True) for k, v in theta.items()}
-            return _split(user_call(fn, role, rebuild(tree, mine), *[fresh(a) for a in args]))
+            return _split(user_call(fn, role, rebuild(tree, mine), *[fresh(a) for a in args]), returns, notes)
 
     def grad_f(theta):
         grads, shape_notes, labels = match_gradients(call(theta, "grad_f")[1], tree, flat, extra_keys=extra_keys)
@@ -84,7 +88,7 @@ def check_value_and_grad(fn: Callable, params, *args, in_place: bool | None = No
     try:
         if in_place:
             def loss_now():
-                value = _split(user_call(fn, "f", *[fresh(a) for a in args]))[0]
+                value = _split(user_call(fn, "f", *[fresh(a) for a in args]), returns, notes)[0]
                 if not earlier_values:  # the probe's first call is at the given point
                     earlier_values.append(("the first call", value))
                 return value
@@ -216,14 +220,37 @@ class OwnParams:
         return f"fn reads params itself: {how}; originals restored bit for bit"
 
 
-def _split(result):
-    """(loss, grads) from fn's return value."""
+def _split(result, returns: str | None = None, notes: list | None = None):
+    """(loss, grads) from fn's return value: (loss, grads), or (grads, loss) where that is what came
+    back unambiguously (a scalar and a container or array; said in a note) or ``returns`` says so."""
     if not isinstance(result, tuple | list) or len(result) != 2:
         raise TypeError(
             f"fn must return (loss, grads); got {type(result).__name__}"
             + (f" of length {len(result)}" if isinstance(result, tuple | list) else "")
         )
-    return result[0], result[1]
+    first, second = result
+    if returns is not None:
+        return (first, second) if returns == "loss, grads" else (second, first)
+    if _scalar(first) or not _scalar(second):
+        if not _scalar(first):
+            raise ValueError(f"fn returned ({_describe(first)}, {_describe(second)}): neither is a scalar loss; say "
+                             "which is the loss: returns='loss, grads' or returns='grads, loss'")
+        return first, second
+    if notes is not None and GRADS_FIRST not in notes:
+        notes.append(GRADS_FIRST)
+    return second, first
+
+
+GRADS_FIRST = "fn returns (grads, loss): read as such (the scalar is the loss)"
+
+
+def _scalar(value) -> bool:
+    return isinstance(value, float | int | np.generic) or (isinstance(value, np.ndarray) and value.size == 1
+                                                           and value.ndim <= 1)
+
+
+def _describe(value) -> str:
+    return f"array {value.shape}" if isinstance(value, np.ndarray) else type(value).__name__
 
 
 def _in_place_dtype(flat, asked) -> np.dtype:

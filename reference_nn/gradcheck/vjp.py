@@ -31,6 +31,7 @@ from .arguments import (
     describe,
     fresh,
     is_differentiable,
+    upstream_count,
     upstream_gradient,
     user_call,
 )
@@ -46,7 +47,8 @@ WARNING = "WARNING: "  # prefix of a report note that must not be missed (printe
 
 
 def check_vjp(forward: Callable, backward: Callable | None = None, *inputs, outputs: int | Sequence[int] | None = None,
-              wrt: str | int | Sequence[str | int] | None = None, seed: int = 0, **options) -> GradientReport:
+              wrt: str | int | Sequence[str | int] | None = None, cache: int | None = None, seed: int = 0,
+              **options) -> GradientReport:
     """Check ``backward`` against numerical derivatives of ``forward``; the report of check_gradients.
 
     inputs: forward's positional arguments, e.g. ``x (N, D), w (D, M), b (M,)``; float arrays are
@@ -78,11 +80,23 @@ def check_vjp(forward: Callable, backward: Callable | None = None, *inputs, outp
     grad_keys = {i: ("d" + names[i]) if ("d" + names[i]) not in names else names[i] for i in positions}
     point = {keys[i]: inputs[i] for i in positions}
 
+    where = {"cache": cache}  # the position of the cache in forward's return value (found on the first call)
+
     def run_forward(theta):
         args = [np.array(theta[keys[i]], copy=True) if i in keys else fresh(v) for i, v in enumerate(inputs)]
-        return _split(user_call(forward, "f", *args))
+        result = user_call(forward, "f", *args)
+        if where["cache"] is None:
+            where["cache"] = _cache_position(result)
+        return _split(result, where["cache"])
 
     outs, _ = run_forward(point)
+    return_notes = []
+    if where["cache"] not in (-1, len(outs)):
+        return_notes.append(f"forward returns its cache at position {where['cache']} (the one value that is no array): "
+                            "backward is called as backward(dout, cache)")
+    taken = upstream_count(backward, len(outs), others=1)
+    if outputs is None and taken < len(outs):
+        outputs = [i for i in range(taken) if np.asarray(outs[i]).dtype.kind == "f"]
     driven = _driven(outputs, outs)
     rng = np.random.default_rng([seed, UPSTREAM_SEED])
     douts_given, douts = [], []
@@ -97,6 +111,7 @@ def check_vjp(forward: Callable, backward: Callable | None = None, *inputs, outp
     shape_notes: list[str] = []
     # An entry None (``return dpred, None`` for a float target) means "no gradient for this input":
     # it is passed unchanged like a static input, and the report warns that it was not checked.
+    douts_given = douts_given[:taken]  # backward(dout, cache) for forward -> (out, cache, mean, var): out only
     first_grads = user_call(backward, "grad_f", *[fresh(d) for d in douts_given], run_forward(point)[1])
     first = _assign(first_grads, positions, len(inputs), names)
     unanswered = [i for i, g in first.items() if g is None]
@@ -129,7 +144,7 @@ def check_vjp(forward: Callable, backward: Callable | None = None, *inputs, outp
     report = check_gradients(Recorded(loss, earlier_values), Recorded(grad_f, earlier_grads), point, seed=seed,
                              f_scale=contract_scale(outs, douts, driven), **options)
     output_names = _output_names(backward, len(outs))
-    report.notes[:0] = [_upstream_note(outs, driven, output_names, seed)] + shape_notes
+    report.notes[:0] = [_upstream_note(outs, driven, output_names, seed)] + return_notes + shape_notes
     if function_note:
         report.notes.insert(0, function_note)
     static = [f"{names[i]} ({describe(v)})" for i, v in enumerate(inputs) if i not in keys]
@@ -186,14 +201,32 @@ def _differentiable_positions(inputs, names, wrt) -> list[int]:
     return sorted(set(positions))
 
 
-def _split(result) -> tuple[list, object]:
-    """(outputs, cache) from forward's return value (out, cache) or (out1, ..., cache)."""
+def _cache_position(result) -> int:
+    """Where the cache is in forward's return value: the one value that is no array or number
+    (``(out, cache, mean, var)``), else the last (``(out, x)`` caching one array). Several candidates
+    are an error naming what came back and the option that says which."""
+    if not isinstance(result, tuple | list) or len(result) < 2:
+        return -1  # _split names the problem
+    candidates = [i for i, v in enumerate(result) if not isinstance(v, np.ndarray | np.generic | float | int)]
+    if len(candidates) <= 1:
+        return candidates[0] if candidates else len(result) - 1
+    got = ", ".join(type(v).__name__ if not isinstance(v, np.ndarray) else f"array {v.shape}" for v in result)
+    raise ValueError(f"forward returned ({got}): positions {candidates} could each be the cache; say which: "
+                     f"cache={candidates[-1]}")
+
+
+def _split(result, cache_at: int = -1) -> tuple[list, object]:
+    """(outputs, cache) from forward's return value (out, cache), (out1, ..., cache) or with the cache
+    at ``cache_at``."""
     if not isinstance(result, tuple | list) or len(result) < 2:
         raise TypeError(
             f"forward must return (out, cache), or (out1, ..., outK, cache) for several outputs; got "
             f"{type(result).__name__}" + (f" of length {len(result)}" if isinstance(result, tuple | list) else "")
         )
-    return list(result[:-1]), result[-1]
+    if not -len(result) <= cache_at < len(result):
+        raise ValueError(f"cache={cache_at} but forward returned {len(result)} values")
+    index = cache_at % len(result)
+    return [v for i, v in enumerate(result) if i != index], result[index]
 
 
 def _driven(outputs, outs) -> list[int]:

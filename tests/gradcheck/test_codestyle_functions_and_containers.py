@@ -8,7 +8,7 @@ import pytest
 from user_code import container_losses as CL
 from user_code import ctx_functions as F
 
-from reference_nn.gradcheck import BadReturnValue, check_gradients, check_vjp
+from reference_nn.gradcheck import BadReturnValue, check_gradients, check_value_and_grad, check_vjp
 
 RNG = np.random.default_rng(0)
 A, B, W = RNG.standard_normal((3, 4)), RNG.standard_normal((3, 4)), RNG.standard_normal((4, 2))
@@ -78,3 +78,42 @@ def test_one_array_as_params():
     x = RNG.standard_normal(5)
     report = check_gradients(lambda v: float(np.sum(np.sin(v))), lambda v: np.cos(v), x)
     assert report.passed and list(report.results) == ["params"], str(report)
+
+
+def test_forward_returning_out_cache_mean_var_drives_out_and_finds_the_cache():
+    x, gamma, beta = RNG.standard_normal((6, 4)) * 2 + 1, RNG.standard_normal(4), RNG.standard_normal(4)
+    report = check_vjp(CL.batchnorm_forward, CL.batchnorm_backward, x, gamma, beta)
+    assert report.passed and list(report.results) == ["x", "gamma", "beta"], str(report)
+    assert any("cache at position 1" in n for n in report.notes), report.notes
+    assert any("not driven (zero upstream gradient): " in n for n in report.notes), report.notes
+    report = check_vjp(CL.batchnorm_forward, lambda d, c: CL.batchnorm_backward(d, c, bug="dgamma_one"), x, gamma,
+                       beta)
+    assert report.failed_parameters == ["gamma"] and report["gamma"].worst_index == (2,), str(report)
+
+
+def test_two_candidate_caches_is_a_one_line_error_naming_the_option():
+    def forward(x):
+        return x * 2, {"x": x}, (x,)
+
+    with pytest.raises(ValueError, match=r"forward returned \(array \(3, 4\), dict, tuple\): positions \[1, 2\] could "
+                                         r"each be the cache; say which: cache=2"):
+        check_vjp(forward, lambda dout, cache: 2 * dout, A)
+    report = check_vjp(forward, lambda dout, cache: 2 * dout, A, cache=2)
+    assert report.passed, str(report)
+
+
+def test_fn_returning_grads_then_loss_is_read_with_a_note_and_its_bug_named():
+    W1, b1, W2, b2 = CL.make_params()
+    params = {"W1": W1, "b1": b1, "W2": W2, "b2": b2}
+    report = check_value_and_grad(CL.grads_then_loss, params)
+    assert report.passed and "fn returns (grads, loss): read as such (the scalar is the loss)" in report.notes, (
+        str(report))
+    report = check_value_and_grad(lambda p: CL.grads_then_loss(p, bug="dW1_row"), params)
+    assert report.failed_parameters == ["W1"], str(report)
+
+
+def test_two_arrays_back_is_a_one_line_error_naming_the_option():
+    x = RNG.standard_normal(5)
+    with pytest.raises(ValueError, match=r"fn returned \(array \(5,\), array \(5,\)\): neither is a scalar loss; say "
+                                         r"which is the loss: returns="):
+        check_value_and_grad(lambda v: (np.cos(v), np.sin(v)), x)
