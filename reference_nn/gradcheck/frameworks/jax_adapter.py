@@ -82,7 +82,7 @@ class JaxAdapter:
         """(arrays, like names; a tuple: jit would sort a dict's keys) -> gradients in that order."""
         outs, pullback = jax.vjp(lambda *xs: self._call(dict(zip(names, xs, strict=True))),
                                  *arrays)  # fmt: skip
-        cotangents = [jnp.zeros(o.shape, o.dtype) if d is None else jnp.asarray(d, o.dtype).reshape(o.shape)
+        cotangents = [jnp.zeros(o.shape, o.dtype) if d is None else jnp.asarray(d).astype(o.dtype).reshape(o.shape)
                       for o, d in zip(outs, douts, strict=True)]  # fmt: skip
         return list(pullback(cotangents))
 
@@ -125,6 +125,34 @@ class JaxAdapter:
                              tuple(arrays[n] for n in names),
                              tuple(jnp.asarray(tangents[n], arrays[n].dtype) for n in names))  # fmt: skip
         return [_to_numpy(o) for o in out]
+
+    def double_vjp(self, values: dict, douts: list, w: dict) -> tuple[dict, dict]:
+        """Gradients of h = sum_i <vjp(x, u)_i, w_i> with respect to x (by name) and each driven u_k
+        (by output index): jax.grad through the pullback (a custom_vjp's bwd is traced like any code)."""
+        names = list(values)
+        driven = [k for k, d in enumerate(douts) if d is not None]
+        with self._context(values):
+            arrays = self._arrays(values)
+            outs = self._call(arrays)
+            us = tuple(jnp.asarray(douts[k], outs[k].dtype).reshape(outs[k].shape) for k in driven)
+
+            def h(xs, us):
+                full = [None] * len(douts)
+                for k, u in zip(driven, us, strict=True):
+                    full[k] = u
+                grads = self._pullback(tuple(names), xs, full)
+                return sum(jnp.sum(g.astype(jnp.float32 if g.dtype.itemsize < 4 else g.dtype) * w[n])
+                           for n, g in zip(names, grads, strict=True))  # fmt: skip
+
+            gx, gu = jax.grad(h, argnums=(0, 1))(tuple(arrays[n] for n in names), us)
+        return ({n: _to_numpy(g) for n, g in zip(names, gx, strict=True)},
+                {k: _to_numpy(g) for k, g in zip(driven, gu, strict=True)})  # fmt: skip
+
+    def quantize_gradient(self, array: np.ndarray, name: str) -> np.ndarray:
+        return self.quantize_input(array, name)
+
+    def output_dtype_is_float64(self, k: int) -> bool:
+        return self._output_dtypes[k] == np.float64
 
     def quantize_input(self, array: np.ndarray, name: str) -> np.ndarray:
         """A tangent rounded to input ``name``'s dtype, as float64."""

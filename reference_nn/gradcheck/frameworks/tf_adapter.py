@@ -63,6 +63,33 @@ class TfAdapter:
             result.shapes[name], result.dtypes[name] = tuple(g.shape), g.dtype.name
         return result
 
+    def double_vjp(self, values: dict, douts: list, w: dict) -> tuple[dict, dict]:
+        """Gradients of h = sum_i <vjp(x, u)_i, w_i> with respect to x (by name) and each driven u_k
+        (by output index), through nested tapes."""
+        tensors = self._tensors(values)
+        driven = [k for k, d in enumerate(douts) if d is not None]
+        zero = tf.UnconnectedGradients.ZERO
+        with tf.GradientTape(persistent=True) as outer:
+            outer.watch(list(tensors.values()))
+            with tf.GradientTape() as inner:
+                inner.watch(list(tensors.values()))
+                outs = self._call(tensors)
+            us = [tf.reshape(tf.cast(tf.constant(douts[k], tf.float64), outs[k].dtype), outs[k].shape) for k in driven]
+            outer.watch(us)
+            grads = inner.gradient([outs[k] for k in driven], list(tensors.values()), output_gradients=us,
+                                   unconnected_gradients=zero)  # fmt: skip
+            h = tf.add_n([tf.reduce_sum(tf.cast(g, tf.float64) * w[n]) for n, g in zip(tensors, grads, strict=True)])
+        gx = outer.gradient(h, list(tensors.values()), unconnected_gradients=zero)
+        gu = outer.gradient(h, us, unconnected_gradients=zero)
+        return ({n: _to_numpy(tf.convert_to_tensor(g)) for n, g in zip(tensors, gx, strict=True)},
+                {k: _to_numpy(tf.convert_to_tensor(g)) for k, g in zip(driven, gu, strict=True)})  # fmt: skip
+
+    def quantize_gradient(self, array: np.ndarray, name: str) -> np.ndarray:
+        return tf.cast(tf.cast(tf.constant(np.asarray(array, np.float64)), self.dtypes[name]), tf.float64).numpy()
+
+    def output_dtype_is_float64(self, k: int) -> bool:
+        return self._output_dtypes[k] == tf.float64
+
     def quantize(self, array: np.ndarray, k: int) -> np.ndarray:
         t = tf.cast(tf.constant(np.asarray(array, dtype=np.float64)), self._output_dtypes[k])
         return tf.cast(t, tf.float64).numpy()

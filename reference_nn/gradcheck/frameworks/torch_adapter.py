@@ -92,6 +92,32 @@ class TorchAdapter:
                 result.shapes[name], result.dtypes[name] = tuple(g.shape), str(g.dtype).removeprefix("torch.")
         return result
 
+    def double_vjp(self, values: dict, douts: list, w: dict) -> tuple[dict, dict]:
+        """Gradients of h = sum_i <vjp(x, u)_i, w_i> with respect to x (by name) and to each driven
+        upstream u_k (by output index), by differentiating torch's backward (create_graph)."""
+        tensors = self._tensors(values, grad=True)
+        outs = self._call(tensors)
+        driven = [k for k, d in enumerate(douts) if d is not None]
+        upstream = {k: self._upstream(douts[k], outs[k]).requires_grad_(True) for k in driven}
+        grads = torch.autograd.grad([outs[k] for k in driven], list(tensors.values()), list(upstream.values()),
+                                    allow_unused=True, create_graph=True)  # fmt: skip
+        h = sum((g * torch.as_tensor(w[n]).to(g.dtype)).sum() for n, g in zip(tensors, grads, strict=True)
+                if g is not None)  # fmt: skip
+        wrt = list(tensors.values()) + list(upstream.values())
+        if not isinstance(h, torch.Tensor) or not h.requires_grad:  # the backward detached everything
+            return {}, {}
+        second = torch.autograd.grad(h, wrt, allow_unused=True)
+        by_name = {n: None if g is None else _to_numpy(g) for n, g in zip(tensors, second, strict=False)}
+        by_output = {k: None if g is None else _to_numpy(g) for k, g in zip(upstream, second[len(tensors):],
+                                                                             strict=True)}  # fmt: skip
+        return by_name, by_output
+
+    def quantize_gradient(self, array: np.ndarray, name: str) -> np.ndarray:
+        return torch.as_tensor(np.asarray(array, dtype=np.float64)).to(self.dtypes[name]).to(torch.float64).numpy()
+
+    def output_dtype_is_float64(self, k: int) -> bool:
+        return self._output_dtypes[k] == torch.float64
+
     def quantize(self, array: np.ndarray, k: int) -> np.ndarray:
         dtype = self._output_dtypes[k] if self._output_dtypes else torch.float64
         return torch.as_tensor(np.asarray(array, dtype=np.float64)).to(dtype).to(torch.float64).numpy()

@@ -1,0 +1,80 @@
+"""order=2: the backward's own derivative, as torch's gradgradcheck checks it.
+
+With the upstream gradients u as inputs too, h(x, u) = sum_i <vjp(x, u)_i, w_i> for a fixed seeded
+N(0, 1) w (rounded to each gradient's dtype) is a scalar whose gradient the framework computes by
+differentiating its backward (adapter.double_vjp: create_graph, jax.grad of the pullback, nested
+tapes). check_gradients verifies it against numerical derivatives of h, each evaluation of h being
+one call of the first-order backward (in float64 on upcast copies where the rule runs in float64).
+Results are reported as "NAME (order 2)"; the upstream of output k as "upstream of outputK".
+A backward that detaches what it must not (an intermediate saved from the no-grad forward, a
+.detach(), torch's once_differentiable) differentiates to 0 where h moves: FAIL. A backward the
+framework raises on when differentiated gives INCONCLUSIVE with the framework's words.
+Complex step is not used: a complex input to a backward is not a complex step of h (torch takes
+conjugates), so h refuses complex input and the check falls back to Richardson.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..check import check_gradients
+from ..report import GradientReport
+from .base import run_user
+from .common import low_precision_rtol
+
+UPSTREAM = "upstream of output{}"
+
+
+def check_second_order(adapter, values: dict, douts: list, gradient_dtypes: dict, seed: int,
+                       options: dict) -> GradientReport:  # fmt: skip
+    """check_gradients on h(x, u) = <vjp(x, u), w> against the framework's double backward."""
+    rng = np.random.default_rng([seed, 2])
+    w = {n: adapter.quantize_gradient(rng.standard_normal(v.shape), n) for n, v in values.items()}
+    driven = [k for k, d in enumerate(douts) if d is not None]
+    keys = {UPSTREAM.format(k): k for k in driven}
+    point = dict(values)
+    for key, k in keys.items():
+        point[key] = np.asarray(douts[k], dtype=np.float64 if adapter.output_dtype_is_float64(k) else np.float32)
+
+    def split(theta):
+        x = {n: theta[n] for n in values}
+        u = [theta[key] if (key := UPSTREAM.format(k)) in keys else None for k in range(len(douts))]
+        return x, u
+
+    def h(theta):
+        if any(np.iscomplexobj(a) for a in theta.values()):
+            raise TypeError("h is a backward: complex step is not a derivative of it")
+        x, u = split(theta)
+        backward = run_user("grad_f", adapter.vjp, x, u)
+        total = sum(np.sum(np.asarray(g, dtype=np.float64) * w[n]) for n, g in backward.grads.items() if g is not None)
+        low = any(g is not None and g.dtype == np.float32 for g in backward.grads.values())
+        return np.float32(total) if low else np.float64(total)
+
+    def grad_h(theta):
+        x, u = split(theta)
+        grads_x, grads_u = run_user("grad_f", adapter.double_vjp, x, u, w)
+        out = {n: _dense(grads_x.get(n), theta[n]) for n in values}
+        out.update({key: _dense(grads_u.get(k), theta[key]) for key, k in keys.items()})
+        return out
+
+    try:
+        grad_h(point)
+    except Exception as refused:  # noqa: BLE001 - the framework refuses to differentiate the backward
+        cause = refused.__cause__ or refused
+        return GradientReport({}, options.get("method", "auto"), seed, 0, [],
+                              [f"the backward cannot be differentiated ({type(cause).__name__}: {cause})"])
+    judged = low_precision_rtol({**gradient_dtypes, **{key: np.float32 for key in keys}}, options)
+    report = check_gradients(h, grad_h, point, seed=seed, grad_f_sees_loss=False, **judged)
+    for name, result in report.results.items():
+        if name in gradient_dtypes and np.dtype(gradient_dtypes[name]).itemsize == 2:
+            result.dtype = np.dtype(gradient_dtypes[name]).name
+    report.notes.insert(0, "h(x, u) = <vjp(x, u), w> for a seeded N(0, 1) w; its gradient by the framework's "
+                           "double backward against numerical derivatives of h (one backward per evaluation)")
+    return report
+
+
+def _dense(grad, like: np.ndarray) -> np.ndarray:
+    """None (no dependence) is zero; the array in the dtype of its input."""
+    if grad is None:
+        return np.zeros(like.shape, dtype=like.dtype)
+    return np.asarray(grad, dtype=like.dtype).reshape(like.shape)
