@@ -3,7 +3,8 @@
     verdict_cases("float32-inside")     -> VerdictRecipe; recipe.build() -> Case
 
 A case is a small model (verdict_models.Chain: NumPy code + torch twin), its arrays, the entry
-point it is checked through (``dict``: check_gradients; ``list`` and ``value_and_grad``:
+point it is checked through (``dict`` / ``grad_list``: check_gradients on a dict / a list of arrays
+(``f(params)``, ``grad_f(params)`` returning the same container); ``list`` and ``value_and_grad``:
 check_value_and_grad with a list / a dict; ``vjp``: check_vjp on forward/backward functions;
 ``layer``: check_layer on an object) and a planted bug or none (verdict_bugs.BUGS). As in
 strategies.py, Hypothesis draws only small choices and a seed; the arrays are built by NumPy from
@@ -36,8 +37,8 @@ from equivalence_tests.verdict_bugs import GARBAGE, Probe
 from equivalence_tests.verdict_models import Block, Chain
 
 MODES = ("float64", "float32", "float32-inside", "mixed")
-ENTRIES = ("dict", "list", "value_and_grad", "vjp", "layer")
-HEADED = ("dict", "list", "value_and_grad")  # a scalar loss; vjp and layer check a chain's output
+ENTRIES = ("dict", "list", "value_and_grad", "vjp", "layer", "grad_list")
+HEADED = ("dict", "list", "value_and_grad", "grad_list")  # a scalar loss; vjp and layer check a chain's output
 GENERIC_BUGS = ("one_element", "one_row", "x1.01", "x1.05", "x2", "sign", "transpose", "zero")
 CATEGORIES = ("float64", "float32", "float32-inside", "mixed", "tiny", "huge", "saturated", "kinks", "ties",
               "normalization", "garbage", "first_call", "nondeterministic", "layer_caches")  # fmt: skip

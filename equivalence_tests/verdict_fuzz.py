@@ -127,6 +127,17 @@ def run_entry(case):
 
         return check_gradients(f, lambda p: {"d" + k: g for k, g in loss_and_grads(p, x)[1].items() if k in p},
                                params)  # fmt: skip
+    if case.entry == "grad_list":  # [W1, b1, W2, b2] -> [dW1, db1, dW2, db2]
+
+        def f_list(plist):
+            with np.errstate(all="ignore"):
+                return value(chain.forward(x, dict(zip(names, plist, strict=True)))[0])
+
+        def grad_list(plist):
+            g = loss_and_grads(dict(zip(names, plist, strict=True)), x)[1]
+            return [g[k] for k in names]
+
+        return check_gradients(f_list, grad_list, [params[k] for k in names])
     if case.entry == "value_and_grad":
 
         def fn(p, X):
