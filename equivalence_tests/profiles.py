@@ -95,6 +95,17 @@ EXAMPLE_BUDGETS: dict[str, tuple[int, int, int]] = {
     # the verdict fuzzer (tests/gradcheck/test_verdict_fuzz.py): per category (14 of them), each example one
     # small model checked through one entry point and judged against its torch twin (~40 ms each, quiet)
     "gradcheck/verdict_fuzz": (20, 10, 1000),
+    # tests/gradcheck properties on hand-made networks (ClassicNet) and the course-style layers: one budget
+    # per parametrized case (method x dtype / precision), so every combination gets its own examples (before
+    # 2026-12-05 one @given drew the method too, and central / complex / richardson got ~1 example each at
+    # ci). Totals at ci equal the old fixed counts (40, 40, 60, 40, 30, 30): 4.7 s for the three files on
+    # the loaded 2-core machine.
+    "gradcheck/verdict_right_never_failed": (3, 2, 300),  # x 15 (5 methods x 3 precisions)
+    "gradcheck/verdict_planted_never_passed": (3, 2, 300),  # x 15
+    "gradcheck/correct_pass": (6, 3, 500),  # x 10 (5 methods x 2 dtypes)
+    "gradcheck/correct_pass_taylor": (20, 5, 1000),  # x 2 dtypes
+    "gradcheck/user_arrays_unmodified": (15, 5, 500),  # x 2 dtypes
+    "gradcheck/codestyle_vjp": (15, 5, 1000),  # x 2 dtypes
     # metamorphic properties of the reference alone
     "metamorphic/softmax_ce_gradient_sums": (1000, 50, 5000),  # ci 4.9 s
     "metamorphic/l2_adds_lambda_w": (1000, 50, 5000),  # ci 5.5 s

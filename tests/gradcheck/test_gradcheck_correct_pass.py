@@ -13,15 +13,20 @@ test_gradcheck_taylor_and_kinks.py.
 """
 
 import numpy as np
+import pytest
 from gradcheck_nets import HIDDEN, OUTPUTS, make_net
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
+from equivalence_tests.profiles import property_settings
 from reference_nn.gradcheck import check_gradients, taylor_test
+
+METHODS = ("auto", "central", "richardson", "complex", "directional")
+DTYPES = (np.float32, np.float64)
 
 
 @st.composite
-def classic_networks(draw):
+def classic_networks(draw, dtype):
     config = {
         "n_x": draw(st.integers(1, 5)),
         "n_h": draw(st.integers(1, 5)),
@@ -31,7 +36,7 @@ def classic_networks(draw):
         "output": draw(st.sampled_from(OUTPUTS)),
         "lambd": draw(st.sampled_from([0.0, 0.1, 1.0])),
         "weight_scale": draw(st.sampled_from([1e-3, 1e-1, 1.0, 10.0, 30.0])),
-        "dtype": draw(st.sampled_from([np.float32, np.float64])),
+        "dtype": dtype,
     }
     net, params = make_net(np.random.default_rng(draw(st.integers(0, 2**32 - 1))), **config)
     if draw(st.booleans()):  # an exact kink: Z1[0, 0] = 0 (sample 0 is all zeros, b1[0] = 0)
@@ -40,30 +45,35 @@ def classic_networks(draw):
     return net, params
 
 
-@settings(max_examples=60, deadline=None)
-@given(classic_networks(), st.sampled_from(["auto", "central", "richardson", "complex", "directional"]))
-def test_right_gradients_never_fail(case, method):
-    net, params = case
+# method and dtype are parameters, not drawn: each combination gets its own examples (profiles.EXAMPLE_BUDGETS)
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+@pytest.mark.parametrize("method", METHODS)
+@property_settings("gradcheck/correct_pass")
+@given(data=st.data())
+def test_right_gradients_never_fail(method, dtype, data):
+    net, params = data.draw(classic_networks(dtype), label="network")
     report = check_gradients(net.cost, net.grads, params, method=method)
     # never FAIL; INCONCLUSIVE where an element sits at a ReLU kink (drawn data includes exact zeros)
-    assert not report.failed, str(report)
+    assert not report.failed, f"{method} {dtype.__name__}: a right gradient\n{report}"
 
 
-@settings(max_examples=40, deadline=None)
-@given(classic_networks())
-def test_right_gradients_never_fail_the_taylor_test(case):
-    net, params = case
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+@property_settings("gradcheck/correct_pass_taylor")
+@given(data=st.data())
+def test_right_gradients_never_fail_the_taylor_test(dtype, data):
+    net, params = data.draw(classic_networks(dtype), label="network")
     report = taylor_test(net.cost, net.grads, params)
     # never FAIL; INCONCLUSIVE where too few steps rise above f's noise (tiny weights)
-    assert not report.failed, str(report)
+    assert not report.failed, f"{dtype.__name__}: a right gradient\n{report}"
 
 
-@settings(max_examples=30, deadline=None)
-@given(classic_networks())
-def test_user_arrays_are_never_modified(case):
-    net, params = case
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+@property_settings("gradcheck/user_arrays_unmodified")
+@given(data=st.data())
+def test_user_arrays_are_never_modified(dtype, data):
+    net, params = data.draw(classic_networks(dtype), label="network")
     before = {k: v.copy() for k, v in params.items()}
     check_gradients(net.cost, net.grads, params, method="directional")
     for key, value in params.items():
-        assert value.dtype == before[key].dtype
-        np.testing.assert_array_equal(value, before[key])
+        assert value.dtype == before[key].dtype, f"{key}: dtype {value.dtype}, given {before[key].dtype}"
+        np.testing.assert_array_equal(value, before[key], err_msg=f"{key} was modified")

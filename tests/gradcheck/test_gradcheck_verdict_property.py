@@ -11,18 +11,20 @@ INCONCLUSIVE is allowed in both (a kink, tiny weights whose gradients sit below 
 """
 
 import numpy as np
+import pytest
 from gradcheck_nets import OUTPUTS, make_net
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
+from equivalence_tests.profiles import property_settings
 from reference_nn.gradcheck import FAIL, PASS, check_gradients
 
 METHODS = ("auto", "central", "richardson", "complex", "directional")
+PRECISIONS = ("float32", "float64", "mixed")
 
 
 @st.composite
-def networks(draw, hidden=("relu", "sigmoid", "tanh"), kinks=True):
-    precision = draw(st.sampled_from(["float32", "float64", "mixed"]))
+def networks(draw, precision, hidden=("relu", "sigmoid", "tanh"), kinks=True):
     config = {
         "n_x": draw(st.integers(1, 5)), "n_h": draw(st.integers(1, 5)), "n_y": draw(st.integers(1, 3)),
         "m": draw(st.integers(1, 6)), "hidden": draw(st.sampled_from(hidden)), "output": draw(st.sampled_from(OUTPUTS)),
@@ -39,19 +41,25 @@ def networks(draw, hidden=("relu", "sigmoid", "tanh"), kinks=True):
     return net, params
 
 
-@settings(max_examples=40, deadline=None)
-@given(networks(), st.sampled_from(METHODS))
-def test_a_right_gradient_is_never_failed(case, method):
-    net, params = case
+# method and precision are parameters, not drawn: each of the 15 combinations gets its own examples
+# (profiles.EXAMPLE_BUDGETS; the thorough profile scales them)
+@pytest.mark.parametrize("precision", PRECISIONS)
+@pytest.mark.parametrize("method", METHODS)
+@property_settings("gradcheck/verdict_right_never_failed")
+@given(data=st.data())
+def test_a_right_gradient_is_never_failed(method, precision, data):
+    net, params = data.draw(networks(precision), label="network")
     report = check_gradients(net.cost, net.grads, params, method=method)
-    assert report.verdict != FAIL, str(report)
-    assert report.passed == (report.verdict == PASS), "passed must mean PASS"
+    assert report.verdict != FAIL, f"{method} {precision}: a right gradient\n{report}"
+    assert report.passed == (report.verdict == PASS), f"passed must mean PASS\n{report}"
 
 
-@settings(max_examples=40, deadline=None)
-@given(networks(hidden=("sigmoid", "tanh"), kinks=False), st.sampled_from(METHODS), st.data())
-def test_one_planted_wrong_element_in_a_smooth_network_is_never_passed(case, method, data):
-    net, params = case
+@pytest.mark.parametrize("precision", PRECISIONS)
+@pytest.mark.parametrize("method", METHODS)
+@property_settings("gradcheck/verdict_planted_never_passed")
+@given(data=st.data())
+def test_one_planted_wrong_element_in_a_smooth_network_is_never_passed(method, precision, data):
+    net, params = data.draw(networks(precision, hidden=("sigmoid", "tanh"), kinks=False), label="network")
     name = data.draw(st.sampled_from(["W1", "b1", "W2", "b2"]))
     right = net.grads(params)
     index = data.draw(st.integers(0, right["d" + name].size - 1))
@@ -65,6 +73,6 @@ def test_one_planted_wrong_element_in_a_smooth_network_is_never_passed(case, met
         return g
 
     report = check_gradients(net.cost, planted, params, method=method)
-    assert report.verdict != PASS and not report.passed, str(report)
+    assert report.verdict != PASS and not report.passed, f"{method} {precision}: d{name}[{index}] planted\n{report}"
     if report.verdict == FAIL:
-        assert report.failed_parameters == [name], str(report)
+        assert report.failed_parameters == [name], f"{method} {precision}: the error is in {name}\n{report}"
