@@ -121,6 +121,11 @@ EXAMPLE_BUDGETS: dict[str, tuple[int, int, int]] = {
     # refnn crosscheck through its entry point: option combinations, up to 10 steps at lr up to 30
     "crosscheck/options": (12, 6, 500),
     "crosscheck/planted_bug": (6, 3, 200),
+    # float32 adaptive optimizers: x2 / x-1 / x1.5 planted in one oracle's displacements never read ok
+    "crosscheck/planted_displacement/fd": (40, 10, 1000),
+    "crosscheck/planted_displacement/torch": (40, 10, 1000),
+    "crosscheck/planted_displacement/tensorflow": (15, 5, 500),
+    "crosscheck/planted_displacement/jax": (10, 5, 300),
 }
 
 _COMMON: dict[str, Any] = {

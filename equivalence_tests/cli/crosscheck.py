@@ -69,19 +69,25 @@ def select_oracles(names: tuple[str, ...], fd_method: str) -> list[Any]:
     return oracles
 
 
-def comparison_row(comparison: Any, convention: str | None = None) -> tuple[str, dict[str, Any]]:
-    """``("grad W1", {...})``: one row of the report from a ``tolerances.Comparison``; ``convention``:
-    the framework convention that makes this quantity not comparable here (used only if it failed)."""
+def comparison_row(judgement: Any, convention: str | None = None) -> tuple[str, dict[str, Any]]:
+    """``("grad W1", {...})``: one row of the report from a ``resolution.Judgement`` (a ``tolerances.Comparison``
+    and whether it resolves a 10% change); ``convention``: the framework convention that makes this quantity
+    not comparable here (used only if it failed)."""
+    comparison = judgement.comparison
     label = ROW_PREFIX[comparison.quantity]
     if comparison.quantity in ("gradient", "updated_params"):
         label += f" {comparison.name}"
-    status = "ok" if comparison.passed else ("not comparable" if convention else "FAIL")
+    status = "not comparable" if convention and judgement.status == "FAIL" else judgement.status
     return label, {
         "quantity": comparison.quantity, "status": status, "max_abs": comparison.max_abs_error,
         "max_rel": comparison.max_rel_error, "worst_index": list(comparison.worst_index),
         "reference_value": comparison.reference_value, "oracle_value": comparison.oracle_value,
         "rtol": comparison.tolerance.rtol, "atol": comparison.tolerance.atol, "reason": comparison.tolerance.reason,
-        "passed": comparison.passed, "convention": convention if status == "not comparable" else None,
+        "passed": status != "FAIL", "convention": convention if status == "not comparable" else None,
+        "precision": judgement.reason if judgement.status == "not comparable" and not convention else None,
+        "identical": judgement.reason if status == "identical" else None,
+        "elements": judgement.elements, "judged_elements": judgement.judged,
+        "judged_by_bound": judgement.bound_judged, "spread_worst": judgement.spread_worst,
     }  # fmt: skip
 
 
@@ -128,7 +134,7 @@ def run_crosscheck(config: Any, seed: int, batch_size: int, oracles: list[Any]) 
     rounding through long, high-learning-rate runs; per-oracle tolerances), mark what a framework
     convention makes not comparable (equivalence_tests.saturation) and count. Returns the JSON-ready
     report. Raises ValueError (the message in the user's terms) if the reference's run diverges."""
-    from equivalence_tests import ops, saturation, tolerances
+    from equivalence_tests import ops, rounding_spread, saturation, tolerances
     from equivalence_tests.error_scale import error_scales
     from equivalence_tests.oracles import ReferenceOracle
     from equivalence_tests.oracles.base import UnsupportedConfiguration
@@ -143,10 +149,15 @@ def run_crosscheck(config: Any, seed: int, batch_size: int, oracles: list[Any]) 
     with np.errstate(all="ignore"):  # magnitudes of saturated or huge runs may overflow to inf: no floor lost
         # the running-error floor has no rules for normalizations yet: normalized models get the RMS-floored table
         scales = None if config.normalization else error_scales(config, params, X, Y)
+        # float32 adaptive optimizers: the bound of the displacements compounds into "any step"; the
+        # measured rounding spread judges the elements it cannot (equivalence_tests.rounding_spread)
+        spread = rounding_spread.displacement_spread(config, params, X, Y, reference.updated_params, seed=seed) \
+            if rounding_spread.applies(config) else None
     report: dict[str, Any] = {
         "config": config.to_dict(), "description": describe_settings(config), "seed": seed,
         "batch_size": batch_size, "versions": {"numpy": np.__version__, "reference_nn": reference.framework_version},
         "oracles": {}, "not_run": {}, "errors": {},
+        "spread": None if spread is None else _spread_summary(config, spread),
     }  # fmt: skip
     with progress(len(oracles), "cross-checking") as advance:
         for oracle in oracles:
@@ -168,21 +179,55 @@ def run_crosscheck(config: Any, seed: int, batch_size: int, oracles: list[Any]) 
             report["versions"][oracle.framework] = result.framework_version
             conventions = saturation.not_comparable(oracle.name, config, outputs)
             comparisons = tolerances.compare_results(reference, result, config, initial_params=params, scales=scales)
-            rows = dict(comparison_row(c, conventions.get(c.quantity)) for c in comparisons
-                        if config.steps or c.quantity != "updated_params")  # fmt: skip
+            judgements = judge_comparisons(comparisons, reference, result, config, params, scales, spread)
+            rows = dict(comparison_row(j, conventions.get(j.comparison.quantity)) for j in judgements
+                        if config.steps or j.comparison.quantity != "updated_params")  # fmt: skip
             report["oracles"][oracle.name] = {"rows": rows, "notes": list(result.notes),
                                               "passed": all(row["status"] != "FAIL" for row in rows.values())}
     return _conclude(report)
 
 
+def judge_comparisons(comparisons: list[Any], reference: Any, result: Any, config: Any, params: dict[str, np.ndarray],
+                      scales: Any, spread: Any) -> list[Any]:
+    """Each ``tolerances.Comparison`` as a ``resolution.Judgement``: ok only where a 10% change is resolved,
+    identical where the quantity is the reference's own, else not comparable at this precision."""
+    from equivalence_tests.resolution import judge
+
+    family = result.oracle.split("/")[0]
+    judgements = []
+    for comparison in comparisons:
+        quantity, name = comparison.quantity, comparison.name
+        if quantity in ("forward", "cost"):
+            arrays = (reference.quantity(quantity), result.quantity(quantity))
+        else:
+            arrays = (reference.quantity(quantity)[name], result.quantity(quantity)[name])
+        initial = params[name] if quantity == "updated_params" else None
+        judgements.append(judge(comparison, *arrays, initial=initial, steps=max(config.steps, 1),
+                                error_scale=None if scales is None else scales.for_quantity(quantity, name),
+                                spread=spread, family=family))
+    return judgements
+
+
+def _spread_summary(config: Any, spread: Any) -> dict[str, Any]:
+    """What the measured rounding spread is, for the report (JSON) and its footer line."""
+    from equivalence_tests.resolution import RESOLVE, SAFETY
+
+    text = (f"{config.dtype} {config.optimizer.name}: each updated-parameter element is judged by the running-error "
+            f"bound where that resolves a {RESOLVE:.0%} change, else against {SAFETY:g}x the measured rounding spread "
+            f"({spread.runs} reference runs differing in summation order and last bits, vs float64) where that does; "
+            "elements whose steps rounding decides are not judged")
+    return {"runs": spread.runs, "safety": SAFETY, "resolve": RESOLVE, "description": text}
+
+
 def _conclude(report: dict[str, Any]) -> dict[str, Any]:
     """Counts, the result and the exit status: nothing compared is never an agreement."""
     statuses = [row["status"] for entry in report["oracles"].values() for row in entry["rows"].values()]
-    counts = {status: statuses.count(status) for status in ("ok", "FAIL", "not comparable")}
+    counts = {status: statuses.count(status) for status in ("ok", "FAIL", "not comparable", "identical")}
     compared = counts["ok"] + counts["FAIL"]
     report["counts"] = {"compared": compared, "agree": counts["ok"], "disagree": counts["FAIL"],
-                        "not_comparable": counts["not comparable"], "oracle_paths_run": len(report["oracles"]),
-                        "not_run": len(report["not_run"]), "errors": len(report["errors"])}  # fmt: skip
+                        "not_comparable": counts["not comparable"], "identical": counts["identical"],
+                        "oracle_paths_run": len(report["oracles"]), "not_run": len(report["not_run"]),
+                        "errors": len(report["errors"])}  # fmt: skip
     if counts["FAIL"] or report["errors"]:
         report["result"], report["exit_status"] = "disagreement", EXIT_DISAGREE
     elif compared == 0:
@@ -196,8 +241,9 @@ def _conclude(report: dict[str, Any]) -> dict[str, Any]:
 def result_line(report: dict[str, Any]) -> str:
     """The last line: what was compared and what it showed."""
     counts = report["counts"]
-    extra = [f"{counts[key]} {text}" for key, text in (("not_comparable", "not comparable"), ("not_run", "not run"))
-             if counts[key]]  # fmt: skip
+    extra = [f"{counts[key]} {text}" for key, text in (("identical", "identical by construction"),
+                                                        ("not_comparable", "not comparable"), ("not_run", "not run"))
+             if counts.get(key)]  # fmt: skip
     scope = f"{counts['compared']} quantities compared on {counts['oracle_paths_run']} oracle path(s)"
     scope += f"; {', '.join(extra)}" if extra else ""
     if report["result"] == "agree":
@@ -219,17 +265,22 @@ def _tolerance_summary(report: dict[str, Any]) -> list[str]:
 
 
 def _not_comparable_lines(report: dict[str, Any]) -> list[str]:
-    """One line per convention and set of quantities, naming the oracle paths it applies to."""
-    grouped: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+    """One line per reason (a framework convention at this point, too little precision, identical by
+    construction) and set of quantities, naming the oracle paths it applies to."""
+    grouped: dict[tuple[str, str, tuple[str, ...]], list[str]] = {}
     for name, entry in report["oracles"].items():
-        by_convention: dict[str, list[str]] = {}
+        by_reason: dict[tuple[str, str], list[str]] = {}
         for label, row in entry["rows"].items():
-            if row["status"] == "not comparable":
-                by_convention.setdefault(row["convention"], []).append(label)
-        for convention, labels in by_convention.items():
-            grouped.setdefault((convention, tuple(labels)), []).append(name)
-    return [f"not comparable at this point: {', '.join(labels)} of {', '.join(names)}: {convention}"
-            for (convention, labels), names in grouped.items()]
+            if row.get("identical"):
+                by_reason.setdefault(("identical by construction", row["identical"]), []).append(label)
+            elif row["status"] == "not comparable" and row.get("precision"):
+                by_reason.setdefault(("not comparable at this precision", row["precision"]), []).append(label)
+            elif row["status"] == "not comparable":
+                by_reason.setdefault(("not comparable at this point", row["convention"]), []).append(label)
+        for (kind, reason), labels in by_reason.items():
+            grouped.setdefault((kind, reason, tuple(labels)), []).append(name)
+    return [f"{kind}: {', '.join(labels)} of {', '.join(names)}: {reason}"
+            for (kind, reason, labels), names in grouped.items()]
 
 
 def format_crosscheck(report: dict[str, Any], use_rich: bool) -> str:
@@ -250,6 +301,7 @@ def format_crosscheck(report: dict[str, Any], use_rich: bool) -> str:
         *[f"not run: {reason}" for reason in report["not_run"].values()],
         *[f"ERROR {name}: {message}" for name, message in report["errors"].items()],
         *_not_comparable_lines(report),
+        *([f"precision: {report['spread']['description']}"] if report.get("spread") else []),
         *[f"note {name}: {'; '.join(entry['notes'])}" for name, entry in report["oracles"].items() if entry["notes"]],
         *_tolerance_summary(report),
         result_line(report),

@@ -20,7 +20,9 @@ def test_default_model_against_finite_differences_plain(capsys):
     for row in ROWS:
         assert f"\n{row} " in out
     assert "finite_difference/complex" in out  # the default method: exact to rounding
-    assert "RESULT: all oracles agree with the reference (14 quantities compared on 1 oracle path(s))" in out
+    # fd's forward and cost are the reference's own values: identical by construction, not compared
+    assert "RESULT: all oracles agree with the reference (12 quantities compared on 1 oracle path(s); 2 identical by " \
+        "construction)" in out, out
 
 
 def test_rich_table_on_a_terminal(capsys, monkeypatch):
@@ -81,7 +83,8 @@ def test_missing_framework_is_reported_not_fatal(capsys, monkeypatch):
     assert main(["crosscheck", "--oracles", "fd,torch", "--plain"]) == EXIT_OK
     out = capsys.readouterr().out
     assert "not run: torch/functional unavailable: cannot import torch" in out
-    assert "RESULT: all oracles agree with the reference (14 quantities compared on 1 oracle path(s); 2 not run)" in out
+    assert "RESULT: all oracles agree with the reference (12 quantities compared on 1 oracle path(s); 2 identical by " \
+        "construction, 2 not run)" in out, out
 
 
 BAD_OPTIONS = {

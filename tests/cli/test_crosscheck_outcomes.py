@@ -63,8 +63,16 @@ def test_saturated_runs_are_not_comparable_for_torch_bce_and_agree_with_fd(capsy
     assert status == EXIT_OK, out
     assert "not comparable at this point: updated W1" in out and "of torch/functional, torch/layers: torch BCELoss" \
         in out, out
-    fd_column = [line.split()[3:6] for line in out.splitlines() if line.startswith(("grad ", "updated "))]
-    assert all(cells[-1] == "ok" for cells in fd_column), f"finite differences must agree everywhere: {out}"
+    fd_column = {" ".join(line.split()[:2]): line.split()[5] for line in out.splitlines()
+                 if line.startswith(("grad ", "updated "))}
+    # finite differences agree everywhere they are compared; a saturated float64 Adam run may leave some
+    # displacement whose running-error floor (the clamped log's error) cannot resolve 10%: said so, not "ok"
+    assert all(status == "ok" for label, status in fd_column.items() if label.startswith("grad")), out
+    # "not" is the first word of "not comparable"
+    assert all(status in ("ok", "not") for status in fd_column.values()), f"fd must never FAIL: {out}"
+    unresolved = [label for label, status in fd_column.items() if status != "ok"]
+    assert not unresolved or f"not comparable at this precision: {', '.join(unresolved)} of " \
+        "finite_difference/complex: its float64 tolerance" in out, out
 
 
 def test_a_saturation_bug_in_the_reference_is_still_a_disagreement(capsys, monkeypatch):
@@ -124,7 +132,7 @@ def test_an_unsupported_path_is_not_run_and_a_crash_is_an_error(capsys, monkeypa
     monkeypatch.setattr(crosscheck_command, "select_oracles", lambda names, method: [*real(names, method), unsupported])
     status, out, _ = run(capsys, *FD)
     assert status == EXIT_OK and "not run: fake/unsupported cannot check this" in out, out
-    assert "(14 quantities compared on 1 oracle path(s); 1 not run)" in out, out
+    assert "(12 quantities compared on 1 oracle path(s); 2 identical by construction, 1 not run)" in out, out
     crash = _FakeOracle("fake/crash", RuntimeError("boom"))
     monkeypatch.setattr(crosscheck_command, "select_oracles", lambda names, method: [*real(names, method), crash])
     status, out, _ = run(capsys, *FD)
@@ -217,5 +225,7 @@ def test_bce_after_softmax_next_to_one_is_not_comparable_rather_than_a_false_dis
                          "sigmoid,relu,softmax", "--loss", "bce", "--batch-size", "1", "--seed", "15023", "--l2", "1",
                          "--lr", "3", "--steps", "6")
     assert status == EXIT_OK, out
-    assert ("not comparable at this point: updated W3, updated b3 of finite_difference/complex: bce after "
-            "softmax has no logits form") in out, out
+    # b1 and b2 agree within the bound, but the saturated log's error floor cannot resolve 10% of them: the
+    # same convention is why (before issue 21's resolution rule they read "ok")
+    assert ("not comparable at this point: updated b1, updated b2, updated W3, updated b3 of finite_difference/complex:"
+            " bce after softmax has no logits form") in out, out
