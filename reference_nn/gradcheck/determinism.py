@@ -156,7 +156,7 @@ def _gradient_change(first: np.ndarray, second: np.ndarray, extra=None):
     ``extra``, an array of further allowed change), or None."""
     a, b = first.astype(np.float64), second.astype(np.float64)
     dtype = np.result_type(first.dtype, second.dtype, np.float32)
-    rms = float(np.sqrt(np.mean(a * a)))
+    rms = _rms(a)
     allowed = tol.ROUNDING_FACTOR * tol.eps(dtype) * np.maximum(np.abs(a), rms)
     if extra is not None:
         allowed = allowed + np.asarray(extra, dtype=np.float64).reshape(a.shape)
@@ -165,6 +165,14 @@ def _gradient_change(first: np.ndarray, second: np.ndarray, extra=None):
         return None
     index = np.unravel_index(int(np.argmax(excess)), a.shape)
     return tuple(int(i) for i in index), float(a[index]), float(b[index])
+
+
+def _rms(a: np.ndarray) -> float:
+    """RMS without overflow: a gradient element of 1e200 must not make every allowance infinite."""
+    peak = float(np.max(np.abs(a))) if a.size else 0.0
+    if not np.isfinite(peak) or peak == 0:
+        return peak
+    return peak * float(np.sqrt(np.mean(np.square(a / peak))))
 
 
 def _copies(params) -> dict:

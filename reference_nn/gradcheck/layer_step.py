@@ -136,18 +136,25 @@ def choose_rate(parameters: dict[str, np.ndarray], gradients: dict[str, np.ndarr
     """A power of two lr with lr * RMS(g) >= max |W| for every parameter with a gradient (module docstring)."""
     exponents = [0]
     for name, g in gradients.items():
-        peak = float(np.max(np.abs(g))) if g.size else 0.0
-        rms = peak * float(np.sqrt(np.mean(np.square(g / peak)))) if peak > 0 else 0.0  # no overflow in the square
+        rms = _rms(g)
         if rms > 0:
             largest = float(np.max(np.abs(np.asarray(parameters[name], dtype=np.float64))))
             exponents.append(int(np.ceil(np.log2(max(largest, 1e-300) / rms))))
     return 2.0 ** int(np.clip(max(exponents), -MAX_RATE_EXPONENT, MAX_RATE_EXPONENT))
 
 
+def _rms(a: np.ndarray) -> float:
+    """RMS without overflow in the square (a huge gradient must not make the bound infinite)."""
+    peak = float(np.max(np.abs(a))) if a.size else 0.0
+    if not np.isfinite(peak) or peak == 0:
+        return peak
+    return peak * float(np.sqrt(np.mean(np.square(a / peak))))
+
+
 def not_linear(name: str, once: np.ndarray, twice: np.ndarray, allowance: np.ndarray) -> str | None:
     """A one-line refusal if doubling the upstream gradient did not double the step of ``name``."""
     excess = np.abs(twice - 2 * once) - 4 * allowance - tol.ROUNDING_FACTOR * tol.eps(np.float32) * np.maximum(
-        np.abs(twice), float(np.sqrt(np.mean(twice * twice))))
+        np.abs(twice), _rms(twice))
     if not (excess > 0).any():
         return None
     i = np.unravel_index(int(np.argmax(excess)), once.shape)
