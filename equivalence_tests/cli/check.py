@@ -11,6 +11,7 @@ deterministic, elements at a kink, an error bound too large for this loss). (4 i
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import math
 import sys
@@ -22,19 +23,17 @@ from typing import Any
 
 import numpy as np
 
-from equivalence_tests.cli import check_styles
+from equivalence_tests.cli import check_options, check_styles
 from equivalence_tests.cli.common import (
     EXIT_DISAGREE,
     EXIT_OK,
     EXIT_USAGE,
     UsageError,
     load_object,
-    parse_shape_option,
-    parse_sizes,
 )
 from equivalence_tests.cli.output import json_default, spinner
+from reference_nn.gradcheck.check import METHODS  # the API's methods: auto, elementwise, projection, central, ...
 
-METHODS = ("auto", "central", "richardson", "complex", "directional")
 EXIT_USER_CODE, EXIT_INCONCLUSIVE = 3, 5  # 4 is crosscheck's "nothing compared"
 
 
@@ -51,49 +50,56 @@ def load_npz_params(path: str) -> dict[str, np.ndarray]:
         raise UsageError(f"--params: {path!r} is not a NumPy .npz file: {error}") from None
 
 
-def build_params(args: argparse.Namespace) -> dict[str, np.ndarray]:
-    """From ``--params FILE.npz`` and/or ``--shape NAME=AxB`` (seeded standard normal, ``--dtype``)."""
-    shapes = dict(parse_shape_option(text) for text in args.shape)
+def build_params(args: argparse.Namespace) -> Any:
+    """From ``--params FILE.npz`` or ``--params MODULE:ATTR`` (the user's own container) and/or
+    ``--shape NAME=AxB`` (seeded standard normal, ``--dtype``)."""
+    shapes = check_options.named_shapes(args.shape, "--shape")
     if args.params:
-        params = load_npz_params(args.params)
-        for name, shape in shapes.items():  # --shape with --params: a statement about the file
+        if check_options.is_module_spec(args.params):
+            params = check_options.module_params(args.params)
+            if shapes and not isinstance(params, dict):
+                raise UsageError(f"--shape names entries of a dict; --params {args.params} is a "
+                                 f"{type(params).__name__}")
+        else:
+            params = load_npz_params(args.params)
+        for name, shape in shapes.items():  # --shape with --params: a statement about the parameters given
             if name not in params:
                 raise UsageError(f"--params {args.params} has no key {name!r} (keys: {', '.join(sorted(params))})")
-            if params[name].shape != shape:
+            if np.shape(params[name]) != shape:
                 raise UsageError(
-                    f"--params {args.params}: {name!r} has shape {params[name].shape}, --shape says {shape}"
+                    f"--params {args.params}: {name!r} has shape {np.shape(params[name])}, --shape says {shape}"
                 )
         return params
     if not shapes:
-        raise UsageError("give the parameters: --params FILE.npz, or shapes like --shape W1=4x3 --shape b1=4x1")
+        raise UsageError("give the parameters: --params FILE.npz or MODULE:ATTR, or shapes like --shape W1=4x3 "
+                         "--shape b1=4x1")
     rng = np.random.default_rng(args.seed)
     return {name: rng.standard_normal(shape).astype(args.dtype) for name, shape in shapes.items()}
 
 
-def _describe_params(params: dict[str, np.ndarray]) -> str:
-    return ", ".join(f"{name} {value.shape}" for name, value in params.items())
+def _describe_params(params: Any) -> str:
+    from reference_nn.gradcheck.containers import flatten
+
+    try:
+        flat, _ = flatten(params)
+    except (TypeError, ValueError):
+        return type(params).__name__
+    return ", ".join(f"{name} {value.shape}" for name, value in flat.items())
 
 
-def preflight(loss: Callable, gradient: Callable, params: dict[str, np.ndarray], names: tuple[str, str]) -> None:
-    """Call ``loss(params)`` and ``gradient(params)`` once, turning a missing key or a shape error in the
-    user's code into one clear line (the check itself would bury it under a traceback)."""
-    for function, name in zip((loss, gradient), names, strict=True):
+def preflight(loss: Callable, gradient: Callable, params: Any) -> None:
+    """Call ``loss(params)`` and ``gradient(params)`` once: an exception in the user's code exits 3 with
+    the user's frames, its line saying what the parameters are (a missing key, a shape the code did
+    not expect)."""
+    from reference_nn.gradcheck import UserCodeError
+
+    for function in (loss, gradient):
         try:
-            function({key: value.copy() for key, value in params.items()})
-        except KeyError as error:
-            raise UsageError(
-                f"{name}(params) looked up key {error} that the parameters do not have "
-                f"(they have: {_describe_params(params)})"
-            ) from None
-        except (ValueError, TypeError, IndexError) as error:
-            raise UsageError(
-                f"{name}(params) raised {type(error).__name__}: {error} (wrong shapes? parameters: "
-                f"{_describe_params(params)})"
-            ) from None
-        except Exception as error:  # noqa: BLE001 - anything else the user's code raised is theirs: exit 3
-            from reference_nn.gradcheck import UserCodeError
-
-            raise UserCodeError("f" if function is loss else "grad_f", error, "at the given params") from error
+            function(copy.deepcopy(params))
+        except Exception as error:  # noqa: BLE001 - whatever the user's code raised is theirs: exit 3
+            where = (f"looked up a key the parameters do not have; they have: {_describe_params(params)}"
+                     if isinstance(error, KeyError) else f"at the given params: {_describe_params(params)}")
+            raise UserCodeError("f" if function is loss else "grad_f", error, where) from error
 
 
 def make_layer(obj: Any, spec: str) -> Any:
@@ -156,24 +162,31 @@ def _run_check(args: argparse.Namespace) -> Any:
 
     tolerances = {key: value for key, value in (("rtol", args.rtol), ("atol", args.atol)) if value is not None}
     options = {"method": args.method, "seed": args.seed, **tolerances}
+    check_options.check_combinations(args)
     if args.value_and_grad:
         if len(args.targets) != 1:
             raise UsageError(f"--value-and-grad checks one MODULE:FN; got {len(args.targets)} targets")
         with spinner(f"checking {args.targets[0]} (value and gradient)"):
-            report = check_styles.run_value_and_grad(args, build_params, options)
+            report = check_styles.run_value_and_grad(args, build_params, {**options, "extra_keys": args.extra_keys})
     elif len(args.targets) == 1:
         if args.input_shape is None and not args.input:
-            raise UsageError("checking a layer needs --input-shape N_INxM (e.g. --input-shape 3x5) or --input NAME=AxB")
+            raise UsageError("checking a layer needs --input-shape AxB (the input's shape as passed to forward, e.g. "
+                             "--input-shape 3x5) or --input NAME=AxB")
         layer = make_layer(load_object(args.targets[0], "LAYER"), args.targets[0])
+        keywords: dict[str, Any] = {}
         if args.input:
             inputs, described = check_styles.layer_arguments(layer, args), "the --input arrays"
         else:
-            input_shape = parse_sizes(args.input_shape, "--input-shape", separators="x,")
+            input_shape = check_options.parse_shape(args.input_shape, "--input-shape")
             inputs = [np.random.default_rng(args.seed).standard_normal(input_shape).astype(args.dtype)]
             described = f"input of shape {input_shape}"
+            keywords = check_styles.parse_statics(args.static)  # forward's other arguments: training=true
+            clash = sorted(set(keywords) & set(options))
+            if clash:
+                raise UsageError(f"--static {clash[0]}=... has the name of a check option; rename the argument")
         try:
             with spinner(f"checking {args.targets[0]}"):
-                report = gradcheck.check_layer(layer, *inputs, **options)
+                report = gradcheck.check_layer(layer, *inputs, **keywords, **options)
         except (gradcheck.BadReturnValue, gradcheck.UserCodeError):
             raise
         except (ValueError, TypeError, KeyError) as error:
@@ -190,11 +203,10 @@ def _run_check(args: argparse.Namespace) -> Any:
             if not callable(function):
                 raise UsageError(f"{spec} must be a function of params, got {type(function).__name__}")
         params = build_params(args)
-        names = tuple(spec.rpartition(":")[2] for spec in args.targets)
-        preflight(loss, gradient, params, names)  # type: ignore[arg-type]
+        preflight(loss, gradient, params)
         try:  # a progress bar (after 2 s, on a terminal) instead of a spinner: the check can take minutes
             report = gradcheck.check_gradients(
-                loss, gradient, params, method=args.method, seed=args.seed, **tolerances,
+                loss, gradient, params, method=args.method, seed=args.seed, **tolerances, extra_keys=args.extra_keys,
                 max_evaluations=args.max_evaluations, time_budget=args.time_budget, progress=not args.no_progress,
             )
         except (gradcheck.BadReturnValue, gradcheck.UserCodeError):
@@ -240,10 +252,12 @@ def add_parser(commands: Any) -> None:
     check.add_argument("targets", nargs="+", metavar="MODULE:NAME",
                        help="MODULE:LOSS MODULE:GRAD, MODULE:FORWARD MODULE:BACKWARD (with --input), "
                        "MODULE:FN (with --value-and-grad), or MODULE:LAYER")  # fmt: skip
-    check.add_argument("--params", metavar="FILE.npz", help="parameters (loaded without pickle)")
+    check.add_argument("--params", metavar="FILE.npz|MODULE:ATTR",
+                       help="parameters: an .npz file (loaded without pickle), or the dict/list the user's module "
+                       "holds (e.g. model:params)")
     check.add_argument("--shape", action="append", default=[], metavar="NAME=AxB",
                        help="generate a parameter of this shape (seeded standard normal); repeatable")  # fmt: skip
-    check.add_argument("--input-shape", metavar="N_INxM", help="input shape for a layer check, e.g. 3x5")
+    check.add_argument("--input-shape", metavar="AxB", help="the layer input's shape as passed to forward, e.g. 3x5")
     check.add_argument("--input", action="append", default=[], metavar="NAME=AxB",
                        help="a differentiable argument of FORWARD or of the layer (seeded standard normal); "
                        "repeatable")  # fmt: skip
@@ -254,7 +268,9 @@ def add_parser(commands: Any) -> None:
     check.add_argument("--method", choices=METHODS, default="auto", help="numerical derivative (default auto)")
     check.add_argument("--rtol", type=float, help="relative tolerance (default: derived from dtype and method)")
     check.add_argument("--atol", type=float, help="absolute tolerance (default: derived from dtype and method)")
-    check.add_argument("--seed", type=int, default=0)
+    check.add_argument("--seed", type=check_options.seed, default=0, help="seed of generated arrays (an integer >= 0)")
+    check.add_argument("--extra-keys", choices=("error", "ignore"), default="error",
+                       help="gradient keys that match no parameter: an error (default) or skipped with a note")
     check.add_argument("--max-evaluations", type=_positive_int, help="stop after this many evaluations of the loss: "
                        "what is not verified by then is INCONCLUSIVE (MODULE:LOSS MODULE:GRAD)")
     check.add_argument("--time-budget", type=_positive_seconds, help="stop after this many seconds, likewise")

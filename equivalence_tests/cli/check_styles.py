@@ -30,7 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from equivalence_tests.cli.common import UsageError, load_object, parse_sizes
+from equivalence_tests.cli.check_options import parse_shape
+from equivalence_tests.cli.common import UsageError, load_object
 
 WARNING = "WARNING: "  # the prefix reference_nn.gradcheck gives a note that must not be missed
 
@@ -43,7 +44,7 @@ def parse_inputs(args: argparse.Namespace) -> dict[str, np.ndarray]:
         name, equals, shape = text.partition("=")
         if not equals or not name.strip():
             raise UsageError(f"--input must look like NAME=4x5 (e.g. --input x=4x5 --input b=3), got {text!r}")
-        sizes = parse_sizes(shape, f"--input {name.strip()}", separators="x,")
+        sizes = parse_shape(shape, f"--input {name.strip()}")
         inputs[name.strip()] = rng.standard_normal(sizes).astype(args.dtype)
     return inputs
 

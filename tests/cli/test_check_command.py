@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from equivalence_tests.cli import EXIT_DISAGREE, EXIT_OK, EXIT_USAGE, main
+from equivalence_tests.cli.check import EXIT_USER_CODE
 
 SHAPES = ["--shape", "W=2x3", "--shape", "b=2x1"]
 
@@ -90,15 +91,22 @@ BAD_INPUT = {
     "missing function": (["check", "user_model:loss", "user_model:gradient", *SHAPES],
                          "has no attribute 'gradient'"),
     "not callable": (["check", "user_model:loss", "user_model:not_a_function", *SHAPES], "must be a function"),
-    "wrong shapes": (["check", "user_model:loss", "user_model:grad", "--shape", "W=2x4", "--shape", "b=2x1"],
-                     "wrong shapes?"),
-    "key the params lack": (["check", "user_model:loss_needs_w2", "user_model:grad", *SHAPES], "'W2'"),
     "bad shape text": (["check", "user_model:loss", "user_model:grad", "--shape", "W=2by3"], "--shape W"),
     "shape without name": (["check", "user_model:loss", "user_model:grad", "--shape", "2x3"], "NAME=4x3"),
     "no parameters": (["check", "user_model:loss", "user_model:grad"], "--params FILE.npz"),
     "missing npz": (["check", "user_model:loss", "user_model:grad", "--params", "absent.npz"], "does not exist"),
     "layer without input shape": (["check", "user_model:Scale"], "--input-shape"),
     "three targets": (["check", "user_model:loss", "user_model:grad", "user_model:grad", *SHAPES], "got 3 targets"),
+    "shape given twice": (["check", "user_model:loss", "user_model:grad", *SHAPES, "--shape", "W=3x3"],
+                          "--shape W is given twice"),
+    "input shape for a loss": (["check", "user_model:loss", "user_model:grad", *SHAPES, "--input-shape", "2x3"],
+                               "--input-shape is the input of a layer"),
+    "input shape text": (["check", "user_model:Scale", "--input-shape", "3-4"],
+                         "--input-shape must be an array shape like 4x5"),
+    "extra keys for a layer": (["check", "user_model:Scale", "--input-shape", "3x4", "--extra-keys", "ignore"],
+                               "--extra-keys goes with MODULE:LOSS MODULE:GRAD or --value-and-grad"),
+    "params attribute not a container": (["check", "user_model:loss", "user_model:grad", "--params", "user_model:loss"],
+                                         "expected the parameters themselves"),
 }  # fmt: skip
 
 
@@ -118,13 +126,40 @@ def test_npz_missing_key_named_against_shape(user_project, capsys):
     assert "has no key 'b' (keys: W)" in capsys.readouterr().err
 
 
-def test_npz_missing_key_found_by_the_loss(user_project, capsys):
+def test_npz_missing_key_found_by_the_loss_is_the_users_exception_exit_3(user_project, capsys):
     np.savez(user_project / "params.npz", W=np.zeros((2, 3)))  # the loss reads params["b"]
-    assert main(["check", "user_model:loss", "user_model:grad", "--params", "params.npz"]) == EXIT_USAGE
-    assert "looked up key 'b' that the parameters do not have (they have: W (2, 3))" in capsys.readouterr().err
+    assert main(["check", "user_model:loss", "user_model:grad", "--params", "params.npz"]) == EXIT_USER_CODE
+    err = capsys.readouterr().err
+    assert err.startswith("refnn check: user_model:loss raised KeyError: 'b' (looked up a key the parameters do not "
+                          "have; they have: W (2, 3))"), err
+    assert 'user_model.py", line' in err, f"the user's frame is shown\n{err}"
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["check", "user_model:loss", "user_model:grad", "--shape", "W=2x4", "--shape", "b=2x1"],
+     "at the given params: W (2, 4), b (2, 1)"),
+    (["check", "user_model:loss_needs_w2", "user_model:grad", *SHAPES], "KeyError: 'W2'"),
+])
+def test_exceptions_in_the_users_loss_exit_3_with_their_frames(user_project, capsys, arguments, message):
+    """A ValueError or KeyError raised by the user's code is theirs: exit 3 and their frames (it exited 2
+    with no frames before issue 23)."""
+    assert main(arguments) == EXIT_USER_CODE
+    err = capsys.readouterr().err
+    assert message in err.splitlines()[0] and 'user_model.py", line' in err, err
+    assert "reference_nn" not in err and "Traceback" not in err, err
 
 
 def test_npz_with_pickled_objects_is_refused(user_project, capsys):
     np.savez(user_project / "params.npz", W=np.array([{"evil": 1}], dtype=object))
     assert main(["check", "user_model:loss", "user_model:grad", "--params", "params.npz"]) == EXIT_USAGE
     assert "without pickle" in capsys.readouterr().err
+
+
+def test_negative_seed_is_a_one_line_usage_error(user_project, capsys):
+    """--seed -3 was a NumPy traceback with exit 1; argparse now refuses it: exit 2, one line."""
+    with pytest.raises(SystemExit) as stop:
+        main(["check", "user_model:loss", "user_model:grad", *SHAPES, "--seed", "-3"])
+    assert stop.value.code == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1] == "refnn check: error: argument --seed: expected an integer >= 0, got '-3'", err
+    assert "Traceback" not in err
