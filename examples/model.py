@@ -4,12 +4,15 @@ this folder; both gradients are right, so both lines exit 0)::
     $ cd examples
     $ refnn check model:loss_and_grads --value-and-grad --params params.npz
     $ refnn check model:net.loss --value-and-grad --input X=5x4 --static 'y=[0, 2, 1, 0, 1]'
+    $ refnn check model:list_cost model:list_grads --params model:params
 
 * ``loss_and_grads(params) -> (loss, grads)``: sum of squares of a tanh layer on a fixed input;
   params ``W (2, 3)``, ``b (2,)`` (``params.npz`` here holds such a pair).
 * ``net``: a ``TwoLayerNet`` whose ``loss(X, y) -> (loss, grads)`` reads its own ``self.params``
   (affine - relu - affine - softmax, L2 on the weights); refnn puts the trial values into ``net.params``
   in place and restores them afterwards.
+* ``list_cost(params)`` / ``list_grads(params)``: a tanh network whose parameters are the list
+  ``params = [W1, b1, W2, b2]`` this module holds (``--params model:params`` checks that list itself).
 """
 
 import numpy as np
@@ -56,3 +59,22 @@ class TwoLayerNet:
 
 
 net = TwoLayerNet(4, 5, 3)
+
+
+_rng = np.random.default_rng(11)
+X_LIST, Y_LIST = _rng.standard_normal((3, 6)), _rng.standard_normal((1, 6))  # samples in columns
+params = [_rng.standard_normal((4, 3)), _rng.standard_normal((4, 1)), _rng.standard_normal((1, 4)), np.zeros((1, 1))]
+
+
+def list_cost(params):
+    """Mean squared error of W2 tanh(W1 X + b1) + b2 against Y."""
+    W1, b1, W2, b2 = params
+    return float(np.mean((W2 @ np.tanh(W1 @ X_LIST + b1) + b2 - Y_LIST) ** 2))
+
+
+def list_grads(params):
+    W1, b1, W2, b2 = params
+    H = np.tanh(W1 @ X_LIST + b1)
+    dout = 2 * (W2 @ H + b2 - Y_LIST) / Y_LIST.size
+    dZ = (W2.T @ dout) * (1 - H**2)
+    return [dZ @ X_LIST.T, dZ.sum(axis=1, keepdims=True), dout @ H.T, dout.sum(axis=1, keepdims=True)]

@@ -10,9 +10,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from user_code import container_losses as CL
+from user_code import ctx_functions as F
 from user_code import layer_objects as LO
 from user_code import layers as L
 from user_code import models as M
+from user_code import self_updating as S
 
 import reference_nn.gradcheck as gradcheck
 from equivalence_tests.cli import EXIT_OK, main
@@ -67,11 +70,29 @@ def data(function: str) -> dict:
                 "biases": [rng.standard_normal((4, 1)), rng.standard_normal((2, 1))]}
     if function == "layer":
         return {**common, "layer": LO.AttrDense(5, 3)}
+    rows = rng.standard_normal((5, 4))
+    W1, b1, W2, b2 = CL.make_params()
+    new_styles = {
+        "list_cost": {"list_cost": CL.list_cost, "list_grads": CL.list_grads, "params": [W1, b1, W2, b2]},
+        "bn_forward": {"bn_forward": CL.batchnorm_forward, "bn_backward": CL.batchnorm_backward,
+                       "x": 2 * rows + 1, "gamma": rng.standard_normal(4), "beta": rng.standard_normal(4)},
+        "grads_then_loss": {"grads_then_loss": CL.grads_then_loss,
+                            "params": {"W1": W1, "b1": b1, "W2": W2, "b2": b2}},
+        "MatMul": {"MatMul": F.MatMul, "x": rows, "w": rng.standard_normal((4, 3))},
+        "sgd_layer": {"sgd_layer": S.Dense(4, 3), "x": rng.standard_normal((4, 2))},
+        "pass_layer": {"pass_layer": S.PassDense(4, 3), "x": rows},
+        "optimizer_layer": {"optimizer_layer": S.OptimizerDense(4, 3), "x": rows},
+        "attention": {"attention": S.SelfAttention(4), "x": rows},
+        "weighted_sum": {"weighted_sum": S.WeightedSum(3), **{k: rng.standard_normal((2, 3)) for k in "abc"}},
+        "dropout": {"dropout": S.Dropout(), "x": rows},
+    }
+    if function in new_styles:
+        return new_styles[function]
     raise AssertionError(f"the README calls {function!r}: add its data here")
 
 
 def test_the_table_has_one_line_per_code_style():
-    assert len(CALLS) == 12 and all(re.match(r"check_\w+\(", c) for c in CALLS), CALLS
+    assert len(CALLS) == 22 and all(re.match(r"check_\w+\(", c) for c in CALLS), CALLS
 
 
 @pytest.mark.parametrize("call", CALLS)
@@ -85,14 +106,14 @@ def test_each_readme_one_liner_passes(call):
 @pytest.fixture
 def shell_folder(monkeypatch):
     """examples/ of the checkout, where the README says to run these lines: the modules they name
-    (layers.py, model.py, mylayers.py, params.npz) ship there, so a user can paste them as they are."""
+    (layers.py, model.py, mylayers.py, sgdlayers.py, params.npz) ship there, so a user can paste them as they are."""
     examples = ROOT / "examples"
     monkeypatch.chdir(examples)
     monkeypatch.setattr(sys, "path", list(sys.path))
-    for name in ("layers", "model", "mylayers"):
+    for name in ("layers", "model", "mylayers", "sgdlayers"):
         monkeypatch.delitem(sys.modules, name, raising=False)
     yield examples
-    for name in ("layers", "model", "mylayers"):
+    for name in ("layers", "model", "mylayers", "sgdlayers"):
         sys.modules.pop(name, None)
 
 
