@@ -162,7 +162,18 @@ def framework_versions() -> dict[str, str]:
             versions["keras"] = NOT_INSTALLED if module is None else str(module.keras_version)
         if name == "jax":
             versions["optax"] = NOT_INSTALLED if module is None else str(module.optax_version)
+            versions["flax"] = _distribution_version("flax")
     return versions
+
+
+def _distribution_version(name: str) -> str:
+    """An installed distribution's version from its metadata (nothing imported), else "not installed"."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return NOT_INSTALLED
 
 
 # --------------------------------------------------------------------------- comparing
@@ -211,6 +222,8 @@ def _measure(
     try:
         with _framework_context(framework, module):
             value = function(module)
+    except ModuleNotFoundError as error:  # a library the twin needs on top of the framework (Flax for JAX)
+        return Measurement(framework, f"{NOT_INSTALLED}: {error.name}")
     except Exception as error:  # reported in the table; the tests require status == "measured"
         return Measurement(framework, f"failed: {type(error).__name__}: {error}")
     difference = max_abs_difference(reference, value)
