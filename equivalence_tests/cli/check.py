@@ -102,18 +102,20 @@ def preflight(loss: Callable, gradient: Callable, params: Any) -> None:
             raise UserCodeError("f" if function is loss else "grad_f", error, where) from error
 
 
-def make_layer(obj: Any, spec: str) -> Any:
-    """A layer instance from ``obj``: an object with forward/backward, or a class/factory taking no arguments."""
-    if hasattr(obj, "forward") and hasattr(obj, "backward") and not isinstance(obj, type):
+def make_layer(obj: Any, spec: str, forward: str = "forward", backward: str = "backward") -> Any:
+    """A layer instance from ``obj``: an object with forward/backward (or the methods named), or a
+    class/factory taking no arguments."""
+    if hasattr(obj, forward) and hasattr(obj, backward) and not isinstance(obj, type):
         return obj
     if callable(obj):
         try:
             made = obj()
         except TypeError as error:
             raise UsageError(f"{spec} must be a layer object or a class/function of no arguments: {error}") from None
-        if hasattr(made, "forward") and hasattr(made, "backward"):
+        if hasattr(made, forward) and hasattr(made, backward):
             return made
-    raise UsageError(f"{spec} is not a layer: expected an object with forward(x) and backward(dy), got {obj!r:.80}")
+    raise UsageError(f"{spec} is not a layer: expected an object with {forward}(x) and {backward}(dy) (other names: "
+                     f"--forward / --backward), got {obj!r:.80}")
 
 
 def command_check(args: argparse.Namespace) -> int:
@@ -172,7 +174,8 @@ def _run_check(args: argparse.Namespace) -> Any:
         if args.input_shape is None and not args.input:
             raise UsageError("checking a layer needs --input-shape AxB (the input's shape as passed to forward, e.g. "
                              "--input-shape 3x5) or --input NAME=AxB")
-        layer = make_layer(load_object(args.targets[0], "LAYER"), args.targets[0])
+        layer = make_layer(load_object(args.targets[0], "LAYER"), args.targets[0], args.forward or "forward",
+                           args.backward or "backward")
         keywords: dict[str, Any] = {}
         if args.input:
             inputs, described = check_styles.layer_arguments(layer, args), "the --input arrays"
@@ -186,7 +189,7 @@ def _run_check(args: argparse.Namespace) -> Any:
                 raise UsageError(f"--static {clash[0]}=... has the name of a check option; rename the argument")
         try:
             with spinner(f"checking {args.targets[0]}"):
-                report = gradcheck.check_layer(layer, *inputs, **keywords, **options)
+                report = gradcheck.check_layer(layer, *inputs, **keywords, **options, **_method_names(args))
         except (gradcheck.BadReturnValue, gradcheck.UserCodeError):
             raise
         except (ValueError, TypeError, KeyError) as error:
@@ -216,6 +219,12 @@ def _run_check(args: argparse.Namespace) -> Any:
     else:
         raise UsageError(f"give MODULE:LOSS MODULE:GRAD, or one MODULE:LAYER; got {len(args.targets)} targets")
     return report
+
+
+def _method_names(args: argparse.Namespace) -> dict[str, str]:
+    """--forward / --backward / --learning-rate for check_layer (given only)."""
+    names = {"forward": args.forward, "backward": args.backward, "learning_rate": args.learning_rate}
+    return {key: value for key, value in names.items() if value is not None}
 
 
 def verdict_lines(report: Any) -> str:
@@ -269,6 +278,12 @@ def add_parser(commands: Any) -> None:
     check.add_argument("--rtol", type=float, help="relative tolerance (default: derived from dtype and method)")
     check.add_argument("--atol", type=float, help="absolute tolerance (default: derived from dtype and method)")
     check.add_argument("--seed", type=check_options.seed, default=0, help="seed of generated arrays (an integer >= 0)")
+    check.add_argument("--forward", metavar="METHOD", help="a layer's forward method, when not 'forward' (e.g. "
+                       "forward_pass)")
+    check.add_argument("--backward", metavar="METHOD", help="a layer's backward method, when not 'backward' (e.g. "
+                       "backward_pass, backprop)")
+    check.add_argument("--learning-rate", metavar="NAME", help="the name of backward's learning-rate parameter when "
+                       "it is not learning_rate, lr, learn_rate, eta, ...: the update is driven as an SGD step")
     check.add_argument("--extra-keys", choices=("error", "ignore"), default="error",
                        help="gradient keys that match no parameter: an error (default) or skipped with a note")
     check.add_argument("--max-evaluations", type=_positive_int, help="stop after this many evaluations of the loss: "

@@ -84,3 +84,6 @@ def check_combinations(args: argparse.Namespace) -> None:
         raise UsageError("--extra-keys goes with MODULE:LOSS MODULE:GRAD or --value-and-grad (a gradient dict whose "
                          "extra keys are skipped)")
     named_shapes(args.input, "--input")  # a name twice is an error here too
+    for option in ("forward", "backward", "learning_rate"):
+        if getattr(args, option) is not None and (len(args.targets) != 1 or args.value_and_grad):
+            raise UsageError(f"--{option.replace('_', '-')} names a method or argument of a layer (one MODULE:LAYER)")

@@ -94,3 +94,24 @@ def test_input_shape_is_the_shape_forward_gets_and_an_sgd_step_layer_is_checked(
     assert main(["check", "dense:layer", "--input-shape", "2x4"]) == EXIT_USER_CODE
     assert "self_updating.py\", line" in capsys.readouterr().err
     sys.modules.pop("dense", None)
+
+
+def test_method_names_and_learning_rate_name_for_a_layer(project, capsys):
+    (project / "named.py").write_text(
+        "from self_updating import DenseRows32, PassDense\n"
+        "passing, wrong = PassDense(4, 3), PassDense(4, 3, bug='weights_one_element')\n"
+        "class Mu(DenseRows32):\n"
+        "    def backprop(self, d, mu):\n"
+        "        return super().backprop(d, mu)\n"
+        "mu = Mu(4, 3)\n")
+    names = ["--forward", "forward_pass", "--backward", "backward_pass"]
+    assert main(["check", "named:passing", "--input-shape", "5x4", *names]) == EXIT_OK, capsys.readouterr()
+    assert main(["check", "named:wrong", "--input-shape", "5x4", *names]) == EXIT_DISAGREE
+    assert "WRONG: gradient of 'W' at element (1, 0)" in capsys.readouterr().out
+    assert main(["check", "named:passing", "--input-shape", "5x4"]) == EXIT_USAGE
+    assert "--forward / --backward" in capsys.readouterr().err
+    arguments = ["check", "named:mu", "--input-shape", "5x4", "--backward", "backprop", "--learning-rate", "mu",
+                 "--dtype", "float32"]
+    assert main(arguments) == EXIT_OK, capsys.readouterr()
+    assert "driven as an SGD step with mu=2**" in capsys.readouterr().out
+    sys.modules.pop("named", None)
