@@ -83,7 +83,11 @@ EXAMPLE_BUDGETS: dict[str, tuple[int, int, int]] = {
     # JAX compiles one program per drawn model (~0.3-1 s each on the 2-core machine): fewer examples
     "agreement/jax_functional": (40, 10, 1000),
     # normalized models (BatchNorm / LayerNorm, train and eval) against every oracle path at once
-    "agreement/normalized": (6, 6, 1000),  # ci ~15 s: ~2.5 s of CPU per example (4 paths, TF eager); slow-marked
+    # (one test per framework since 2026-12-05, 6 ci examples for all paths at once before; slow-marked)
+    "agreement/normalized/torch": (30, 6, 1000),  # functional + layers
+    "agreement/normalized/tensorflow_functional": (30, 6, 1000),
+    "agreement/normalized/jax_functional": (6, 3, 300),  # one XLA compile per drawn model (~1.4 s)
+    "agreement/normalized/finite_difference": (30, 6, 1000),
     # a planted 1e-6 float64 gradient bug is caught under the running-error floor
     "error_scale/planted_bug_caught": (400, 20, 2000),  # ci 2.0 s
     # the reference's gradients against reference_nn.gradcheck
