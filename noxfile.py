@@ -73,7 +73,7 @@ def tests(session: nox.Session) -> None:
     """The suite on the pinned versions: exactly the README's test command, in the current env."""
     session.run("python", "-m", "pip", "install", "-c", CI_CONSTRAINTS, "-e", ".[all]", silent=True)
     print_versions(session)
-    session.run("python", "-m", "pytest", "-n", "2", *session.posargs, env=QUIET_TF)
+    session.run("python", "-m", "pytest", "-n", "2", "--dist", "worksteal", *session.posargs, env=QUIET_TF)
 
 
 @nox.session
@@ -88,7 +88,8 @@ def matrix(session: nox.Session, tf: str, torch: str, numpy: str) -> None:
     session.install("-c", TORCH_CONSTRAINTS, f"torch=={torch}", f"tensorflow-cpu=={tf}", f"numpy=={numpy}")
     session.install("-c", TORCH_CONSTRAINTS, f"numpy=={numpy}", "-e", ".[test,plots,benchmarks,cli]")
     print_versions(session)
-    session.run("python", "-m", "pytest", "-n", "2", "-p", "no:cacheprovider", *session.posargs, env=QUIET_TF)
+    session.run("python", "-m", "pytest", "-n", "2", "--dist", "worksteal", "-p", "no:cacheprovider", *session.posargs,
+                env=QUIET_TF)
     DRIFT_FOLDER.mkdir(parents=True, exist_ok=True)
     name = f"tf{tf}-torch{torch}-numpy{numpy}"
     session.run("python", "-m", "equivalence_tests.drift", "--json", str(DRIFT_FOLDER / f"{name}.json"), env=QUIET_TF)
@@ -107,8 +108,8 @@ def jax_matrix(session: nox.Session, jax: str, numpy: str) -> None:
     session.install(f"jax=={jax}", f"jaxlib=={jax}", f"optax=={JAX_VERSIONS[jax]}", f"numpy=={numpy}")
     session.install(f"numpy=={numpy}", f"jax=={jax}", f"jaxlib=={jax}", "-e", ".[test]")
     print_versions(session)
-    session.run("python", "-m", "pytest", "-n", "2", "-p", "no:cacheprovider", "-m", "jax", *session.posargs,
-                env=JAX_ENV)
+    session.run("python", "-m", "pytest", "-n", "2", "--dist", "worksteal", "-p", "no:cacheprovider", "-m", "jax",
+                *session.posargs, env=JAX_ENV)
     DRIFT_FOLDER.mkdir(parents=True, exist_ok=True)
     name = f"jax{jax}-numpy{numpy}"
     session.run("python", "-m", "equivalence_tests.drift", "--json", str(DRIFT_FOLDER / f"{name}.json"), env=JAX_ENV)
