@@ -49,7 +49,7 @@ def stepped_parameters(calls, input_point):
     looked = f"float arrays that layer.{calls.backward.__name__} moves"
     notes = [f"backward takes a learning rate ({calls.rate_name}): driven as an SGD step with {calls.rate_name}="
              f"2**{int(np.log2(calls.rate))}, the parameter gradients recovered as (W before - W after) / "
-             f"{calls.rate_name} (a power of two: exact; recovery rounding within 1 ulp of max(|g_i|, RMS)), the "
+             f"{calls.rate_name} (a power of two: exact; recovery rounding within 1.5 ulps of max(|g_i|, RMS)), the "
              "layer's state put back before every call and on return"]
     return Discovery(parameters, [], source, looked), returned, first, allowance, notes
 
