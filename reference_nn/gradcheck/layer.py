@@ -102,6 +102,9 @@ def _check(calls: LayerCalls, params, grads, outputs, seed, options) -> Gradient
         notes.append(f"backward takes {taken} upstream gradient(s): output(s) {rest} of forward's return value not "
                      "driven (returned for inspection, e.g. an attention map)")
     driven = _driven(outputs, outs)
+    if max(driven) >= taken:
+        raise ValueError(f"outputs={outputs!r} drives output {max(driven)}, but backward takes {taken} upstream "
+                         f"gradient(s) (outputs 0..{taken - 1})")
     rng = np.random.default_rng([seed, UPSTREAM_SEED])
     douts_given, douts = [], []
     for i, out in enumerate(outs):

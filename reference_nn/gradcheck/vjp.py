@@ -98,6 +98,9 @@ def check_vjp(forward: Callable, backward: Callable | None = None, *inputs, outp
     if outputs is None and taken < len(outs):
         outputs = [i for i in range(taken) if np.asarray(outs[i]).dtype.kind == "f"]
     driven = _driven(outputs, outs)
+    if max(driven) >= taken:
+        raise ValueError(f"outputs={outputs!r} drives output {max(driven)}, but backward takes {taken} upstream "
+                         f"gradient(s) besides the cache (outputs 0..{taken - 1})")
     rng = np.random.default_rng([seed, UPSTREAM_SEED])
     douts_given, douts = [], []
     for i, out in enumerate(outs):

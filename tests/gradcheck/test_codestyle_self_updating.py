@@ -145,3 +145,8 @@ def test_an_unknown_keyword_names_the_check_options_and_forwards_parameters():
 def test_a_missing_method_name_says_which_option_names_it():
     with pytest.raises(TypeError, match=r"layer must have a forward method \(name it: forward=\.\.\.\)"):
         check_layer(S.PassDense(4, 3), ROWS)
+
+
+def test_driving_an_output_backward_takes_no_gradient_for_is_an_error():
+    with pytest.raises(ValueError, match=r"outputs=1 drives output 1, but backward takes 1 upstream gradient"):
+        check_layer(S.SelfAttention(4), ROWS, outputs=1)
