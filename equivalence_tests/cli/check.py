@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from equivalence_tests.cli import check_options, check_styles
+from equivalence_tests.cli import check_framework, check_options, check_styles
 from equivalence_tests.cli.common import (
     EXIT_DISAGREE,
     EXIT_OK,
@@ -164,6 +164,12 @@ def _run_check(args: argparse.Namespace) -> Any:
 
     tolerances = {key: value for key, value in (("rtol", args.rtol), ("atol", args.atol)) if value is not None}
     options = {"method": args.method, "seed": args.seed, **tolerances}
+    if args.framework:  # check_framework.py: a rule written inside torch / JAX / TensorFlow
+        budget = {"max_evaluations": args.max_evaluations, "time_budget": args.time_budget,
+                  "progress": not args.no_progress, "order": args.order}  # fmt: skip
+        return check_framework.run_framework(args, {**options, **budget})
+    if args.dtype == "bfloat16":
+        raise UsageError("--dtype bfloat16 goes with --framework (NumPy has no bfloat16)")
     check_options.check_combinations(args)
     if args.value_and_grad:
         if len(args.targets) != 1:
@@ -291,7 +297,9 @@ def add_parser(commands: Any) -> None:
     check.add_argument("--time-budget", type=_positive_seconds, help="stop after this many seconds, likewise")
     check.add_argument("--no-progress", action="store_true", help="no progress bar (shown on a terminal for a "
                        "check longer than 2 s)")
-    check.add_argument("--dtype", choices=("float64", "float32"), default="float64", help="of generated arrays")
+    check.add_argument("--dtype", choices=("float64", "float32", "bfloat16"), default="float64",
+                       help="of generated arrays (bfloat16 with --framework)")
+    check_framework.add_arguments(check)
     check.add_argument("--json", action="store_true", help="print the report as JSON")
     check.set_defaults(handler=command_check)
 
