@@ -28,6 +28,7 @@ def test_default_model_against_finite_differences_plain(capsys):
 def test_rich_table_on_a_terminal(capsys, monkeypatch):
     pytest.importorskip("rich")
     monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    monkeypatch.setenv("COLUMNS", "200")  # rich sizes a terminal table from COLUMNS: not the caller's terminal
     assert main(FD_ONLY) == EXIT_OK
     out = capsys.readouterr().out
     assert "quantity" in out and "│ grad W1" in out, f"a terminal gets the box-drawn table:\n{out}"

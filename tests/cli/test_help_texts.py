@@ -16,6 +16,12 @@ from equivalence_tests.cli.common import EXIT_DISAGREE, EXIT_OK, EXIT_USAGE
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.fixture(autouse=True)
+def wide_terminal(monkeypatch):
+    """argparse wraps help to $COLUMNS and splits words longer than a line: not the caller's terminal."""
+    monkeypatch.setenv("COLUMNS", "200")
+
+
 def _help(*command: str, capsys) -> str:
     with pytest.raises(SystemExit) as exited:
         build_parser().parse_args([*command, "--help"])
