@@ -24,12 +24,12 @@ from typing import Any
 import numpy as np
 
 from equivalence_tests.cli import check_framework, check_options, check_styles
+from equivalence_tests.cli.check_options import load_object
 from equivalence_tests.cli.common import (
     EXIT_DISAGREE,
     EXIT_OK,
     EXIT_USAGE,
     UsageError,
-    load_object,
 )
 from equivalence_tests.cli.output import json_default, spinner
 from reference_nn.gradcheck.check import METHODS  # the API's methods: auto, elementwise, projection, central, ...

@@ -12,9 +12,26 @@ from typing import Any
 
 import numpy as np
 
-from equivalence_tests.cli.common import UsageError, load_object
+from equivalence_tests.cli.common import UsageError
+from equivalence_tests.cli.common import load_object as _load_object
 
 SHAPE_EXAMPLE = "4x5"
+
+
+def load_object(spec: str, what: str) -> Any:
+    """common.load_object, except that an exception the user's module raises while it is imported is
+    theirs: a UserCodeError (exit 3, with their frames), not a usage error (a module that is not found
+    or lacks the name still is one)."""
+    from reference_nn.gradcheck import UserCodeError
+
+    try:
+        return _load_object(spec, what)
+    except UsageError as usage:
+        raised = usage.__context__  # common.py raises ``from None``: the import's exception is the context
+        if raised is None or isinstance(raised, ImportError | UsageError) or "raised" not in str(usage):
+            raise
+        module = spec.rpartition(":")[0]
+        raise UserCodeError("f", raised, f"while importing {module}") from raised
 
 
 def parse_shape(text: str, what: str) -> tuple[int, ...]:
@@ -57,7 +74,7 @@ def seed(text: str) -> int:
 def module_params(spec: str) -> Any:
     """``--params MODULE:ATTR``: the parameters as the user's module holds them (a dict, list or tuple
     of arrays, nested, or one array), not copied: the checks never modify what they are given."""
-    value = load_object(spec, "--params")
+    value = load_object(spec, "--params")  # the module's import may raise: the user's code
     if callable(value) and not isinstance(value, np.ndarray):
         raise UsageError(f"--params {spec} is a {type(value).__name__}; expected the parameters themselves (a dict, "
                          "list or tuple of arrays, or one array)")

@@ -30,8 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from equivalence_tests.cli.check_options import parse_shape
-from equivalence_tests.cli.common import UsageError, load_object
+from equivalence_tests.cli.check_options import load_object, parse_shape
+from equivalence_tests.cli.common import UsageError
 
 WARNING = "WARNING: "  # the prefix reference_nn.gradcheck gives a note that must not be missed
 

@@ -115,3 +115,12 @@ def test_method_names_and_learning_rate_name_for_a_layer(project, capsys):
     assert main(arguments) == EXIT_OK, capsys.readouterr()
     assert "driven as an SGD step with mu=2**" in capsys.readouterr().out
     sys.modules.pop("named", None)
+
+
+def test_an_exception_while_importing_the_users_module_exits_3_with_its_frames(project, capsys):
+    (project / "broken.py").write_text("import numpy as np\nscale = 1 / 0\ndef loss(p):\n    return 0.0\n")
+    assert main(["check", "broken:loss", "broken:loss", "--shape", "W=2x3"]) == EXIT_USER_CODE
+    err = capsys.readouterr().err
+    assert "raised ZeroDivisionError: division by zero (while importing broken)" in err.splitlines()[0], err
+    assert 'broken.py", line 2' in err, err
+    sys.modules.pop("broken", None)
