@@ -88,6 +88,7 @@ class VerdictRecipe:
     k: int
     scale: float
     seed: int
+    style: str = "vectorized"  # "staged": sigmoid 1 / (1 + exp(-z)), batch norm step by step (verdict_models)
 
     def build(self) -> Case:
         rng = np.random.default_rng(self.seed)
@@ -107,11 +108,11 @@ class VerdictRecipe:
             blocks, width = self._ties(rng, x, params, headed)
         elif self.structure == "normalization":
             params.update(gamma1=rng.uniform(0.5, 1.5, h), beta1=rng.uniform(-0.5, 0.5, h))
-            blocks.append(Block("batchnorm", ("gamma1", "beta1")))
+            blocks.append(Block("batchnorm", ("gamma1", "beta1"), style=self.style))
             if headed:
-                blocks.append(Block(self.hidden))
+                blocks.append(Block(self.hidden, style=self.style))
         else:
-            blocks.append(Block(self.hidden))
+            blocks.append(Block(self.hidden, style=self.style))
         target = None
         if headed:
             logit = 60.0 if self.magnitude == "saturated" else 1.0  # |logits| ~ 50-300: saturated softmax / sigmoid
@@ -197,4 +198,5 @@ def verdict_cases(draw, category: str) -> VerdictRecipe:
         returns_float=draw(st.booleans()), n=draw(st.integers(2 if structure == "normalization" else 1, 6)),
         d=d, h=h, k=draw(st.integers(2 if head == "softmax" else 1, 4)), scale=scale,
         seed=draw(st.integers(0, 2**32 - 1)),
+        style=draw(st.sampled_from(("vectorized", "staged"))),
     )  # fmt: skip

@@ -11,14 +11,15 @@ Blocks (``Block.forward / backward / twin``), chained by :class:`Chain`:
     affine      out = x @ W + b
     relu        max(z, 0); the derivative at z == 0 is 0 ("gt", mask z > 0) or 1 ("ge", z >= 0):
                 both are subgradients, and the twin uses the same choice (torch.relu / a where)
-    tanh, sigmoid
+    tanh, sigmoid  sigmoid: overflow-free exp(-|z|) form, or (style "staged") 1 / (1 + exp(-z))
     maxpairs    out[:, j] = max(z[:, 2j], z[:, 2j+1]) (maxout, a 1-D max pool of width 2). At a tie
                 "first" gives the gradient to the first entry, "split" half to each (both
                 subgradients; twins: torch.where / torch.amax, which splits evenly), "all" gives it
                 to both (``(window == max) * dout``, the common pooling code): no subgradient, its
                 twin is "first" so it measures wrong wherever there is a tie
     batchnorm   train-mode batch normalization over the batch (gamma, beta): centering makes the
-                gradient of a bias before it exactly zero
+                gradient of a bias before it exactly zero; style "staged" is the step-by-step
+                computational-graph version (mean, x - mu, var, sqrt, 1/sqrt, ... and back)
 
 Heads (a scalar loss of the chain's output, times a loss scale ``c``): softmax cross-entropy (int
 labels), binary cross-entropy from logits (0/1 targets), mean squared error.
@@ -52,6 +53,7 @@ class Block:
     kind: str
     names: tuple = ()  # parameter names in the chain's dict, e.g. ("W1", "b1")
     convention: str = ""  # relu: "gt" / "ge"; maxpairs: "first" / "split" / "all"
+    style: str = "vectorized"  # "staged": sigmoid as 1 / (1 + exp(-z)), batch norm step by step (module docstring)
 
     def forward(self, x, p: dict):
         if self.kind == "affine":
@@ -64,12 +66,20 @@ class Block:
             out = np.tanh(x)
             return out, out
         if self.kind == "sigmoid":
-            out = _sigmoid(x)
+            out = 1 / (1 + np.exp(-x)) if self.style == "staged" else _sigmoid(x)
             return out, out
         if self.kind == "maxpairs":
             a, b = x[:, 0::2], x[:, 1::2]
             out = np.maximum(a, b)
             return out, (a, b, out)
+        if self.kind == "batchnorm" and self.style == "staged":  # the computational-graph version
+            gamma, beta = (p[n] for n in self.names)
+            xmu = x - x.mean(axis=0)
+            var = (xmu**2).mean(axis=0)
+            sqrtvar = np.sqrt(var + BN_EPS)
+            ivar = 1 / sqrtvar
+            xhat = xmu * ivar
+            return gamma * xhat + beta, (xhat, gamma, xmu, ivar, sqrtvar, var)
         if self.kind == "batchnorm":
             gamma, beta = (p[n] for n in self.names)
             mu = x.mean(axis=0)
@@ -103,6 +113,18 @@ class Block:
             dx = np.empty((dout.shape[0], 2 * dout.shape[1]), dtype=np.result_type(da, db))
             dx[:, 0::2], dx[:, 1::2] = da, db
             return dx, {}
+        if self.kind == "batchnorm" and self.style == "staged":  # each step of the graph backwards
+            xhat, gamma, xmu, ivar, sqrtvar, var = cache
+            n = dout.shape[0]
+            dxhat = dout * gamma
+            divar = (dxhat * xmu).sum(axis=0)
+            dxmu1 = dxhat * ivar
+            dsqrtvar = -1 / sqrtvar**2 * divar
+            dvar = 0.5 / np.sqrt(var + BN_EPS) * dsqrtvar
+            dxmu2 = 2 * xmu * (np.ones_like(dout) / n * dvar)
+            dx1 = dxmu1 + dxmu2
+            dx = dx1 + np.ones_like(dout) / n * -dx1.sum(axis=0)
+            return dx, {self.names[0]: (dout * xhat).sum(axis=0), self.names[1]: dout.sum(axis=0)}
         if self.kind == "batchnorm":
             xhat, std, gamma = cache
             n = dout.shape[0]

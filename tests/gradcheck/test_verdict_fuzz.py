@@ -51,6 +51,10 @@ KNOWN_HOLES = {
 # examples): the ci draw alone does not always reach them, and the xfail marks above must fail for the
 # reason they state until the hole is fixed.
 REGRESSION_EXAMPLES = {
+    "layer_caches": [VerdictRecipe(category="layer_caches", entry="layer", mode="float32-inside", magnitude="normal",
+                                   structure="smooth", hidden="relu", head="softmax", bug="x1.05", bug_key=5,
+                                   bug_size=1.0, bug_index=1, convention="ge", layer_style="caches",
+                                   returns_float=True, n=5, d=2, h=1, k=2, scale=1.0, seed=1)],
     "mixed": [VerdictRecipe(category="mixed", entry="dict", mode="mixed", magnitude="normal", structure="smooth",
                             hidden="tanh", head="mse", bug="one_element", bug_key=1, bug_size=0.02, bug_index=0,
                             convention="gt", layer_style="params", returns_float=False, n=2, d=3, h=2, k=1, scale=1.0,
@@ -135,12 +139,14 @@ def _hand_gradient(case) -> dict:
 @pytest.mark.parametrize("structure", ["smooth", "kinks", "ties", "normalization"])
 @pytest.mark.parametrize("entry", ["dict", "vjp"])
 @pytest.mark.parametrize("head", ["softmax", "bce", "mse"])
-def test_the_hand_gradients_equal_the_torch_twin(structure, entry, head):
+@pytest.mark.parametrize("style", ["vectorized", "staged"])
+def test_the_hand_gradients_equal_the_torch_twin(structure, entry, head, style):
     """The truth labels rest on this: every model's right NumPy gradient is torch's, to float64 rounding,
     kinks and ties included (the right label's limit, verdict_fuzz.RIGHT_LIMIT, is 1e-6 in float64)."""
     for seed in range(3):
         case = _recipe(structure=structure, entry=entry, head=head, h=4, d=4, convention="first" if structure ==
-                       "ties" else ("ge" if seed else "gt"), seed=seed).build()  # fmt: skip
+                       "ties" else ("ge" if seed else "gt"), seed=seed, hidden="sigmoid" if seed == 2 else "tanh",
+                       style=style).build()  # fmt: skip
         _hand_gradient(case)
         error = measured_error(case)
         # 1e-6: an exactly-zero true gradient (the bias before batch norm) is judged against 1e-9 G
