@@ -185,3 +185,20 @@ def test_the_matrix_script_prints_a_row_per_category(capsys):
     rows = [line.split() for line in out.splitlines()]
     assert [r[0] for r in rows if r and r[0] in ("float64", "ties", "total")] == ["float64", "ties", "total"], out
     assert ["3"] == sorted({r[1] for r in rows if r and r[0] in ("float64", "ties")}), out
+
+
+@pytest.mark.parametrize("verdict", ["PASS", "FAIL"])
+def test_the_classification_can_fail(monkeypatch, verdict):
+    """The property is not vacuous: a checker that always says PASS is caught on a planted x2, one that
+    always says FAIL on right code (the real gradient is still computed and measured)."""
+    import equivalence_tests.verdict_fuzz as fuzz
+
+    class Stub:
+        def __init__(self, f, grad_f, params, **options):
+            grad_f(params)  # the checker sees the gradient once: the probe records it
+            self.verdict = verdict
+
+    monkeypatch.setattr(fuzz, "check_gradients", Stub)
+    wrong, right = _recipe(bug="x2").build(), _recipe().build()
+    assert fuzz.run_case(wrong).false_pass == (verdict == "PASS"), "a PASS on x2 must read as a false PASS"
+    assert fuzz.run_case(right).false_fail == (verdict == "FAIL"), "a FAIL on right code must read as a false FAIL"
