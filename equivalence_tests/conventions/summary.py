@@ -120,9 +120,14 @@ def summary(results: Sequence[ConventionResult], versions: dict[str, str]) -> st
     differing = sum(any(m.status == MEASURED and m.agrees is False for m in r.measurements) for r in results)
     version_line = ", ".join(f"{name} {version}" for name, version in versions.items())
     width = max((len(r.name) for r in results), default=0) + 1
-    lines = [f"Measured now with {version_line}.",
-             f"{differing} of {len(results)} conventions differ from the reference somewhere (reference value -> "
-             "framework value, to the digits that tell them apart; largest differences first):"]  # fmt: skip
+    measured = sum(any(m.status == MEASURED for m in r.measurements) for r in results)
+    if measured:
+        count = (f"{differing} of {len(results)} conventions differ from the reference somewhere (reference value "
+                 "-> framework value, to the digits that tell them apart; largest differences first):")
+    else:  # a NumPy-only install: say so instead of "0 differ"
+        count = (f"none of the {len(results)} conventions could be measured: no framework is installed "
+                 '(pip install "reference-nn[torch]", "[tensorflow]" or "[jax]"):')
+    lines = [f"Measured now with {version_line}.", count]
     for result in results:
         name, _, rest = summary_line(result).partition(": ")
         lines.append(f"{(name + ':').ljust(width)} {rest}")

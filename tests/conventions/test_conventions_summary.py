@@ -54,6 +54,14 @@ def test_one_line_per_convention_with_header_and_pointer_to_the_table():
     assert [line.split(":")[0] for line in lines[2:-1]] == ["row0", "row1", "row2", "another"], lines
 
 
+def test_nothing_installed_is_said_not_counted_as_agreement():
+    rows = [_result(0.5, NOT_INSTALLED, NOT_INSTALLED, NOT_INSTALLED, name="row")]
+    lines = summary(rows, {"numpy": "2.4.6"}).splitlines()
+    assert "could be measured: no framework is installed" in lines[1], lines[1]
+    assert "0 of" not in lines[1], "no framework measured is not '0 differ'"
+    assert lines[2] == "row: nothing measured (torch not installed; TF not installed; JAX not installed)", lines[2]
+
+
 def test_main_summary_option_prints_the_summary(monkeypatch, capsys):
     """``refnn conventions`` passes --summary (tests/cli/test_other_commands.py); here --summary prints it.
     The summary of the real measurement is checked where the table is measured anyway
