@@ -84,7 +84,7 @@ def float32_adaptive_models(draw) -> tuple[ModelConfig, int, int]:
     return config, draw(st.integers(0, 2**16)), draw(st.integers(1, 8))
 
 
-def _check_planted(report: dict, true_name: str) -> None:
+def _check_planted(report: dict, true_name: str, record: bool = True) -> None:
     rows = report["oracles"][true_name]["rows"]
     wrong = {label: row for label, row in rows.items() if row["status"] == "FAIL"}
     assert not wrong, f"{report['description']}: the true {true_name} disagrees: " + "; ".join(
@@ -92,7 +92,8 @@ def _check_planted(report: dict, true_name: str) -> None:
         for label, row in wrong.items())
     judged = sum(row["judged_elements"] for label, row in rows.items() if label.startswith("updated"))
     total = sum(row["elements"] for label, row in rows.items() if label.startswith("updated"))
-    event(f"updated elements judged: {'all' if judged == total else 'none' if judged == 0 else 'some'}")
+    if record:  # a Hypothesis statistic (only inside a drawn example)
+        event(f"updated elements judged: {'all' if judged == total else 'none' if judged == 0 else 'some'}")
     for name, entry in report["oracles"].items():
         if name == true_name:
             continue
@@ -116,4 +117,71 @@ def test_planted_displacements_never_read_ok(group):
         true_name = next(iter(report["oracles"]))
         _check_planted(report, true_name)
 
+    # one fixed example first, outside Hypothesis: TF's first run raises the recursion limit, which Hypothesis
+    # would report as a warning of the drawn example
+    warm_up = _crosscheck_with_plants(_readme_model("adam", 2), 0, 8, group)
+    _check_planted(warm_up, next(iter(warm_up["oracles"])), record=False)
     check()
+
+
+# ------------------------------------------------------------------ fixed cases, finite differences only
+README_MODEL = dict(layer_dims=(5, 16, 16, 3), activations=("tanh", "tanh", "identity"), loss="softmax_cross_entropy")
+
+
+def _readme_model(name: str, steps: int, dtype: str = "float32", **optimizer) -> ModelConfig:
+    return ModelConfig(**README_MODEL, optimizer=OptimizerConfig(name=name, learning_rate=0.1, **optimizer),
+                       steps=steps, dtype=dtype)
+
+
+def _planted_fd_report(config: ModelConfig, factors: tuple[float, ...]) -> dict:
+    params, X, Y = ops.example_inputs(config, seed=0, m=8)
+    result = select_oracles(("fd",), "complex")[0].run(config, params, X, Y)
+    return run_crosscheck(config, 0, 8, [Replay(result, params, None)] + [Replay(result, params, f) for f in factors])
+
+
+def _updated_rows(report: dict, name: str) -> dict:
+    return {label: row for label, row in report["oracles"][name]["rows"].items() if label.startswith("updated")}
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "adamw", "rmsprop", "adagrad"])
+def test_the_readme_float32_example_judges_displacements_the_bound_cannot(optimizer):
+    """README's example, 3 steps: the running-error bound resolves no element (before issue 21 a x10 or a reversed
+    displacement read ok); the measured spread judges most, and the planted factors FAIL."""
+    report = _planted_fd_report(_readme_model(optimizer, 3), (10.0, -1.0, 1.1))
+    right = _updated_rows(report, "finite_difference/complex")
+    assert all(row["judged_by_bound"] == 0 for row in right.values()), \
+        {label: row["judged_by_bound"] for label, row in right.items()}
+    assert all(row["status"] == "ok" and row["judged_elements"] >= 0.8 * row["elements"] for row in right.values()), \
+        {label: (row["status"], row["judged_elements"], row["elements"]) for label, row in right.items()}
+    for factor in ("10", "-1", "1.1"):
+        planted = _updated_rows(report, f"finite_difference/complex+planted-x{factor}")
+        assert all(row["status"] == "FAIL" for row in planted.values()), (factor, planted)
+    assert report["result"] == "disagreement" and report["spread"]["safety"] == 100, report["counts"]
+
+
+def test_steps_that_rounding_decides_are_not_comparable_and_not_counted():
+    """RMSprop at lr 0.1 moves every entry by ~1 per step: after 10 steps float32 rounding alone changes the
+    displacements by more than 10% (torch and TF differ from the reference by 0.05-0.5 there)."""
+    report = _planted_fd_report(_readme_model("rmsprop", 10), (2.0,))
+    for name in report["oracles"]:
+        for row in _updated_rows(report, name).values():
+            assert row["status"] == "not comparable" and "rounding decides these steps" in row["precision"], row
+    assert report["counts"]["compared"] == 2 * 6 and report["counts"]["not_comparable"] == 2 * 6, report["counts"]
+    assert report["counts"]["identical"] == 2 * 2, report["counts"]  # fd's forward and cost, on both paths
+
+
+@pytest.mark.parametrize("dtype, optimizer, factor", [("float64", dict(name="adam"), 1.001),
+                                                      ("float32", dict(name="sgd", momentum=0.9), 1.01),
+                                                      ("float64", dict(name="rmsprop"), 1.001)])
+def test_float64_and_sgd_stay_judged_by_the_bound(dtype, optimizer, factor):
+    """No measured spread there: the running-error bound resolves (nearly) every element, so a 0.1% (float64)
+    or 1% (float32 SGD) planted change of the displacements FAILs as before."""
+    config = _readme_model(optimizer.pop("name"), 3, dtype, **optimizer)
+    report = _planted_fd_report(config, (factor,))
+    assert report["spread"] is None, report["spread"]
+    right = _updated_rows(report, "finite_difference/complex")
+    # float32 SGD: a few entries that cancel to rounding level (8 of 432 here) are beyond 10%, as before
+    assert all(row["status"] == "ok" and row["judged_by_bound"] >= 0.9 * row["elements"] for row in right.values()), \
+        {label: (row["status"], row["judged_by_bound"], row["elements"]) for label, row in right.items()}
+    planted = _updated_rows(report, f"finite_difference/complex+planted-x{factor:g}")
+    assert all(row["status"] == "FAIL" for row in planted.values()), planted
