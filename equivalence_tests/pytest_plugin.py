@@ -11,6 +11,11 @@ installed these fixtures simply exist::
         gradient_checker.vjp(affine_forward, affine_backward, x, w, b)   # (out, cache) / (dout, cache)
         gradient_checker.value_and_grad(model.loss, model.params, X, y)  # -> (loss, grads)
 
+    def test_my_rules(gradient_checker):             # rules written inside a framework
+        gradient_checker.torch(MyFunction.apply, x)  # also an nn.Module; order=2 for the double backward
+        gradient_checker.jax(my_custom_vjp, x)       # jax.custom_vjp / custom_jvp
+        gradient_checker.tf(my_custom_gradient, x)   # tf.custom_gradient
+
     def test_my_network(gradient_checker):           # a model made of the op table's ops
         gradient_checker.model(config, params, X, Y, grads=my_grads)   # vs FD, torch, TensorFlow (, JAX)
 
@@ -86,6 +91,30 @@ class GradientChecker:
         from reference_nn.gradcheck import check_value_and_grad
 
         return self._verdict(check_value_and_grad(fn, params, *args, **options))
+
+    def torch(self, fn: Any, *inputs: Any, **options: Any) -> Any:
+        """``reference_nn.gradcheck.check_torch(fn, *inputs, **options)``: a torch Function's apply,
+        a function built from them, or an nn.Module; its contract checks too; order=2 for the
+        double backward. torch is imported here, when called."""
+        __tracebackhide__ = True
+        from reference_nn.gradcheck import check_torch
+
+        return self._verdict(check_torch(fn, *inputs, **options))
+
+    def jax(self, fn: Any, *inputs: Any, **options: Any) -> Any:
+        """``reference_nn.gradcheck.check_jax(fn, *inputs, **options)``: a jax.custom_vjp /
+        custom_jvp rule (x64 flag and default device left as found)."""
+        __tracebackhide__ = True
+        from reference_nn.gradcheck import check_jax
+
+        return self._verdict(check_jax(fn, *inputs, **options))
+
+    def tf(self, fn: Any, *inputs: Any, **options: Any) -> Any:
+        """``reference_nn.gradcheck.check_tf(fn, *inputs, **options)``: a tf.custom_gradient rule."""
+        __tracebackhide__ = True
+        from reference_nn.gradcheck import check_tf
+
+        return self._verdict(check_tf(fn, *inputs, **options))
 
     def model(self, config: Any, params: dict, X: Any, Y: Any, grads: dict | None = None,
               frameworks: tuple[str, ...] | None = None) -> dict[str, Any]:  # fmt: skip
@@ -167,6 +196,7 @@ class GradientChecker:
 def gradient_checker() -> GradientChecker:
     """Assert hand-written gradients: ``gradient_checker(f, grad_f, params)``, ``.layer(layer, x)``,
     ``.vjp(forward, backward, *inputs)``, ``.value_and_grad(fn, params, *args)``,
+    ``.torch(fn, *inputs)``, ``.jax(fn, *inputs)``, ``.tf(fn, *inputs)``,
     ``.model(config, params, X, Y, grads)``. See :class:`GradientChecker`."""
     return GradientChecker()
 
