@@ -41,7 +41,7 @@ KNOWN_HOLES = {
     "mixed": "fuzz finding 8: a small float32 tensor (b1, 6e-3 of the largest gradient) verified with a tolerance "
              "of ~4% of its value: +2.4% PASS (found by the thorough profile)",
     "tiny": "fuzz finding 11: float32 / mixed, loss scale 1e-6: x1.01 PASS with tolerances 40-400x the gradient",
-    "saturated": "fuzz finding 12 / issue 21 (1): float32 and float32 inside, saturated logits: x1.01 PASS",
+    "saturated": "fuzz findings 12, 18: float32 saturated logits x1.01 PASS; complex step trusted on exp(-|z|): right FAIL",
     "normalization": "fuzz finding 8 / issue 21 (6): a small float32 tensor verified with a tolerance of ~7% of its "
                      "values (x1.05 PASS); exact zeros before batch norm INCONCLUSIVE",
 }  # fmt: skip
@@ -82,7 +82,11 @@ REGRESSION_EXAMPLES = {
     "saturated": [VerdictRecipe(category="saturated", entry="dict", mode="float32", magnitude="saturated",
                                 structure="smooth", hidden="tanh", head="softmax", bug="x1.01", bug_key=3, bug_size=1.0,
                                 bug_index=45, convention="ge", layer_style="params", returns_float=False, n=6, d=3, h=1,
-                                k=4, scale=1.0, seed=23194195)],
+                                k=4, scale=1.0, seed=23194195),
+        VerdictRecipe(category="saturated", entry="vjp", mode="float64", magnitude="saturated", structure="smooth",
+                      hidden="sigmoid", head="bce", bug=None, bug_key=3, bug_size=1.0, bug_index=17, convention="gt",
+                      layer_style="attributes", returns_float=False, n=1, d=3, h=1, k=3, scale=1.0, seed=71870),
+    ],
     "tiny": [VerdictRecipe(category="tiny", entry="dict", mode="float32", magnitude="tiny", structure="smooth",
                            hidden="tanh", head="softmax", bug="x1.01", bug_key=0, bug_size=0.1, bug_index=0,
                            convention="gt", layer_style="params", returns_float=False, n=1, d=1, h=1, k=2, scale=1e-06,
