@@ -41,7 +41,7 @@ KNOWN_HOLES = {
     "mixed": "fuzz finding 8: a small float32 tensor (b1, 6e-3 of the largest gradient) verified with a tolerance "
              "of ~4% of its value: +2.4% PASS (found by the thorough profile)",
     "tiny": "fuzz finding 11: float32 / mixed, loss scale 1e-6: x1.01 PASS with tolerances 40-400x the gradient",
-    "saturated": "fuzz findings 12, 18: float32 saturated logits x1.01 PASS; complex step trusted on exp(-|z|): right FAIL",
+    "saturated": "fuzz findings 12, 18: float32 saturated x1.01 PASS; complex step trusted on exp(-|z|): right FAIL",
     "normalization": "fuzz finding 8 / issue 21 (6): a small float32 tensor verified with a tolerance of ~7% of its "
                      "values (x1.05 PASS); exact zeros before batch norm INCONCLUSIVE",
 }  # fmt: skip
