@@ -5,7 +5,7 @@ float64 it stays small against the displacements; for an adaptive optimizer (Ada
 Adagrad) in float32 after two or more steps it does not: the bound of step 1's displacement enters
 step 2's iterate, every later gradient is "uncertain" by it, and Adam's normalization turns that into
 the largest step it allows. Measured on the README's example (5-16-16-3 tanh, softmax cross entropy,
-adam x3, float32): the floor reaches 1.7e6 eps per element, so a displacement 10x too large, or
+adam x3, float32): the floor reaches 2.9e6 eps per element, so a displacement 10x too large, or
 reversed, would read ``ok``. The bound is true but says nothing there.
 
 What two correct float32 implementations really differ by is their rounding: the order of their sums
