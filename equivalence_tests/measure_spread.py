@@ -30,7 +30,7 @@ def print_floors() -> None:
     from equivalence_tests.config import ModelConfig, OptimizerConfig
     from equivalence_tests.error_scale import error_scales
     from equivalence_tests.oracles import ReferenceOracle
-    from equivalence_tests.resolution import SAFETY
+    from equivalence_tests.resolution import SAFETY, spread_tolerance
     from equivalence_tests.tolerances import tolerance_for
 
     print("optimizer steps | bound: max floor (eps) | resolvable change median / best | judged || "
@@ -53,7 +53,8 @@ def print_floors() -> None:
                 M = scales.updated_params[key]
                 floor = max(floor, float(np.max(M)))
                 bound.append((rtol * np.maximum(np.maximum(d, rms), M) / d).ravel())
-                measured.append((SAFETY * np.maximum(spread.spread[key], np.median(spread.spread[key])) / d).ravel())
+                measured.append((spread_tolerance(spread, key, params[key].astype(np.float64), d, steps, "float32")
+                                 / d).ravel())
             b, m = np.concatenate(bound), np.concatenate(measured)
             either = np.mean((b < 0.1) | (m < 0.1))
             print(f"{name:8s} {steps:2d} | {floor:10.3g} | {np.median(b):9.3g} / {b.min():9.3g} | "
@@ -65,7 +66,7 @@ def main(argv: list[str] | None = None) -> None:
     from equivalence_tests.cli.crosscheck import divergence, select_oracles
     from equivalence_tests.config import ModelConfig, OptimizerConfig
     from equivalence_tests.oracles import ReferenceOracle
-    from equivalence_tests.resolution import RESOLVE, SAFETY
+    from equivalence_tests.resolution import RESOLVE, SAFETY, spread_tolerance
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", type=int, default=40)
@@ -98,7 +99,8 @@ def main(argv: list[str] | None = None) -> None:
             continue
         reference = ReferenceOracle().run(config, params, X, Y)
         spread = rounding_spread.displacement_spread(config, params, X, Y, reference.updated_params)
-        floors = {key: np.maximum(value, np.median(value)) for key, value in spread.spread.items()}
+        floors = {key: spread_tolerance(spread, key, params[key].astype(np.float64), spread.truth[key], config.steps,
+                                        "float32") / SAFETY for key in params}
         judged_shares.append(np.mean([np.mean(SAFETY * floors[key] < RESOLVE * np.abs(spread.truth[key]))
                                       for key in params]))
         outputs = saturation.reference_outputs(config, params, X, Y)

@@ -111,13 +111,23 @@ def judge(comparison: Comparison, reference: Any, candidate: Any, *, initial: An
     return Judgement(comparison, status, size, int(judged.sum()), int(by_bound.sum()), reason, worst, detail)
 
 
+def spread_tolerance(spread: DisplacementSpread, name: str, theta0: np.ndarray, displacement: np.ndarray, steps: int,
+                     dtype: str) -> np.ndarray:
+    """``SAFETY`` x the measured spread of tensor ``name``'s displacements, per element, with two floors: the
+    tensor's median spread (an element whose runs happened to agree), and the last bits of the stored values
+    at each step (an Adagrad first step is +-lr exactly in every run: spread 0, yet another library's
+    ``sqrt(g^2) + eps`` may round it differently)."""
+    measured = np.maximum(np.maximum(spread.spread[name], float(np.median(spread.spread[name]))),
+                          steps * EPS[dtype] * (np.abs(theta0) + np.abs(displacement)))
+    return SAFETY * measured
+
+
 def _judge_by_spread(comparison, r, c, theta0, steps, spread, candidates):
     """``(judged mask, worst)``: the elements among ``candidates`` that ``SAFETY * spread`` resolves, and
     the worst of them (``failed``: it lies beyond that tolerance), None if none is judged."""
     name = comparison.name
     d_ref, truth = r - theta0, spread.truth[name]
-    measured = np.maximum(spread.spread[name], float(np.median(spread.spread[name])))
-    tolerance = SAFETY * measured
+    tolerance = spread_tolerance(spread, name, theta0, d_ref, steps, comparison.dtype)
     judged = candidates & (tolerance < RESOLVE * np.minimum(np.abs(d_ref), np.abs(truth)))
     if not judged.any():
         return judged, None
