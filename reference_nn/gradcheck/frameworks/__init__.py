@@ -18,15 +18,14 @@ def check_torch(fn, *inputs, reference=None, order: int = 1, seed: int = 0, **op
     rest passed unchanged. The analytic side is torch's backward at the inputs' own dtypes, driven
     with seeded N(0, 1) upstream gradients; the numerical side is check_gradients on the forward,
     in float64 on upcast copies where fn computes in float64 then, else at fn's own precision.
-    Contract checks (contracts.py) and, with order=2, the backward's own derivative. options:
+    Contract checks (contracts.py) and, with order=2, the backward's own derivative. reference: a
+    callable of the same math, run in float64 and at fn's precision: each gradient's error against
+    its float64 gradient is judged by its own error at fn's precision (reference.py). options:
     check_gradients' (method, rtol, atol, max_evaluations, time_budget, progress).
     """
-    from .common import check_framework
     from .torch_adapter import TorchAdapter
 
-    _no_reference(reference)
-    adapter = TorchAdapter(fn, inputs)
-    return check_framework(adapter, adapter.prepare(), order=order, seed=seed, **options)
+    return _run(TorchAdapter, fn, inputs, reference, order, seed, options)
 
 
 def check_jax(fn, *inputs, reference=None, order: int = 1, seed: int = 0, **options) -> FrameworkReport:
@@ -36,34 +35,42 @@ def check_jax(fn, *inputs, reference=None, order: int = 1, seed: int = 0, **opti
     rule runs at the dtypes JAX gives the inputs under the caller's flag. Same options and report."""
     import jax
 
-    from .common import check_framework
     from .jax_adapter import JaxAdapter
-
-    _no_reference(reference)
     from .jvp_check import check_jvp_directions
 
-    adapter = JaxAdapter(fn, inputs)
-    prepared = adapter.prepare()
-    extra = [lambda values, douts: check_jvp_directions(adapter, values, douts, prepared.precisions, seed, options)]
-    return check_framework(adapter, prepared, order=order, seed=seed,
-                           extra_checks=extra if isinstance(fn, jax.custom_jvp) else [], **options)
+    def jvp(adapter, prepared):
+        return lambda values, douts: check_jvp_directions(adapter, values, douts, prepared.precisions, seed, options)
+
+    return _run(JaxAdapter, fn, inputs, reference, order, seed, options,
+                extra=[jvp] if isinstance(fn, jax.custom_jvp) else [])
 
 
 def check_tf(fn, *inputs, reference=None, order: int = 1, seed: int = 0, **options) -> FrameworkReport:
     """Check a TensorFlow rule (``tf.custom_gradient``, or a function built from such ops) through
     ``tf.GradientTape``, as check_torch does: same options, contract checks and report."""
-    from .common import check_framework
     from .tf_adapter import TfAdapter
 
-    _no_reference(reference)
-    adapter = TfAdapter(fn, inputs)
-    return check_framework(adapter, adapter.prepare(), order=order, seed=seed, **options)
+    return _run(TfAdapter, fn, inputs, reference, order, seed, options)
 
 
-def _no_reference(reference) -> None:
+def _run(adapter_class, fn, inputs, reference, order, seed, options, extra=()) -> FrameworkReport:
+    """The adapter on fn; extra: functions (adapter, prepared) -> a check (values, douts) -> report;
+    reference: a second adapter on the reference, judged by reference.py."""
+    from .common import check_framework
+
+    adapter = adapter_class(fn, inputs)
+    prepared = adapter.prepare()
+    checks = [make(adapter, prepared) for make in extra]
     if reference is not None:
-        raise NotImplementedError("reference= (a float64 reference as the measuring stick for a low-precision "
-                                  "kernel) is not implemented yet: check the kernel at float64/float32, or without it")
+        from .reference import check_against_reference
+
+        if not callable(reference):
+            raise TypeError(f"reference must be a callable of the same math as fn; got {type(reference).__name__}")
+        twin = adapter_class(reference, inputs)
+        twin.prepare()
+        checks.append(lambda values, douts: check_against_reference(adapter, twin, values, douts,
+                                                                    prepared.precisions, seed))  # fmt: skip
+    return check_framework(adapter, prepared, order=order, seed=seed, extra_checks=checks, **options)
 
 
 __all__ = ["ContractCheck", "FrameworkReport", "check_jax", "check_tf", "check_torch"]
