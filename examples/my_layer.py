@@ -13,7 +13,7 @@ Check them from this folder (the current directory is importable, as with ``pyth
 
     $ cd examples
     $ refnn check my_layer:layer --input-shape 3x5
-    Gradient check FAIL (input): method=auto, 94 evaluations of f, seed=0
+    Gradient check FAIL (input): method=auto, 97 evaluations of f, seed=0
     param  verdict  verified  err/tol  worst index  analytic  numeric   method         dtype
     input  FAIL     0/15      4.8e+07  (1,2)        0.019707  1.01622   auto->complex  float64
     W      PASS     9/9       2.7e-08  (2,2)        -2.23966  -2.23966  auto->complex  float64
@@ -25,7 +25,7 @@ Check them from this folder (the current directory is importable, as with ``pyth
     1
 
     $ refnn check my_layer:loss my_layer:grad --shape W=1x3 --shape b=1x1
-    Gradient check FAIL (W, b): method=auto, 58 evaluations of f, seed=0
+    Gradient check FAIL (W, b): method=auto, 60 evaluations of f, seed=0
     param  verdict  verified  err/tol  worst index  analytic  numeric    method         dtype
     W      FAIL     0/3       5.9e+07  (0,2)        1.18816   0.14852    auto->complex  float64
     b      FAIL     0/1       5.9e+07  (0,0)        0.140271  0.0175339  auto->complex  float64
@@ -34,7 +34,7 @@ Check them from this folder (the current directory is importable, as with ``pyth
     WRONG: gradient of 'b' at element (0, 0): hand-written 0.140271, numerical 0.0175339 (1 of 1 elements outside tolerance)
 
     $ refnn check my_layer:loss my_layer:grad_fixed --shape W=1x3 --shape b=1x1
-    Gradient check PASS (every element verified): method=auto, 46 evaluations of f, seed=0
+    Gradient check PASS (every element verified): method=auto, 48 evaluations of f, seed=0
     ...
     PASS: 2 gradient(s) agree with numerical derivatives (every element verified)
 

@@ -159,7 +159,7 @@ def check_model_gradients(
 
     evaluator = LossEvaluator(cost, {k: v.astype(np.float64) for k, v in params.items()}, np.float64)
     analytic = {key: np.asarray(grads[f"d{key}"] if f"d{key}" in grads else grads[key]) for key in params}
-    largest_rms = max(float(np.sqrt(np.mean(np.square(g, dtype=np.float64)))) for g in analytic.values())
+    largest_rms = max(tol.finite_rms(g) for g in analytic.values())
     results = {}
     for key in params:
         dtype = np.dtype(params[key].dtype)

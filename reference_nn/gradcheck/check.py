@@ -27,9 +27,11 @@ from .numerical import (
     directional_derivative,
     random_direction,
 )
-from .precision import computation_precision
-from .report import NOT_DETERMINISTIC, PASS, GradientReport, ParameterResult
+from .precision import computation_precision, measure_input_precision
+from .report import FAIL, NOT_DETERMINISTIC, PASS, GradientReport, ParameterResult
 from .validation import validate_params
+
+NOT_CHECKED_NONFINITE = "not checked: the tensor's gradient has non-finite elements"
 
 __all__ = ["METHODS", "assert_gradients", "check_gradients", "judge_elements", "numerical_gradient"]
 
@@ -88,25 +90,30 @@ def check_gradients(
                             "seconds": first.extra_seconds}}  # fmt: skip
     if first.problems:  # nothing numerical is worth computing on a random f or grad_f
         return GradientReport(_not_checked(params, first), method, seed, first.f_calls, notes, first.problems, cost)
-    ev, eval_note = make_evaluator(f, params, eval_dtype, f_scale)
+    ev, eval_note = make_evaluator(f, params, eval_dtype, f_scale, grads, first.value_dtype)
     ev.budget, budget.units = budget, sum(p.size for p in params.values())
     budget.evaluations = first.f_calls + ev.count  # the first evaluations count against the budget too
     precision, precision_notes, precision_calls = computation_precision(first, ev, params, grad_f, extra_keys)
     notes += [eval_note] if eval_note else []
-    notes += precision_notes
+    notes += [n for n in precision_notes if n not in notes]
     cost["precision"] = {"extra_grad_f_evaluations": precision_calls}
     if method == "directional":
         notes.append("directional: a passing tensor is verified by one projection g.v (no element named)")
-    largest_rms = max(float(np.sqrt(np.mean(np.square(g, dtype=np.float64)))) for g in grads.values())
+    largest_rms = max(tol.finite_rms(g) for g in grads.values())  # overflow-safe: 1e200 is not inf
     results = {}
     for position, key in enumerate(params):
         rng = np.random.default_rng([seed, position])  # per tensor: independent of the others
         dtype = _coarser(params[key].dtype, grads[key].dtype, precision[key])
-        # the loss-resolution floor grows with |f| and is the one a verified element must keep small
-        # (tolerances.FLOOR_SHARE); the cross-tensor floor is 1000 ulps of G, below sqrt(eps) G always
-        floor_dtype = dtype if grad_f_sees_loss else ev.eval_dtype
-        loss_floor = tol.loss_resolution_floor(floor_dtype, ev.f_scale, ev.point[key], ev.eval_dtype).reshape(-1)
+        # the floors only widen what FAILs; a PASS rests on the proven bound, under the cap (judge.py).
+        # f's own rounding: at the coarser of the gradient's dtype (when grad_f computes f too) and the
+        # precision f computes in (measured)
+        floor_dtype = _coarser(dtype, ev.precision_of(key)) if grad_f_sees_loss else ev.precision_of(key)
+        loss_floor = tol.loss_resolution_floor(floor_dtype, ev.scale_of(key), ev.point[key],
+                                               ev.precision_of(key)).reshape(-1)
         floors: Any = tol.cross_tensor_floor(dtype, largest_rms) + loss_floor
+        if not np.isfinite(grads[key]).all():  # inf / nan: wrong whatever f is; nothing to estimate
+            results[key] = nonfinite_result(key, grad_keys[key], grads[key], str(dtype))
+            continue
         try:
             results[key] = check_tensor(ev, key, grads[key], grad_keys[key], dtype, method, rtol, atol + floors, rng,
                                         largest_rms=largest_rms, auto_floor=loss_floor, seed=(seed, position),
@@ -126,6 +133,25 @@ def check_gradients(
         notes.append("f was not evaluated again at the given point after the check (the budget was spent): a "
                      "loss whose randomness changes slowly would go unnoticed")  # fmt: skip
     return GradientReport(results, method, seed, first.f_calls + ev.count, notes, [], cost)
+
+
+def nonfinite_result(key: str, grad_key: str, gradient: np.ndarray, dtype: str) -> ParameterResult:
+    """FAIL for a gradient with inf / nan elements, naming the first; its finite elements are not
+    checked (INCONCLUSIVE): one garbage element (an np.empty buffer) says the tensor is wrong."""
+    bad = ~np.isfinite(gradient)
+    first = int(np.flatnonzero(bad.reshape(-1))[0])
+    index = _unravel(first, gradient.shape)
+    n_bad = int(bad.sum())
+    rest = gradient.size - n_bad
+    return ParameterResult(
+        name=key, gradient_key=grad_key, shape=gradient.shape, dtype=dtype, eval_dtype="-", method="-",
+        step=float("nan"), status=FAIL, max_abs_error=float("inf"), max_rel_error=float("inf"), worst_index=index,
+        analytic=float(gradient.reshape(-1)[first]), numeric=float("nan"), numeric_error=float("nan"),
+        tolerance=float("nan"), n_elements=gradient.size, n_failed=n_bad, n_inconclusive=rest,
+        inconclusive_reasons={NOT_CHECKED_NONFINITE: rest} if rest else {}, error_ratio=float("inf"),
+        note=f"{n_bad} non-finite element(s) in {grad_key}, first {float(gradient.reshape(-1)[first])} at {index}: "
+             "a gradient is finite; the finite elements were not checked",
+    )  # fmt: skip
 
 
 def _not_checked(params: dict, first) -> dict:
@@ -171,22 +197,39 @@ def numerical_gradient(f: Callable, params, method: str = "auto", *, eval_dtype=
 # ---------------------------------------------------------------------------------------------
 
 
-def make_evaluator(f, params, eval_dtype, f_scale) -> tuple[LossEvaluator, str]:
-    """An evaluator in eval_dtype, or float64 if f accepts it (float32 params: noted), else float32."""
+def make_evaluator(f, params, eval_dtype, f_scale, gradients=None, output_dtype=None) -> tuple[LossEvaluator, str]:
+    """An evaluator in eval_dtype, or float64 if f accepts it, else float32; then the precision f
+    really computes each tensor in, measured (precision.measure_input_precision: a loss that casts
+    to float32 inside is a float32 function whatever dtype it is given). The note says what holds.
+    gradients: the hand-written ones (to tell a tensor f casts from one f ignores); output_dtype:
+    the dtype f returned at the given params."""
+    same_dtypes = all(p.dtype == np.float64 for p in params.values())
     if eval_dtype is not None:
-        return LossEvaluator(f, params, eval_dtype, f_scale), ""
-    if all(p.dtype == np.float64 for p in params.values()):
-        return LossEvaluator(f, params, np.float64, f_scale), ""
-    try:
-        probe = np.asarray(f(_copies(params, np.float64)))
-        usable = probe.size == 1 and probe.dtype.kind == "f" and probe.dtype != np.float32 and np.isfinite(probe).all()
-    except Exception:  # noqa: BLE001 - f refuses float64: evaluate in the params' own dtype
-        usable = False
-    if usable:
-        ev = LossEvaluator(f, params, np.float64, f_scale)
-        ev.count += 1
-        return ev, "float32 parameters: numerical derivatives evaluated in float64"
-    return LossEvaluator(f, params, np.float32, f_scale), "f does not evaluate in float64: numerical side in float32"
+        ev, note = LossEvaluator(f, params, eval_dtype, f_scale), ""
+        same_dtypes = all(p.dtype == np.dtype(eval_dtype) for p in params.values())
+    elif same_dtypes:
+        ev, note = LossEvaluator(f, params, np.float64, f_scale), ""
+    else:
+        try:
+            probe = np.asarray(f(_copies(params, np.float64)))
+            usable = probe.size == 1 and probe.dtype.kind == "f" and probe.dtype != np.float32 and \
+                np.isfinite(probe).all()  # fmt: skip
+        except Exception:  # noqa: BLE001 - f refuses float64: evaluate in the params' own dtype
+            usable = False
+        if usable:
+            ev, note = LossEvaluator(f, params, np.float64, f_scale), "float64"
+            ev.count += 1
+            output_dtype, same_dtypes = probe.dtype, True  # what f returns for the evaluator's inputs
+        else:
+            ev = LossEvaluator(f, params, np.float32, f_scale)
+            note = "f does not evaluate in float64: numerical side in float32"
+            same_dtypes = all(p.dtype == np.float32 for p in params.values())
+    # output_dtype was returned for the given params: it tells the evaluation's only for the same inputs
+    measured = measure_input_precision(ev, gradients, output_dtype if same_dtypes else None)
+    if note == "float64":  # float32 params given to f as float64: say what f did with them
+        note = "" if measured else "float32 parameters: f evaluated in float64 (measured: it resolves moves below " \
+            "float32's rounding)"  # fmt: skip
+    return ev, "; ".join(n for n in [note, *measured] if n)
 
 
 def check_tensor(ev, key, analytic, grad_key, dtype, method, rtol, atol, rng, largest_rms=0.0,
@@ -267,17 +310,21 @@ def directional_check(ev, key, analytic, grad_key, dtype, inner, direction, rtol
     estimate = directional_derivative(ev, key, direction, inner)
     a, n = float(np.sum(g * direction)), float(estimate.values)
     scale = tol.element_scale(g.reshape(-1), g.reshape(-1))  # max(|g_i|, RMS of g)
-    rtols = tol.default_rtol(dtype, inner, ev.eval_dtype) if rtol is None else rtol
+    rtols = tol.default_rtol(dtype, inner, ev.precision_of(key)) if rtol is None else rtol
     per_element = rtols * scale + np.broadcast_to(atol, v.shape)  # the element tolerances T_i
-    required = PROJECTION_SPREAD * float(np.sqrt(np.sum(np.square(per_element * v))))
-    floors = PROJECTION_SPREAD * float(np.sqrt(np.sum(np.square(np.broadcast_to(auto_floor, v.shape) * v))))
+    required = PROJECTION_SPREAD * tol.finite_norm(per_element * v)  # norms overflow-safe (tolerances.finite_rms)
+    floors = PROJECTION_SPREAD * tol.finite_norm(np.broadcast_to(auto_floor, v.shape) * v)
     own_bound = tol.ESTIMATE_SAFETY * float(estimate.errors)
     error = abs(a - n)
-    terms = float(np.sqrt(np.sum(np.square(scale * v))))
-    if not (error <= required + own_bound and own_bound <= required) or floors > PROJECTION_FLOOR_SHARE * terms:
+    terms = tol.finite_norm(scale * v)
+    # the cap: a single element j wrong by e_j moves g.v by |e_j v_j|, seen beyond 2 (required + own
+    # bound); that resolution, relative to the element's scale, must be within tolerances.VERIFIED_SHARE
+    resolution = 2.0 * (required + own_bound) / max(float(np.min(np.abs(v) * scale)), 1e-300)
+    if not (error <= required + own_bound and own_bound <= required) or floors > PROJECTION_FLOOR_SHARE * terms \
+            or resolution > tol.VERIFIED_SHARE:  # fmt: skip
         return None
     return ParameterResult(
-        name=key, gradient_key=grad_key, shape=g.shape, dtype=str(dtype), eval_dtype=str(ev.eval_dtype),
+        name=key, gradient_key=grad_key, shape=g.shape, dtype=str(dtype), eval_dtype=str(ev.precision_of(key)),
         method=f"directional({inner})", step=float(estimate.steps), status=PASS, max_abs_error=error,
         max_rel_error=error / abs(a) if a else 0.0, worst_index=None, analytic=a, numeric=n,
         numeric_error=float(estimate.errors), tolerance=required + own_bound, n_elements=g.size,

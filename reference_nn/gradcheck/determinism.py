@@ -160,7 +160,10 @@ def _gradient_change(first: np.ndarray, second: np.ndarray, extra=None):
     allowed = tol.ROUNDING_FACTOR * tol.eps(dtype) * np.maximum(np.abs(a), rms)
     if extra is not None:
         allowed = allowed + np.asarray(extra, dtype=np.float64).reshape(a.shape)
-    excess = np.abs(a - b) - allowed
+    with np.errstate(invalid="ignore", over="ignore"):  # inf / nan elements: a FAIL of their own (check.py)
+        excess = np.abs(a - b) - allowed
+    same = (a == b) | (np.isnan(a) & np.isnan(b))
+    excess = np.where(same, 0.0, np.where(np.isnan(excess), np.inf, excess))
     if not (excess > 0).any():
         return None
     index = np.unravel_index(int(np.argmax(excess)), a.shape)

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import tolerances as tol
+
 # How closely a pattern must fit to be named: residual / size of the numbers. A real pattern (a
 # missing 1/m, a transpose) fits to the rounding of the gradient (1e-7 in float32); 1e-3 leaves room
 # for the tolerance-level noise of the numerical side and rejects a coincidental fit among 2+ values.
@@ -29,7 +31,7 @@ def diagnose(analytic: np.ndarray, numeric: np.ndarray, failed: np.ndarray) -> s
     a, n = np.asarray(analytic, dtype=np.float64), np.asarray(numeric, dtype=np.float64)
     if not (np.all(np.isfinite(n)) and failed.any()):
         return ""
-    size = float(np.linalg.norm(n))
+    size = tol.finite_norm(n)
     if size == 0.0:
         return ""
     if not a.any():
@@ -42,7 +44,7 @@ def diagnose(analytic: np.ndarray, numeric: np.ndarray, failed: np.ndarray) -> s
 
 def _constant_factor(a, n, size) -> str:
     c = float(np.sum(a * n) / np.sum(n * n))
-    if np.linalg.norm(a - c * n) > FIT * size * max(1.0, abs(c)) or abs(c - 1.0) <= FIT:
+    if tol.finite_norm(a - c * n) > FIT * size * max(1.0, abs(c)) or abs(c - 1.0) <= FIT:
         return ""
     nonzero = int(np.count_nonzero(n))
     if nonzero < 2 and not _nice(c):  # one number is always "a constant factor" of another
@@ -76,8 +78,8 @@ def _nice(c: float) -> bool:
 def _transposed(a, n, size) -> str:
     if a.ndim != 2 or a.shape[0] != a.shape[1] or a.shape[0] < 2:
         return ""
-    symmetric = np.linalg.norm(n - n.T) <= FIT * size
-    if not symmetric and np.linalg.norm(a - n.T) <= FIT * size:
+    symmetric = tol.finite_norm(n - n.T) <= FIT * size
+    if not symmetric and tol.finite_norm(a - n.T) <= FIT * size:
         return "the gradient is the transpose of the right one: W.T for W, or the product in the wrong order?"
     return ""
 

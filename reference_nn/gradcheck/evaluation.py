@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from .tolerances import finite_rms
 from .validation import call_user, loss_value
 
 # numpy >= 1.25 moved the class to np.exceptions
@@ -40,12 +41,29 @@ class LossEvaluator:
         self.kinked: bool | None = None  # f has a kink at the point (kinks.kinked_at_point); None: not probed
         self._complex_copies: dict[str, np.ndarray] = {}
         self.value0 = self._real(self.point, at="the given params")
-        given = abs(self.value0) if f_scale is None else max(abs(self.value0), float(f_scale))
+        self.given_scale = abs(self.value0) if f_scale is None else max(abs(self.value0), float(f_scale))
         self.flat = False
         self.noise = self.measure_noise()
-        self.f_scale = max(given, self.noise / float(np.finfo(self.eval_dtype).eps))
-        if self.flat:  # f did not move under 1.5e-2 relative steps: its resolution is unknown, assume O(1)
-            self.f_scale = max(self.f_scale, 1.0)
+        # The precision f computes each tensor in, measured (precision.measure_input_precision sets it):
+        # a loss that casts its float64 parameters to float32 is a float32 function of them, and its
+        # steps, rounding model and floors are float32's. Until measured: the evaluation dtype.
+        self.precision: dict[str, np.dtype] = dict.fromkeys(self.point, self.eval_dtype)
+        self.f_scale = self.scale_of(None, self.eval_dtype)
+
+    def precision_of(self, key: str | None = None) -> np.dtype:
+        """The measured precision of tensor ``key`` (None: the coarsest of all tensors)."""
+        if key is None:
+            return max(self.precision.values(), key=lambda d: float(np.finfo(d).eps), default=self.eval_dtype)
+        return self.precision[key]
+
+    def scale_of(self, key: str | None = None, dtype=None) -> float:
+        """The size of f for the rounding model at tensor ``key``'s precision: f's absolute rounding
+        noise is eps(precision) * scale_of(key), so the measured noise enters once, whatever the
+        precision (max(|f| or the given f_scale, noise / eps); at least 1 for a flat f)."""
+        dtype = self.precision_of(key) if dtype is None else np.dtype(dtype)
+        scale = max(self.given_scale, self.noise / float(np.finfo(dtype).eps))
+        # f did not move under 1.5e-2 relative steps: its resolution is unknown, assume O(1)
+        return max(scale, 1.0) if self.flat else scale
 
     def measure_noise(self, directions: int = 2, widenings: int = 9) -> float:
         """Rounding noise of f at the point, measured: |f(x + t v) + f(x - t v) - 2 f(x)|.
@@ -61,10 +79,11 @@ class LossEvaluator:
         rng = np.random.default_rng(20240601)
         t0 = 1e-2 * np.sqrt(float(np.finfo(self.eval_dtype).eps))
         worst, moved = 0.0, False
+        self.still_at_first_step = True  # f did not move at t0 (a result rounded coarser than eval_dtype?)
         for _ in range(directions):
             v = {}
             for key, x in self.point.items():
-                rms = float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) or 1.0
+                rms = finite_rms(x) or 1.0
                 v[key] = rng.choice([-1.0, 1.0], size=x.shape) * rng.uniform(0.5, 1.5, size=x.shape) * rms
             for k in range(widenings):
                 t = t0 * 10.0**k
@@ -72,6 +91,7 @@ class LossEvaluator:
                 if not (np.isfinite(plus) and np.isfinite(minus)):
                     break
                 if plus != self.value0 or minus != self.value0:
+                    self.still_at_first_step &= k > 0
                     # S(t) = f(x + t v) + f(x - t v) - 2 f(x) = noise + |jump| t + (v.Hv) t^2: a kink of f
                     # at x (a ReLU input exactly 0) adds a term linear in t, which is not rounding and
                     # must not inflate the noise (it made the float32 floor O(1) for every element).

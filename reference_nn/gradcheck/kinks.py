@@ -42,11 +42,12 @@ class OneSided:
 def one_sided_differences(ev: LossEvaluator, key: str, flat_index: int) -> OneSided:
     """(f(x + s) - f(x)) / s and (f(x) - f(x - s)) / s for s = h, h/2, h/4 (h the central step)."""
     x = float(ev.point[key].reshape(-1)[flat_index])
-    h = float(tol.central_step(np.float64(x), ev.eval_dtype))
+    precision = ev.precision_of(key)
+    h = float(tol.central_step(np.float64(x), precision))
     steps = h / np.array([1.0, 2.0, 4.0])
     forward, backward = np.empty(3), np.empty(3)
     for j, s in enumerate(steps):
-        x_plus, x_minus = ev.eval_dtype.type(x + s), ev.eval_dtype.type(x - s)
+        x_plus, x_minus = (ev.eval_dtype.type(precision.type(v)) for v in (x + s, x - s))
         forward[j] = (ev.with_element(key, flat_index, x_plus) - ev.value0) / (float(x_plus) - x)
         backward[j] = (ev.value0 - ev.with_element(key, flat_index, x_minus)) / (x - float(x_minus))
     return OneSided(forward, backward, steps)
@@ -80,9 +81,10 @@ def nearby_slopes(ev: LossEvaluator, key: str, flat_index: int, tolerance: float
     relative. Seeded: the same points on every run."""
     rng = np.random.default_rng([seed, flat_index, len(key)])
     x = float(ev.point[key].reshape(-1)[flat_index])
-    h = float(tol.central_step(np.float64(x), ev.eval_dtype))
-    radius = tol.NEARBY_STEP_RATIO * tol.eps(ev.eval_dtype) ** (1.0 / 3.0)
-    noise = 2.0 * tol.eps(ev.eval_dtype) * ev.f_scale / h
+    precision = ev.precision_of(key)
+    h = float(tol.central_step(np.float64(x), precision))
+    radius = tol.NEARBY_STEP_RATIO * tol.eps(precision) ** (1.0 / 3.0)
+    noise = 2.0 * tol.eps(precision) * ev.scale_of(key) / h
     at_x = _central_slope_at(ev, ev.point, key, flat_index, h)
     slopes = []
     for _ in range(pairs):
@@ -107,7 +109,7 @@ def kinked_at_point(ev: LossEvaluator) -> bool:
     it gates the costlier ``nearby_slopes`` probe, which a smooth f never needs."""
     if ev.kinked is None:
         rng = np.random.default_rng(tol.KINK_PROBE_SEED)
-        t = tol.eps(ev.eval_dtype) ** (1.0 / 3.0)
+        t = tol.eps(ev.precision_of()) ** (1.0 / 3.0)  # the coarsest tensor's central step
         steps = t / np.array([1.0, 2.0, 4.0])
         ev.kinked = False
         for _ in range(tol.KINK_PROBE_DIRECTIONS):
@@ -116,7 +118,7 @@ def kinked_at_point(ev: LossEvaluator) -> bool:
             for j, s in enumerate(steps):
                 forward[j] = (ev.at(_moved(ev, s, pattern)) - ev.value0) / s
                 backward[j] = (ev.value0 - ev.at(_moved(ev, -s, pattern))) / s
-            if is_kink(OneSided(forward, backward, steps), 0.0, ev.f_scale, ev.eval_dtype):
+            if is_kink(OneSided(forward, backward, steps), 0.0, ev.scale_of(), ev.precision_of()):
                 ev.kinked = True
                 break
     return ev.kinked
@@ -152,8 +154,9 @@ def _moved(ev: LossEvaluator, radius: float, pattern) -> dict[str, np.ndarray]:
 def _central_slope_at(ev: LossEvaluator, point, key: str, flat_index: int, h: float) -> float:
     """Central difference of one element at ``point`` (step ``h``, as actually representable)."""
     centre = float(point[key].reshape(-1)[flat_index])
-    plus = {**point, key: _with(point[key], flat_index, centre + h, ev.eval_dtype)}
-    minus = {**point, key: _with(point[key], flat_index, centre - h, ev.eval_dtype)}
+    precision = ev.precision_of(key)  # steps on the grid f computes on: the step taken is known exactly
+    plus = {**point, key: _with(point[key], flat_index, float(precision.type(centre + h)), ev.eval_dtype)}
+    minus = {**point, key: _with(point[key], flat_index, float(precision.type(centre - h)), ev.eval_dtype)}
     step = float(plus[key].reshape(-1)[flat_index]) - float(minus[key].reshape(-1)[flat_index])
     return (ev.at(plus) - ev.at(minus)) / step
 
@@ -177,7 +180,7 @@ def explained_by_kink(ev: LossEvaluator, key: str, flat_index: int, analytic: fl
     sides = one_sided_differences(ev, key, flat_index)
     slopes = np.concatenate([sides.forward, sides.backward])
     low, high = float(np.min(slopes)), float(np.max(slopes))
-    kink = is_kink(sides, tolerance, ev.f_scale, ev.eval_dtype)
+    kink = is_kink(sides, tolerance, ev.scale_of(key), ev.precision_of(key))
     inside = low - tolerance <= analytic <= high + tolerance
     if (kink and inside) or not probe_pieces or not kinked_at_point(ev):
         return kink and inside, kink, (low, high), False

@@ -45,16 +45,24 @@ def central_difference(ev: LossEvaluator, key: str, indices=None) -> Estimate:
     """
     x = ev.point[key].reshape(-1).astype(np.float64)
     idx = np.arange(x.size) if indices is None else np.asarray(indices)
-    h = tol.central_step(x[idx], ev.eval_dtype)
-    x_plus = (x[idx] + h).astype(ev.eval_dtype)
-    x_minus = (x[idx] - h).astype(ev.eval_dtype)
+    precision = ev.precision_of(key)
+    h = tol.central_step(x[idx], precision)
+    x_plus, x_minus = on_grid(x[idx] + h, precision, ev.eval_dtype), on_grid(x[idx] - h, precision, ev.eval_dtype)
     f_plus = np.array([ev.with_element(key, i, v) for i, v in zip(idx, x_plus, strict=True)])
     f_minus = np.array([ev.with_element(key, i, v) for i, v in zip(idx, x_minus, strict=True)])
     span = x_plus.astype(np.float64) - x_minus.astype(np.float64)  # the step actually taken
-    values = (f_plus - f_minus) / span
-    f_scale = np.maximum(ev.f_scale, np.maximum(np.abs(f_plus), np.abs(f_minus)))
-    errors = tol.rounding_error(f_scale, span / 2, ev.eval_dtype)
+    with np.errstate(divide="ignore", invalid="ignore"):  # a step below f's grid: nan (not finite nearby)
+        values = (f_plus - f_minus) / span
+    f_scale = np.maximum(ev.scale_of(key), np.maximum(np.abs(f_plus), np.abs(f_minus)))
+    errors = tol.rounding_error(f_scale, span / 2, precision)
     return Estimate(values, errors, h, "central")
+
+
+def on_grid(values, precision, eval_dtype) -> np.ndarray:
+    """``values`` rounded to the grid of the precision f computes in, then stored in the evaluation
+    dtype: a loss that casts to float32 sees exactly these points, so the step taken is known exactly
+    (a float64 step between two float32 rounding cells would be off by up to an ulp of float32)."""
+    return np.asarray(values, dtype=np.float64).astype(precision).astype(eval_dtype)
 
 
 def richardson(
@@ -62,37 +70,42 @@ def richardson(
     key: str,
     levels: int = tol.RICHARDSON_LEVELS,
     indices=None,
-    first_step: float = tol.RICHARDSON_FIRST_STEP,
+    first_step: float | None = None,
 ) -> Estimate:
     """Ridders' extrapolation of central differences at steps h0 / 2^j, j < levels, per element.
 
-    h0 = first_step * max(1, |x|) (rounded to a power of two); indices: flat indices (default all).
+    h0 = first_step * max(1, |x|) (rounded to a power of two; default tolerances.richardson_first_step
+    of the tensor's measured precision); indices: flat indices (default all).
     Where the extrapolation is less certain than a plain central difference (a kink or the edge of
     f's domain within the larger steps), the central difference is used for that element instead.
     """
     x_all = ev.point[key].reshape(-1).astype(np.float64)
     idx = np.arange(x_all.size) if indices is None else np.asarray(indices)
     x = x_all[idx]
+    precision, f_size = ev.precision_of(key), ev.scale_of(key)
+    first_step = tol.richardson_first_step(precision) if first_step is None else first_step
     h0 = np.exp2(np.floor(np.log2(first_step * np.maximum(1.0, np.abs(x)))))
     steps = h0[None, :] / np.exp2(np.arange(levels))[:, None]  # (levels, n)
     diffs = np.empty_like(steps)
-    scale = np.full(x.size, ev.f_scale)
+    scale = np.full(x.size, f_size)
     for j in range(levels):
-        plus = np.array([ev.with_element(key, i, xi + hj) for i, xi, hj in zip(idx, x, steps[j], strict=True)])
-        minus = np.array([ev.with_element(key, i, xi - hj) for i, xi, hj in zip(idx, x, steps[j], strict=True)])
-        diffs[j] = (plus - minus) / (2 * steps[j])
+        up, down = on_grid(x + steps[j], precision, ev.eval_dtype), on_grid(x - steps[j], precision, ev.eval_dtype)
+        plus = np.array([ev.with_element(key, i, v) for i, v in zip(idx, up, strict=True)])
+        minus = np.array([ev.with_element(key, i, v) for i, v in zip(idx, down, strict=True)])
+        with np.errstate(divide="ignore", invalid="ignore"):  # a step below f's grid: nan, never used
+            diffs[j] = (plus - minus) / (up.astype(np.float64) - down.astype(np.float64))
         scale = np.fmax(scale, np.fmax(np.abs(plus), np.abs(minus)))
-    values, errors, best_steps = ridders_tableau(diffs, steps, tol.rounding_error(scale, steps, ev.eval_dtype))
+    values, errors, best_steps = ridders_tableau(diffs, steps, tol.rounding_error(scale, steps, precision))
     # A central difference would be good to about this much; evaluate it only where it is better.
-    central_bound = tol.rounding_error(ev.f_scale, tol.central_step(x, ev.eval_dtype), ev.eval_dtype)
-    central_bound = central_bound + tol.method_rtol("central", ev.eval_dtype) * np.abs(values)
+    central_bound = tol.rounding_error(f_size, tol.central_step(x, precision), precision)
+    central_bound = central_bound + tol.method_rtol("central", precision) * np.abs(values)
     worse = np.flatnonzero(~(errors <= central_bound))  # also where Richardson found no finite value
-    rtols = np.full(x.size, tol.method_rtol("richardson", ev.eval_dtype))
+    rtols = np.full(x.size, tol.method_rtol("richardson", precision))
     if worse.size:
         fallback = central_difference(ev, key, indices=idx[worse])
         values[worse] = fallback.values
         errors[worse] = fallback.errors  # its truncation is covered by the central rtol below
-        rtols[worse] = tol.method_rtol("central", ev.eval_dtype)
+        rtols[worse] = tol.method_rtol("central", precision)
         best_steps[worse] = fallback.steps
     return Estimate(values, errors, best_steps, "richardson", rtols)
 
@@ -116,7 +129,7 @@ def ridders_tableau(diffs: np.ndarray, steps: np.ndarray, rounding: np.ndarray):
             factor = 4.0**k
             entry = (factor * row[k - 1] - previous[k - 1]) / (factor - 1.0)
             error = np.maximum(np.abs(entry - row[k - 1]), np.abs(entry - previous[k - 1]))
-            error = np.maximum(error, 2.0 * rounding[j])
+            error = np.maximum(error, 2.0 * rounding[j] / tol.ESTIMATE_SAFETY)
             error = np.where(np.isfinite(error), error, np.inf)
             better = error < best_error
             best_value = np.where(better, entry, best_value)
@@ -159,7 +172,7 @@ def random_direction(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     magnitudes keep structured errors (a transpose: +e and -e in two elements) from cancelling.
     """
     x = np.asarray(x, dtype=np.float64)
-    rms = float(np.sqrt(np.mean(x * x)))
+    rms = tol.finite_rms(x)
     signs = rng.choice([-1.0, 1.0], size=x.shape)
     return signs * rng.uniform(0.5, 1.5, size=x.shape) * (rms if rms > 0 else 1.0)
 
@@ -202,8 +215,9 @@ def directional_derivative(ev: LossEvaluator, key: str, direction: np.ndarray, m
     steps = (first_step / np.exp2(np.arange(tol.RICHARDSON_LEVELS)))[:, None]
     plus = np.array([[ev.along(key, direction, t)] for t in steps[:, 0]])
     minus = np.array([[ev.along(key, direction, -t)] for t in steps[:, 0]])
-    scale = np.fmax(ev.f_scale, np.fmax(np.abs(plus), np.abs(minus)))
-    rounding = rounding_ulps * tol.eps(ev.eval_dtype) * scale / steps
+    # at the precision f computes in (measured), with its f_scale (LossEvaluator.scale_of)
+    scale = np.fmax(ev.scale_of(key), np.fmax(np.abs(plus), np.abs(minus)))
+    rounding = rounding_ulps * tol.eps(ev.precision_of(key)) * scale / steps
     value, error, step = ridders_tableau((plus - minus) / (2 * steps), steps, rounding)
     return Estimate(value[0], error[0], step[0], "richardson")
 

@@ -51,7 +51,7 @@ def computation_precision(first, ev, params: dict, grad_f, extra_keys: str = "er
     out, moved = {}, []
     for key in params:
         given, exact = first.grads[key].astype(np.float64), in_float64[key].astype(np.float64)
-        scale = np.maximum(np.abs(given), float(np.sqrt(np.mean(given * given))))
+        scale = np.maximum(np.abs(given), tol.finite_rms(given))
         rounded = bool(np.any(np.abs(given - exact) > THRESHOLD * scale))
         out[key] = F32 if rounded else F64
         if rounded and params[key].dtype == F64:
@@ -59,3 +59,115 @@ def computation_precision(first, ev, params: dict, grad_f, extra_keys: str = "er
     notes = [f"measured: the gradients of {', '.join(moved)} carry float32 rounding (they move beyond float64 "
              "rounding when every parameter is float64): judged at float32 precision"] if moved else []  # fmt: skip
     return out, notes, 1
+
+
+# ---------------------------------------------------------------------------------------------
+# The precision f computes in, measured (it sets the numerical side's steps and rounding model)
+# ---------------------------------------------------------------------------------------------
+
+F16 = np.dtype(np.float16)
+COARSER = (F32, F16)  # the precisions a float64 evaluation can hide, finest first
+# Measured rounding noise of f (LossEvaluator.noise, relative to |f|) at or above eps / 8 of a
+# coarser dtype: f's result is rounded at that dtype's precision (a float32 result, or float() of
+# one), so f is a function of that precision whatever its parameters are. eps64 * 1e8 = eps32 / 5:
+# float64 rounding, even with heavy cancellation (1e4 ulps), stays far below it.
+NOISE_SHARE_OF_EPS = 1.0 / 8.0
+# A tensor's perturbation inside its float32 (float16) rounding cell must move a float64 f by more
+# than this many float64 ulps of f (predicted from the hand-written gradient, g . d) before an
+# unchanged f is read as "f casts this tensor": a tensor with no visible influence proves nothing.
+VISIBLE_ULPS = 1e3
+# ... and a move by this many ulps of that dtype must change f (it changes what f computes with).
+CELLS_ACROSS = 4.0
+
+
+def measure_input_precision(ev, gradients: dict | None = None, output_dtype=None) -> list[str]:
+    """Set ``ev.precision[key]`` to the precision f computes each tensor in; notes saying so.
+
+    * f's result: a float32 (float16) return value, or rounding noise of f at float32's (float16's)
+      level (NOISE_SHARE_OF_EPS), puts every tensor at that precision;
+    * a tensor f casts to float32 (float16) inside: moving every element within its rounding cell of
+      that dtype (half way to the rounded value, or 1/8 ulp for an exact one) leaves f bit-identical,
+      where the gradient predicts a change of f far above float64 rounding (VISIBLE_ULPS); one
+      evaluation per tensor and dtype, only while f is evaluated in a finer dtype.
+    """
+    if ev.eval_dtype == F16:
+        return []
+    size = max(ev.given_scale, abs(ev.value0))
+    output = np.dtype(output_dtype) if output_dtype is not None and np.dtype(output_dtype).kind == "f" else None
+    by_output = None
+    for dtype in COARSER:
+        if tol.eps(dtype) <= tol.eps(ev.eval_dtype):
+            continue
+        # f's noise at that precision's level and f unmoved by the first (1.5e-10 relative) step of
+        # the noise probe: a result rounded to that precision (a float64 f whose |f| cancels to ~0
+        # has noise far above eps64 |f| too, but moves at the first step)
+        if (output is not None and tol.eps(output) >= tol.eps(dtype)) or (
+                ev.still_at_first_step and size > 0 and ev.noise >= NOISE_SHARE_OF_EPS * tol.eps(dtype) * size):
+            by_output = dtype
+    by_cell: dict = {}
+    for key, x in ev.point.items():
+        if by_output is not None:
+            ev.precision[key] = by_output
+        for dtype in COARSER:
+            if tol.eps(dtype) <= tol.eps(ev.precision[key]):
+                continue
+            moved = _inside_cell(x.astype(np.float64), dtype)
+            if moved is None or not _visible(moved - x.astype(np.float64), (gradients or {}).get(key), ev, size):
+                break
+            if ev.at({**ev.point, key: moved.astype(ev.eval_dtype)}) != ev.value0:
+                break
+            # unchanged within the cell: a cast only if a move across a few cells does change f (a loss
+            # that ignores the tensor, or reads a stale copy of it, is unchanged by both)
+            across = _across_cells(x.astype(np.float64), dtype)
+            if ev.at({**ev.point, key: across.astype(ev.eval_dtype)}) == ev.value0:
+                break
+            ev.precision[key] = by_cell[key] = dtype
+    notes = []
+    if by_output is not None:
+        why = f"f returns {output}" if output is not None and tol.eps(output) >= tol.eps(by_output) else \
+            f"f's measured rounding noise is {ev.noise / size:.1e} of |f|"  # fmt: skip
+        notes.append(f"measured: f computes in {by_output} ({why}): steps, rounding model and tolerances of "
+                     f"{by_output}")  # fmt: skip
+    for dtype in COARSER:
+        keys = [k for k, d in by_cell.items() if d == dtype]
+        if keys:
+            them = "them" if len(keys) > 1 else "it"
+            notes.append(f"measured: f casts {', '.join(keys)} to {dtype} (moves within {dtype}'s rounding leave f "
+                         f"unchanged): steps, rounding model and tolerances of {dtype} for {them}")
+    return notes
+
+
+def _inside_cell(x: np.ndarray, dtype) -> np.ndarray | None:
+    """x moved within its rounding cell of ``dtype`` (every element rounds to the same ``dtype``
+    value as before; an element that cannot is left as it is); None if no element moved."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        rounded = x.astype(dtype)
+        y = rounded.astype(np.float64)
+        ulp = np.spacing(np.abs(rounded)).astype(np.float64)
+        moved = np.where(y != x, x + (y - x) / 2, x + ulp / 8)
+        same = np.isfinite(y) & (moved.astype(dtype) == rounded) & (moved != x)
+    if not same.any():
+        return None
+    return np.where(same, moved, x)
+
+
+def _across_cells(x: np.ndarray, dtype) -> np.ndarray:
+    """x moved by CELLS_ACROSS ulps of ``dtype`` (alternating signs): f of a tensor it casts to
+    ``dtype`` sees the move."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        ulp = np.spacing(np.abs(x.astype(dtype))).astype(np.float64)
+        signs = np.where(np.arange(x.size).reshape(x.shape) % 2 == 0, 1.0, -1.0)
+        moved = x + CELLS_ACROSS * signs * ulp
+    return np.where(np.isfinite(moved), moved, x)
+
+
+def _visible(move: np.ndarray, gradient, ev, size: float) -> bool:
+    """Whether the move changes a float64 f by more than VISIBLE_ULPS of its rounding, as the
+    hand-written gradient predicts it (no gradient: assumed visible)."""
+    if gradient is None:
+        return True
+    g = np.asarray(gradient, dtype=np.float64).reshape(move.shape)
+    with np.errstate(over="ignore", invalid="ignore"):
+        change = abs(float(np.sum(np.where(np.isfinite(g), g, 0.0) * move)))
+    # far above f's rounding: VISIBLE_ULPS ulps of |f| in the evaluation dtype, or 100x the measured noise
+    return change > max(VISIBLE_ULPS * tol.eps(ev.eval_dtype) * size, 100.0 * ev.noise)

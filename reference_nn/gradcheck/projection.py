@@ -107,9 +107,9 @@ class TensorProblem:
         self.a = np.asarray(analytic, dtype=np.float64).reshape(-1)
         self.n = self.a.size
         self.shape = tuple(analytic.shape)
-        self.rms = rms = float(np.sqrt(np.mean(self.a * self.a))) if self.n else 0.0
+        self.rms = rms = tol.finite_rms(self.a)  # overflow-safe
         self.scale = np.maximum(np.abs(self.a), rms)
-        self.rtol = tol.default_rtol(dtype, inner, ev.eval_dtype) if rtol is None else rtol
+        self.rtol = tol.default_rtol(dtype, inner, ev.precision_of(key)) if rtol is None else rtol
         self.tol = np.broadcast_to(np.asarray(atol, dtype=np.float64), self.a.shape) + self.rtol * self.scale
         self.c = np.maximum(1.0, np.abs(ev.point[key].reshape(-1).astype(np.float64)))
         self.tc = self.tol * self.c
@@ -133,7 +133,7 @@ class TensorProblem:
     def predicted_rounding(self, idx: np.ndarray) -> float:
         """Typical |e.v| of a right float gradient on ``idx`` (GRADIENT_ROUNDING_ULPS model)."""
         terms = self.scale[idx] * self.c[idx]
-        return GRADIENT_ROUNDING_ULPS * tol.eps(self.dtype) * float(np.sqrt(np.mean(terms * terms)))
+        return GRADIENT_ROUNDING_ULPS * tol.eps(self.dtype) * tol.finite_rms(terms)
 
     def tolerance_threshold(self, idx: np.ndarray, generated_size: int) -> float:
         """T_tol of the module docstring for a direction drawn on a set of ``generated_size``."""

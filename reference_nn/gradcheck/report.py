@@ -42,7 +42,12 @@ NOT_DETERMINISTIC = "not deterministic"
 AT_KINK = "at a kink"
 BOUND_TOO_LARGE = "error bound too large for this loss"
 NOT_FINITE = "f not finite nearby"
-FLOOR_TOO_LARGE = "tolerance floor too large for this loss (|f| far larger than the gradient)"
+# An agreeing element proves less than the cap (tolerances.VERIFIED_SHARE) and the floors of its
+# tolerance are what keep it from failing: f's rounding at the precision f computes in (the loss
+# floor, 100 ulps of |f| per unit step), or the largest gradients' rounding (the cross-tensor floor:
+# this tensor's gradients are tiny beside them)
+FLOOR_TOO_LARGE = "tolerance floor too large for this loss (its rounding beside gradients this small)"
+SMALL_BESIDE_LARGEST = "tolerance floor too large for this tensor (its gradients far below the largest ones)"
 
 
 @dataclass

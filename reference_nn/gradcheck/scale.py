@@ -14,7 +14,7 @@ import numpy as np
 
 from . import tolerances as tol
 from .budget import Budget
-from .group_testing import SearchOutcome, search
+from .group_testing import FALLBACK_ELEMENTS, SearchOutcome, search
 from .judge import judge_elements
 from .projection import DIRECTIONS, MAX_RMS_SHARE, MISS_PER_DIRECTION, TensorProblem
 from .report import FAIL, FLOOR_TOO_LARGE, INCONCLUSIVE, PASS, ParameterResult
@@ -52,15 +52,19 @@ def check_tensor_by_projection(ev, key, analytic, grad_key, dtype, inner, rtol, 
     budget.label = f"{key} (projections)"
     row_length = int(np.prod(analytic.shape[1:])) if analytic.ndim >= 2 else 1
     outcome = search(problem, budget, row_length)
+    pending = np.flatnonzero(outcome.certified & ~np.isfinite(problem.values))
+    if outcome.resolution > tol.VERIFIED_SHARE and 0 < pending.size <= FALLBACK_ELEMENTS:
+        # projections resolve less than the cap (their thresholds carry the floors; issue 21): a small
+        # set is estimated element by element, where a PASS rests on the proven bound instead
+        problem.estimate_elements(pending)
     result = judge_elements(ev, key, np.asarray(analytic), grad_key, dtype, problem.full_estimate(), rtol, atol,
                             largest_rms, auto_floor)
     # judge_elements judges the estimated elements; the others have n = a there and count as verified
-    # by it. Of those, the unverified ones, and the certified ones whose automatic floor is too large
-    # for a projection's bound to mean anything (judge's FLOOR_SHARE rule, which an element passes
-    # only by agreeing to 5% of its size: a projection does not show that per element), are not.
-    a = problem.a
-    coarse = np.asarray(auto_floor) > tol.FLOOR_SHARE * np.maximum(np.maximum(np.abs(a), problem.rms),
-                                                                    tol.verification_allowance(dtype, largest_rms))
+    # by it. Of those, the unverified ones, and the certified ones whose projections resolve less
+    # than the cap, are not.
+    # The cap (tolerances.VERIFIED_SHARE): projections certify an element to their relative
+    # resolution (floors included); beyond the cap they verify nothing
+    coarse = outcome.resolution > tol.VERIFIED_SHARE
     floor_bound = outcome.certified & coarse & ~np.isfinite(problem.values)
     unverified = outcome.unverified(problem)
     result.method = f"projection({inner})"

@@ -108,7 +108,7 @@ def taylor_test(
                             first.f_calls, notes + first.problems)  # fmt: skip
     ev, note = make_evaluator(f, params, eval_dtype, None)
     notes += [note] if note else []
-    largest_rms = max(float(np.sqrt(np.mean(np.square(g, dtype=np.float64)))) for g in grads.values())
+    largest_rms = max(tol.finite_rms(g) for g in grads.values())
     results = {}
     for position, key in enumerate(params):
         v = random_direction(ev.point[key], np.random.default_rng([seed, position]))
@@ -140,7 +140,7 @@ def _taylor_tensor(ev, key, g, v, dtype, floor) -> ParameterTaylor:
     sym_slope, _, _ = _fit_slope(steps, symmetric, above)
     # The linear term |(g_true - g).v| is at most r(h) / h at the smallest usable step; the gradient's
     # own dtype is allowed sqrt(eps) of sum max(|g|, RMS) |v| there (as in check_gradients).
-    rms = float(np.sqrt(np.mean(g * g)))
+    rms = tol.finite_rms(g)
     allowance = tol.analytic_rtol(dtype) * float(np.sum(np.maximum(np.abs(g), rms) * np.abs(v)))
     floor = floor + tol.loss_resolution_floor(dtype, ev.f_scale, ev.point[key], ev.eval_dtype)
     allowance += float(np.sum(floor * np.abs(v)))

@@ -7,6 +7,7 @@ import pytest
 
 import reference_nn as rn
 from reference_nn.gradcheck import check_gradients, check_layer
+from reference_nn.gradcheck.report import SMALL_BESIDE_LARGEST
 
 SMOOTH = ["gelu", "gelu_tanh", "elu", "selu", "softplus", "silu"]
 
@@ -126,7 +127,14 @@ def test_normalization_backward_passes(rng, make, dtype):
         layer.running_var = rng.uniform(0.5, 2.0, (3, 1)).astype(dtype)
     for m in (2, 6):  # m = 2: the smallest batch BatchNorm trains on (each row normalizes to +-1)
         report = check_layer(layer, rng.standard_normal((3, m)).astype(dtype) * 3 + 1)
-        assert report.passed, f"{layer!r} m={m} {dtype.__name__}: {report}"
+        if m == 2 and dtype is np.float32 and isinstance(layer, rn.BatchNorm) and layer.training:
+            # each row normalizes to +-1 whatever the input: d input is ~1e-8 of d gamma, which float32
+            # computes as rounding noise; no tolerance within issue 21's cap (0.5% of its own size) can
+            # verify it, so it is INCONCLUSIVE with that reason (it used to PASS within 1.5e-8 of G)
+            assert not report.failed and report["gamma"].passed and report["beta"].passed, str(report)
+            assert set(report["input"].inconclusive_reasons) <= {SMALL_BESIDE_LARGEST}, str(report)
+        else:
+            assert report.passed, f"{layer!r} m={m} {dtype.__name__}: {report}"
 
 
 class _BatchNormWithoutMeanTerm(rn.BatchNorm):

@@ -204,7 +204,9 @@ def test_directional_float32_catches_a_two_and_a_half_percent_error(seed):
         return {"W": factor * (X.T @ (2 * (A - Y) / A.size * (1 - A**2)))}
 
     right = check_gradients(loss, grad, params, method="directional", seed=seed)
-    assert right.verdict == PASS and right["W"].method.startswith("directional("), str(right)
+    # one projection of 1200 float32 elements resolves a single element only to ~30% (issue 21's cap:
+    # 0.5%), so the tensor is verified element by element (complex step: one evaluation each)
+    assert right.verdict == PASS and right["W"].method.startswith("directional"), str(right)
     wrong = check_gradients(loss, lambda p: grad(p, 1.025), params, method="directional", seed=seed)
     assert wrong.verdict == FAIL and wrong.failed_parameters == ["W"], str(wrong)
 
