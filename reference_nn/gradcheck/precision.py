@@ -78,6 +78,7 @@ NOISE_SHARE_OF_EPS = 1.0 / 8.0
 VISIBLE_ULPS = 1e3
 # ... and a move by this many ulps of that dtype must change f (it changes what f computes with).
 CELLS_ACROSS = 4.0
+CELL_SEED = 20261205
 
 
 def measure_input_precision(ev, gradients: dict | None = None, output_dtype=None) -> list[str]:
@@ -139,12 +140,18 @@ def measure_input_precision(ev, gradients: dict | None = None, output_dtype=None
 
 def _inside_cell(x: np.ndarray, dtype) -> np.ndarray | None:
     """x moved within its rounding cell of ``dtype`` (every element rounds to the same ``dtype``
-    value as before; an element that cannot is left as it is); None if no element moved."""
+    value as before; an element that cannot is left as it is); None if no element moved. Each element
+    goes to its rounded value plus a seeded random signed 5%-20% of the ulp (within a quarter ulp of
+    the rounded value: inside the cell on both sides, a power of two included), so the moves of a
+    float64 f never cancel by construction (moves all toward +ulp / 8 summed to exactly 0 against a
+    gradient (1, -1, 0.5), and a float64 loss was read as a float16 one)."""
+    rng = np.random.default_rng(CELL_SEED)
     with np.errstate(over="ignore", invalid="ignore"):
         rounded = x.astype(dtype)
         y = rounded.astype(np.float64)
         ulp = np.spacing(np.abs(rounded)).astype(np.float64)
-        moved = np.where(y != x, x + (y - x) / 2, x + ulp / 8)
+        shift = rng.choice([-1.0, 1.0], size=x.shape) * rng.uniform(0.05, 0.2, size=x.shape) * ulp
+        moved = y + shift
         same = np.isfinite(y) & (moved.astype(dtype) == rounded) & (moved != x)
     if not same.any():
         return None

@@ -32,15 +32,10 @@ INCONCLUSIVE_BOUND = {category: 0.10 for category in CATEGORIES} | {"kinks": 1.0
 
 # Categories that fail on main, with the finding (one mark per category, never a blanket xfail).
 KNOWN_HOLES = {
-    "float32-inside": "issue 21 (1): float32 computed inside the loss: x1.05 / one row / sign PASS or INCONCLUSIVE",
-    "huge": "issue 21 (2): a gradient scale of 1e200 overflows the tolerances (transpose PASS, err/tol 0)",
-    "garbage": "issue 21 (2): one element of 1.26e252 (an np.empty buffer) PASSes: its square overflows",
-    "layer_caches": "issue 21 (1): float32 inside (x1.01 PASS); the caches themselves (item 4) are fixed (e4599a9)",
     "kinks": "fuzz finding 6: relu'(0) = 0 (torch's value) FAILs where a sample's units are all at 0",
     "ties": "fuzz finding 7: a tie's gradient to the first maximum (torch's value) FAILs with several tied samples",
     "mixed": "fuzz finding 8: a small float32 tensor (b1, 6e-3 of the largest gradient) verified with a tolerance "
              "of ~4% of its value: +2.4% PASS (found by the thorough profile)",
-    "tiny": "fuzz finding 11: float32 / mixed, loss scale 1e-6: x1.01 PASS with tolerances 40-400x the gradient",
     "saturated": "fuzz findings 12, 18: float32 saturated x1.01 PASS; complex step trusted on exp(-|z|): right FAIL",
     "normalization": "fuzz finding 8 / issue 21 (6): a small float32 tensor verified with a tolerance of ~7% of its "
                      "values (x1.05 PASS); exact zeros before batch norm INCONCLUSIVE",

@@ -32,12 +32,14 @@ def test_the_tableau_cancels_h2_and_h4_terms_exactly():
 
 
 def test_the_tableau_error_is_floored_by_twice_the_rounding_of_its_level():
+    """The floor is 2x the level's rounding on the stated bound E = ESTIMATE_SAFETY x error (issue 21:
+    the safety factor is no longer applied to the rounding floor a second time): error = 2 x / 4."""
     steps = (2.0**-4 / 2.0 ** np.arange(6))[:, None]
     diffs = np.full((6, 1), 0.5)  # exact at every level: only the rounding floor remains
     rounding = np.array([1e-9, 2e-9, 4e-9, 8e-9, 1.6e-8, 3.2e-8])[:, None]
     values, errors, best = ridders_tableau(diffs, steps, rounding)
-    # the best entry is at level 1 (the smallest floor among entries, which start at level 1): 2 x 2e-9
-    assert values[0] == 0.5 and errors[0] == pytest.approx(4e-9, rel=1e-12), f"value {values}, error {errors}"
+    # the best entry is at level 1 (the smallest floor among entries, which start at level 1): 2 x 2e-9 / 4
+    assert values[0] == 0.5 and errors[0] == pytest.approx(1e-9, rel=1e-12), f"value {values}, error {errors}"
     assert best[0] == steps[1, 0], f"step of the best entry {best} (level 1: {steps[1, 0]})"
 
 
@@ -68,7 +70,7 @@ def test_complex_step_values_steps_and_bound(dtype, step):
 
 def test_richardson_steps_and_rounding_of_a_loss_with_a_large_size():
     """A quadratic f is extrapolated exactly at level 1; what is left is the rounding floor,
-    2 x 10 eps S / h_1 with h_1 = h0 / 2, h0 = 2^floor(log2(2^-4 max(1, |x|))). With S = 1e6 the floor
+    2 x 10 eps S / h_1 / 4 with h_1 = h0 / 2, h0 = 2^floor(log2(2^-4 max(1, |x|))). With S = 1e6 the floor
     is ~1e-7, far above the extrapolation's own change (~1e-16)."""
     x = np.array([0.3, 5.0])
     size = 1e6
@@ -81,7 +83,8 @@ def test_richardson_steps_and_rounding_of_a_loss_with_a_large_size():
     h0 = 2.0 ** np.floor(np.log2(2.0**-4 * np.maximum(1.0, np.abs(x))))
     assert np.allclose(estimate.values, 2 * x, rtol=1e-12), f"values {estimate.values}"
     assert np.allclose(estimate.steps, h0 / 2, rtol=0), f"steps {estimate.steps} vs h0 / 2 {h0 / 2}"
-    assert np.allclose(estimate.errors, 2 * 10 * EPS64 * size / (h0 / 2), rtol=1e-9), f"bounds {estimate.errors}"
+    # 2 x 10 eps S / h_1, over ESTIMATE_SAFETY (4): E = 4 x error is the floor (issue 21)
+    assert np.allclose(estimate.errors, 2 * 10 * EPS64 * size / (h0 / 2) / 4, rtol=1e-9), f"bounds {estimate.errors}"
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
