@@ -39,6 +39,7 @@ from .report import (
     SMALL_BESIDE_LARGEST,
     ParameterResult,
 )
+from .ties import judge_ties
 
 SECOND_OPINION_LEVELS = 4  # steps 1e-3 s .. 1.2e-4 s (then 1.5e-5 s .. 1.9e-6 s): ~1e-10 accurate after extrapolation
 # Unresolved elements whose one-sided slopes are examined for a kink (6 evaluations each), only to
@@ -134,6 +135,10 @@ def judge_elements(ev, key, analytic, grad_key, dtype, estimate: Estimate, rtol,
             sides = one_sided_differences(ev, key, int(i))
             if is_kink(sides, float(required[i]), ev.scale_of(key), ev.precision_of(key)):
                 at_kink[i], unresolved[i] = True, False
+    if ev.kinked and (failed | at_kink).any():  # tie sets judged together (ties.py)
+        failed, at_kink, tie_notes = judge_ties(ev, key, a, failed, at_kink, bounds)
+        notes += tie_notes
+        kinks_without_excuse = min(kinks_without_excuse, int(failed.sum()))
     # coarse: the stated tolerance is above the cap because of its floors (f's rounding at its
     # precision, the largest gradients' rounding), not because of the estimate's bound
     coarse = ~(undefined | at_kink | unresolved | failed) & over_cap

@@ -33,7 +33,6 @@ INCONCLUSIVE_BOUND = {category: 0.10 for category in CATEGORIES} | {"kinks": 1.0
 # Categories that fail on main, with the finding (one mark per category, never a blanket xfail).
 KNOWN_HOLES = {
     "kinks": "fuzz finding 6: relu'(0) = 0 (torch's value) FAILs where a sample's units are all at 0",
-    "ties": "fuzz finding 7: a tie's gradient to the first maximum (torch's value) FAILs with several tied samples",
     "saturated": "fuzz finding 18: complex step trusted on a sigmoid written with exp(-|z|), saturated: right FAIL",
     "normalization": "fuzz finding 20 / issue 21 (6): exactly-zero gradients (a bias before batch norm; a batch of 2's "
                      "first layer) INCONCLUSIVE on right code, above the 10% bound",
