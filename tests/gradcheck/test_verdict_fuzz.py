@@ -32,6 +32,7 @@ INCONCLUSIVE_BOUND = {category: 0.10 for category in CATEGORIES} | {"kinks": 1.0
 
 # Categories that fail on main, with the finding (one mark per category, never a blanket xfail).
 KNOWN_HOLES = {
+    "huge": "fuzz finding 22: float32 inside, loss ~1e15: right code FAIL on a numeric 0 with a small bound",
     "kinks": "fuzz finding 6: relu'(0) = 0 (torch's value) FAILs where a sample's units are all at 0",
     "saturated": "fuzz finding 18: complex step trusted on a sigmoid written with exp(-|z|), saturated: right FAIL",
     "normalization": "fuzz finding 20 / issue 21 (6): exactly-zero gradients (a bias before batch norm; a batch of 2's "
@@ -58,7 +59,12 @@ REGRESSION_EXAMPLES = {
     "huge": [VerdictRecipe(category="huge", entry="vjp", mode="float64", magnitude="huge", structure="smooth",
                            hidden="relu", head="mse", bug="transpose", bug_key=5, bug_size=1.0, bug_index=50,
                            convention="ge", layer_style="attributes", returns_float=True, n=6, d=4, h=4, k=3,
-                           scale=1e200, seed=4739441)],
+                           scale=1e200, seed=4739441),
+        VerdictRecipe(category="huge", entry="value_and_grad", mode="float32-inside", magnitude="huge",
+                      structure="smooth", hidden="tanh", head="bce", bug=None, bug_key=3, bug_size=1.0, bug_index=3,
+                      convention="gt", layer_style="params", returns_float=False, n=1, d=3, h=3, k=3, scale=1e15,
+                      seed=2),
+    ],
     "kinks": [VerdictRecipe(category="kinks", entry="vjp", mode="float64", magnitude="normal", structure="kinks",
                             hidden="tanh", head="mse", bug=None, bug_key=4, bug_size=10.0, bug_index=46,
                             convention="gt", layer_style="params", returns_float=False, n=1, d=5, h=5, k=4, scale=1.0,
