@@ -43,7 +43,10 @@ def diagnose(analytic: np.ndarray, numeric: np.ndarray, failed: np.ndarray) -> s
 
 
 def _constant_factor(a, n, size) -> str:
-    c = float(np.sum(a * n) / np.sum(n * n))
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        c = float(np.sum(a * n) / np.sum(n * n))
+    if not np.isfinite(c) or c == 0.0:  # garbage (1e252, a subnormal): no factor worth naming
+        return ""
     if tol.finite_norm(a - c * n) > FIT * size * max(1.0, abs(c)) or abs(c - 1.0) <= FIT:
         return ""
     nonzero = int(np.count_nonzero(n))
@@ -58,10 +61,10 @@ def _constant_factor(a, n, size) -> str:
         return f"{sign}{every} x 2: a factor of 2 (the derivative of x**2 / 2 taken as 2x, or the loss's 1/2 dropped)?"
     if abs(k - 0.5) <= FIT:
         return f"{sign}{every} x 1/2: a factor of 2 missing (d(x**2) = 2x dx)?"
-    if k > 2 and abs(k - round(k)) <= min(FIT * k, INTEGER_SLACK):
+    if k > 2 and _near_integer(k, min(FIT * k, INTEGER_SLACK)):
         m = round(k)
         return f"{sign}{every} x {m}: {m} = the batch size? a missing 1/m"
-    if k < 0.5 and abs(1 / k - round(1 / k)) <= min(FIT / k, INTEGER_SLACK):
+    if k < 0.5 and _near_integer(1 / k, min(FIT / k, INTEGER_SLACK)):
         m = round(1 / k)
         return f"{sign}{every} x 1/{m}: {m} = the batch size? 1/m applied twice (in dZ and again in dW)?"
     return f"{sign}{every} x {c:.4g}: a constant factor (a scale or normalization missing or applied twice?)"
@@ -71,8 +74,14 @@ def _nice(c: float) -> bool:
     """A ratio worth naming even for a single element: -1, 2, 1/2, an integer or 1/integer."""
     k = abs(c)
     return any(abs(k - r) <= FIT * max(1.0, r) for r in (1.0, 2.0, 0.5)) or (
-        k > 2 and abs(k - round(k)) <= min(FIT * k, INTEGER_SLACK)) or (
-        k < 0.5 and abs(1 / k - round(1 / k)) <= min(FIT / k, INTEGER_SLACK))  # fmt: skip
+        k > 2 and _near_integer(k, min(FIT * k, INTEGER_SLACK))) or (
+        k < 0.5 and _near_integer(1 / k, min(FIT / k, INTEGER_SLACK)))  # fmt: skip
+
+
+def _near_integer(x: float, slack: float) -> bool:
+    """x lies within slack of an integer; False for inf (1 / a subnormal factor overflows, and
+    round(inf) raises OverflowError: fuzz finding 16)."""
+    return bool(np.isfinite(x)) and abs(x - round(x)) <= slack
 
 
 def _transposed(a, n, size) -> str:

@@ -95,3 +95,23 @@ def test_one_number_is_named_only_when_the_ratio_is_a_nice_one():
     failed = np.array([True])
     assert "x 8" in diagnose(np.array([8.0]), np.array([1.0]), failed)
     assert diagnose(np.array([1.37]), np.array([1.0]), failed) == "", "1.37 x of one number says nothing"
+
+
+
+@pytest.mark.parametrize("garbage", [-3.1e-310, 5e-324, 1e-300, -1.26e252, 1e308])
+def test_garbage_single_element_gets_a_verdict_not_a_crash(garbage):
+    """np.empty garbage in a one-element gradient (subnormal or huge): the factor a/n is subnormal or
+    huge and its inverse overflows; the hint machinery must say nothing rather than raise (fuzz
+    finding 16: round(inf) raised OverflowError after the checker had decided FAIL)."""
+    assert isinstance(diagnose(np.array([garbage]), np.array([0.3]), np.array([True])), str), "diagnose raised"
+
+    def one_bias_loss(p):
+        return float(np.sum((p["W"] @ X + p["c"]) ** 2)) / X.shape[1]
+
+    def bad(p, g=garbage):
+        Z = p["W"] @ X + p["c"]
+        return {"W": 2 * Z @ X.T / X.shape[1], "c": np.array([g])}
+
+    report = check_gradients(one_bias_loss, bad, {"W": PARAMS["W"], "c": np.array([0.7])})
+    assert report.verdict == FAIL, f"garbage {garbage} in dc: verdict {report.verdict}\n{report}"
+    assert report.failed_parameters == ["c"], f"garbage element not named:\n{report}"
