@@ -28,6 +28,10 @@ MODELS = {
     "tanh-identity/softmax_ce": ((3, 5, 3), ["tanh", "identity"], "softmax_cross_entropy", 0.0, "onehot"),
     "tanh-identity/bce_with_logits": ((3, 4, 1), ["tanh", "identity"], "bce_with_logits", 0.05, "binary"),
     "softmax-hidden/mse": ((3, 4, 2), ["softmax", "identity"], "mse", 0.0, "real"),
+    # losses after an output they are not fused with: the batched bce and cross_entropy forms themselves
+    # (sigmoid + bce and softmax + cross_entropy are computed from the logits)
+    "tanh-softmax/bce": ((3, 4, 2), ["tanh", "softmax"], "bce", 0.0, "binary"),
+    "tanh-sigmoid/cross_entropy": ((3, 4, 3), ["tanh", "sigmoid"], "cross_entropy", 0.0, "onehot"),
 }
 
 
