@@ -98,7 +98,9 @@ def test_evaluation_counts_and_error_bounds(method):
             assert np.allclose(numeric.errors[key], 10 * EPS * abs(cost) / h, rtol=0.01), f"{key}: rounding bound"
     elif method == "complex":
         assert numeric.n_evaluations == n, f"complex: {numeric.n_evaluations} evaluations for n = {n}"
-        for key in params:
+        for key, x in params.items():
+            h = 1e-20 * np.maximum(1.0, np.abs(x))
+            assert np.allclose(numeric.steps[key], h, rtol=1e-15), f"{key}: steps {numeric.steps[key]} vs {h}"
             assert np.allclose(numeric.errors[key], 100 * EPS * np.abs(numeric.values[key]), rtol=1e-12), key
     else:
         assert 12 * n <= numeric.n_evaluations <= 14 * n and (numeric.n_evaluations - 12 * n) % 2 == 0, (
