@@ -3,8 +3,9 @@ by ``python -m mutation.mutants ... --update-docs``), and every survivor judged 
 README with its reason, as in mutation/equivalent.toml."""
 
 import json
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 from mutation.mutants import RESULTS, readme_line
 
@@ -25,4 +26,5 @@ def test_readme_lists_each_equivalent_survivor_with_its_reason():
         entries = tomllib.load(handle).get("mutant", [])
     for entry in entries:
         row = f"`{entry['original']}` -> `{entry['mutated']}`"
-        assert row in README and entry["reason"] in README, f"README should list {entry['module']}: {row}: {entry['reason']}"
+        assert row in README and entry["reason"] in README, (
+            f"README should list {entry['module']}: {row}: {entry['reason']}")
