@@ -14,7 +14,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 # README sub-heading -> results stem
 TABLES = {"Training step": "training_step", "Gradient-check cost and accuracy": "gradcheck_cost",
-          "Suite throughput": "suite_throughput", "Hand-written framework rules": "framework_rules"}  # fmt: skip
+          "Suite throughput": "suite_throughput", "Hand-written framework rules": "framework_rules",
+          "Gradient checks at scale": "gradcheck_scale", "Real-valued losses at scale": "scale_cases"}  # fmt: skip
 NUMBER = re.compile(r"(\d[\d,]*\.?\d*(?:e[-+]?\d+)?)\s?(x|%|s|ms|µs|us|MiB)?(?![\w.])")
 UNIT = {"s": 1.0, "ms": 1e-3, "µs": 1e-6, "us": 1e-6}
 
