@@ -129,3 +129,22 @@ def test_the_precision_threshold_is_sqrt_eps32_eps64(relative, float32):
         report = check_gradients(f, grad_f, MIXED, method="complex")
         notes = " ".join(report.notes)
         assert (note in notes) == float32, f"change {relative_f or relative_g} ({note!r}): notes {notes!r}"
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_uniform_dtypes_need_no_precision_measurement(dtype):
+    """All parameters float64 (or all float32): the precision is the dtype's, no extra grad_f call is made
+    (the measurement is for mixed dtypes only); the mixed case makes exactly one."""
+    params = {"w": MIXED["w"].astype(dtype), "b": MIXED["b"].astype(dtype)}
+    report = check_gradients(loss(None), grad(None), params, method="richardson")
+    calls = report.cost["precision"]["extra_grad_f_evaluations"]
+    assert calls == 0, f"{dtype.__name__}: {calls} extra grad_f calls\n{report}"
+    mixed = check_gradients(loss(None), grad(None), MIXED, method="richardson")
+    assert mixed.cost["precision"]["extra_grad_f_evaluations"] == 1, f"mixed dtypes\n{mixed}"
+
+
+@pytest.mark.parametrize("method", ["auto", "central", "complex"])
+def test_only_the_directional_method_says_it_names_no_element(method):
+    report = check_gradients(loss(None), grad(None), MIXED, method=method)
+    notes = " ".join(report.notes)
+    assert "directional:" not in notes, f"{method}: notes {notes!r}"
