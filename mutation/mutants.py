@@ -214,6 +214,9 @@ def rerun_survivors(target: str) -> int:
                             occurrence=record["occurrence"], start_pos=(record["line"], 0),
                             end_pos=(record["line"], 1), definition_name=record["definition"])  # fmt: skip
         result = mutate_and_test([spec], command, TIMEOUT_S)
+        if changed_lines(result.diff or "") != (record["original"], record["mutated"]):
+            print(f"not rerun (the module changed since the run): {record['module']}:{record['line']}", flush=True)
+            continue
         if result.test_outcome == TestOutcome.KILLED and result.output != "timeout":
             record["outcome"], killed = "killed after", killed + 1
             print(f"killed after: {record['module']}:{record['line']} {record['mutated']!r}", flush=True)
