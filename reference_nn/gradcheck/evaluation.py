@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .tolerances import finite_rms
+from .tolerances import VERIFIED_SHARE, finite_rms
 from .validation import call_user, loss_value
 
 # numpy >= 1.25 moved the class to np.exceptions
@@ -49,6 +49,8 @@ class LossEvaluator:
         # steps, rounding model and floors are float32's. Until measured: the evaluation dtype.
         self.precision: dict[str, np.dtype] = dict.fromkeys(self.point, self.eval_dtype)
         self.f_scale = self.scale_of(None, self.eval_dtype)
+        # the cap a verified element is held to (check_gradients' verified_share; judge._within_cap)
+        self.verified_share = VERIFIED_SHARE
 
     def precision_of(self, key: str | None = None) -> np.dtype:
         """The measured precision of tensor ``key`` (None: the coarsest of all tensors)."""

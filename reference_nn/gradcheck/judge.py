@@ -70,7 +70,7 @@ def judge_elements(ev, key, analytic, grad_key, dtype, estimate: Estimate, rtol,
     undefined = ~np.isfinite(n)
     failed = ~undefined & ~(np.abs(a - n) <= _required(a, n, rtols, atol) + tol.ESTIMATE_SAFETY * numeric_error)
     # agreeing but not proven within the cap: a central estimate is redone by Richardson first
-    unresolved = ~undefined & ~failed & ~_within_cap(a, n, numeric_error, allowance)
+    unresolved = ~undefined & ~failed & ~_within_cap(a, n, numeric_error, allowance, ev.verified_share)
     notes = []
     central_values, central_errors = n.copy(), numeric_error.copy()
     if estimate.method == "central" and unresolved.any():
@@ -118,7 +118,7 @@ def judge_elements(ev, key, analytic, grad_key, dtype, estimate: Estimate, rtol,
                          "not verified")  # fmt: skip
     required = _required(a, n, rtols, atol)
     bounds = required + tol.ESTIMATE_SAFETY * numeric_error
-    over_cap = ~_within_cap(a, n, numeric_error, allowance)
+    over_cap = ~_within_cap(a, n, numeric_error, allowance, ev.verified_share)
     scale = tol.element_scale(a, n)
     # unproven mostly because of the estimate's own bound (E at least the disagreement |a - n|); else
     # the disagreement, which only the floors keep from failing (FLOOR_TOO_LARGE below)
@@ -162,7 +162,7 @@ def judge_elements(ev, key, analytic, grad_key, dtype, estimate: Estimate, rtol,
         bound = tol.ESTIMATE_SAFETY * float(np.max(numeric_error[unresolved]))
         size = float(np.max(scale[unresolved]))
         notes.append(f"{int(unresolved.sum())} element(s) not verified: the numerical derivative's error bound (up "
-                     f"to {bound:.1e}, gradients up to {size:.1e}) is above the cap of {tol.VERIFIED_SHARE:.1%} of "
+                     f"to {bound:.1e}, gradients up to {size:.1e}) is above the cap of {ev.verified_share:.1%} of "
                      f"their size ({why})")  # fmt: skip
     return _result(ev, key, grad_key, analytic.shape, dtype, estimate.method, a, n, numeric_error, steps, bounds,
                    failed, inconclusive, reasons, notes)  # fmt: skip
@@ -234,13 +234,13 @@ def _resolve_unproven(ev, key, a, n, numeric_error, steps, excluded, allowance):
     n, numeric_error, steps = n.copy(), numeric_error.copy(), steps.copy()
     if tol.eps(ev.precision_of(key)) > tol.eps(np.float64):
         return n, numeric_error, steps, 0
-    todo = np.flatnonzero(~excluded & ~_within_cap(a, n, numeric_error, allowance))
+    todo = np.flatnonzero(~excluded & ~_within_cap(a, n, numeric_error, allowance, ev.verified_share))
     improved = 0
     for start, stop in ((0, UNPROVEN_PROBE), (UNPROVEN_PROBE, UNPROVEN_MAX)):
         if start and not improved:
             break
         for factor in tol.PROBE_SMALLER_STEPS:
-            unproven = ~_within_cap(a, n, numeric_error, allowance)
+            unproven = ~_within_cap(a, n, numeric_error, allowance, ev.verified_share)
             idx = todo[start:stop][unproven[todo[start:stop]]]
             if idx.size == 0:
                 break
@@ -250,14 +250,16 @@ def _resolve_unproven(ev, key, a, n, numeric_error, steps, excluded, allowance):
             chosen = idx[take]
             n[chosen], numeric_error[chosen], steps[chosen] = second.values[take], second.errors[take], \
                 second.steps[take]  # fmt: skip
-            improved += int(np.sum(unproven[chosen] & _within_cap(a, n, numeric_error, allowance)[chosen]))
+            proven = _within_cap(a, n, numeric_error, allowance, ev.verified_share)
+            improved += int(np.sum(unproven[chosen] & proven[chosen]))
     return n, numeric_error, steps, improved
 
 
-def _within_cap(a, n, numeric_error, allowance) -> np.ndarray:
+def _within_cap(a, n, numeric_error, allowance, share: float) -> np.ndarray:
     """Whether each agreeing element is verified: what the estimate proves about the hand-written
     value, |a - true| <= |a - n| + E, is small against what it judges (the cap, no vacuous
-    tolerance): at most tolerances.VERIFIED_SHARE of max(|a|, |n|, the tensor's RMS). The stated
+    tolerance): at most ``share`` (tolerances.VERIFIED_SHARE unless check_gradients' verified_share says
+    otherwise) of max(|a|, |n|, the tensor's RMS). The stated
     tolerance T + E (``bounds``, floors included) only decides FAIL; a PASS rests on the proven
     bound, never above the cap. An exactly-zero analytic element (a tensor f does not depend on, a
     bias before a normalization) has no size to be judged against: it is verified where the proven
@@ -265,7 +267,7 @@ def _within_cap(a, n, numeric_error, allowance) -> np.ndarray:
     proven = np.abs(a - n) + tol.ESTIMATE_SAFETY * numeric_error
     scale = tol.element_scale(a, n)
     zero = (a == 0) & (proven <= tol.ZERO_SHARE * allowance)
-    return (proven <= tol.VERIFIED_SHARE * scale) | zero
+    return (proven <= share * scale) | zero
 
 
 def _required(a, n, rtols, atol) -> np.ndarray:
