@@ -16,8 +16,10 @@ the kill rate is killed / (all - equivalent - timeout).
 
 The sources are mutated in a copy of the working tree (refnn-output/mutants/tree), never in place, so
 an interrupted run leaves the checkout untouched. Results are appended per mutant to
-refnn-output/mutants/<target>.jsonl (a rerun resumes where it stopped: same code, same seed); with
---update-docs the summary is also written to mutation/results/<target>.json (committed).
+refnn-output/mutants/<name>.jsonl, <name> = <target>-seed<seed> for a sample (a rerun resumes where it stopped:
+same code, same seed); with --update-docs the summary is also written to mutation/results/<name>.json
+(committed). ``--rerun-survivors --seed S`` runs the tests again on that sample's survivors (after tests were
+written for them): the kill rate stays the first pass's, the rerun's is reported beside it, biased.
 
 Operators left out: the bitwise and shift replacements of arithmetic operators (``a / b`` -> ``a ^ b``)
 raise TypeError on every float and would count as cheap kills, inflating the rate.
@@ -33,6 +35,7 @@ import random
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -137,6 +140,12 @@ def is_equivalent(record: dict, equivalent: list[dict]) -> dict | None:
     return None
 
 
+def log_name(target: str, sample: int | None, seed: int) -> str:
+    """A run's name (its log refnn-output/mutants/<name>.jsonl, its summary mutation/results/<name>.json):
+    a seeded sample is named by its seed, so that samples of different seeds are kept apart."""
+    return f"{target}-seed{seed}" if sample else target
+
+
 def run(target: str, sample: int | None, seed: int, only: list[str] | None, deadline: float | None) -> Path:
     from cosmic_ray.mutating import mutate_and_test
     from cosmic_ray.work_item import MutationSpec, TestOutcome
@@ -146,9 +155,7 @@ def run(target: str, sample: int | None, seed: int, only: list[str] | None, dead
     os.chdir(tree)
     os.environ.update(PYTHONPATH=str(tree), TF_CPP_MIN_LOG_LEVEL="3", OMP_NUM_THREADS="1",
                       OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")  # fmt: skip
-    stages = [[t for t in stage if t.startswith("-") or (tree / t).exists()] for stage in TARGETS[target][1]]
-    command = " && ".join(f"{PYTEST} {' '.join(stage)}" for stage in stages if stage)
-    command = f"sh -c {shlex.quote(command)}"
+    command = test_command(target, tree)
     started = time.monotonic()
     baseline = subprocess.run(command, shell=True, capture_output=True, text=True)
     if baseline.returncode != 0:
@@ -158,7 +165,7 @@ def run(target: str, sample: int | None, seed: int, only: list[str] | None, dead
     population = len(jobs)
     if sample is not None and sample < population:
         jobs = random.Random(seed).sample(jobs, sample)
-    log = OUTPUT / f"{target}.jsonl"
+    log = OUTPUT / f"{log_name(target, sample, seed)}.jsonl"
     done = {}
     if log.exists():
         done = {json.loads(line)["key"]: json.loads(line) for line in log.read_text().splitlines() if line}
@@ -193,35 +200,67 @@ def run(target: str, sample: int | None, seed: int, only: list[str] | None, dead
     return log
 
 
-def rerun_survivors(target: str) -> int:
-    """Run the first test stage (the pins, where tests for survivors go) against each survivor of the log
-    again; a survivor it kills is recorded as ``killed after``. Returns how many it killed."""
-    from cosmic_ray.mutating import mutate_and_test
-    from cosmic_ray.work_item import MutationSpec, TestOutcome
-
-    log = OUTPUT / f"{target}.jsonl"
+def rerun_survivors(target: str, log: Path | None = None) -> int:
+    """Run the target's tests (every stage, the pins first) again against each survivor of the log that is
+    not judged equivalent; a survivor they kill is recorded as ``killed after``. The mutant is applied as
+    text: the module's line that reads as the record's original is replaced by its mutated line (the
+    module may have changed elsewhere since the run); a survivor whose line is gone (or is not one
+    line, or is not unique) is left as it is and said so. Returns how many it killed."""
+    log = log or OUTPUT / f"{target}.jsonl"
     records = [json.loads(line) for line in log.read_text().splitlines() if line]
     tree = tree_copy(OUTPUT / "tree")
     os.chdir(tree)
-    os.environ.update(PYTHONPATH=str(tree), OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
-    stage = [t for t in TARGETS[target][1][0] if t.startswith("-") or (tree / t).exists()]
-    command = f"sh -c {shlex.quote(PYTEST + ' ' + ' '.join(stage))}"
+    os.environ.update(PYTHONPATH=str(tree), TF_CPP_MIN_LOG_LEVEL="3", OMP_NUM_THREADS="1",
+                      OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")  # fmt: skip
+    command = test_command(target, tree)
+    equivalent = load_equivalent()
     killed = 0
     for record in records:
-        if record["outcome"] != "survived":
+        if record["outcome"] != "survived" or is_equivalent(record, equivalent):
             continue
-        spec = MutationSpec(module_path=record["module"], operator_name=record["operator"],
-                            occurrence=record["occurrence"], start_pos=(record["line"], 0),
-                            end_pos=(record["line"], 1), definition_name=record["definition"])  # fmt: skip
-        result = mutate_and_test([spec], command, TIMEOUT_S)
-        if changed_lines(result.diff or "") != (record["original"], record["mutated"]):
-            print(f"not rerun (the module changed since the run): {record['module']}:{record['line']}", flush=True)
+        outcome = run_textual_mutant(tree, record, command)
+        where = f"{record['module']}:{record['line']} {record['mutated']!r}"
+        if outcome is None:
+            print(f"not rerun (its line is no longer in the module, or not one line): {where}", flush=True)
             continue
-        if result.test_outcome == TestOutcome.KILLED and result.output != "timeout":
+        print(f"{outcome:8s} {where}", flush=True)
+        if outcome == "killed":
             record["outcome"], killed = "killed after", killed + 1
-            print(f"killed after: {record['module']}:{record['line']} {record['mutated']!r}", flush=True)
     log.write_text("".join(json.dumps(r) + "\n" for r in records))
     return killed
+
+
+def test_command(target: str, tree: Path) -> str:
+    """The shell command that runs the target's test stages in ``tree``, each only if the one before passed."""
+    stages = [[t for t in stage if t.startswith("-") or (tree / t).exists()] for stage in TARGETS[target][1]]
+    command = " && ".join(f"{PYTEST} {' '.join(stage)}" for stage in stages if stage)
+    return f"sh -c {shlex.quote(command)}"
+
+
+def run_textual_mutant(tree: Path, record: dict, command: str) -> str | None:
+    """Apply ``record``'s one-line mutation to its module in ``tree`` by text, run ``command``, restore the
+    module: "killed", "survived", "timeout", or None when the original line is not found exactly once."""
+    if not record["mutated"]:  # a removed line (a decorator): not a one-line replacement
+        return None
+    path = tree / record["module"]
+    source = path.read_text()
+    lines = source.splitlines(keepends=True)
+    found = [i for i, line in enumerate(lines) if line.strip() == record["original"]]
+    if len(found) != 1:
+        return None
+    line = lines[found[0]]
+    lines[found[0]] = line[: len(line) - len(line.lstrip())] + record["mutated"] + "\n"
+    path.write_text("".join(lines))
+    try:
+        with subprocess.Popen(command, shell=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True) as process:  # fmt: skip
+            try:
+                return "survived" if process.wait(timeout=TIMEOUT_S) == 0 else "killed"
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)  # the shell and its pytest runs
+                return "timeout"
+    finally:
+        path.write_text(source)
 
 
 def wilson(successes: int, total: int, z: float = 1.96) -> tuple[float, float]:
@@ -285,7 +324,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--minutes", type=float, help="stop starting new mutants after this long (a partial run)")
     parser.add_argument("--fresh", action="store_true", help="forget earlier results of these targets")
     parser.add_argument("--rerun-survivors", action="store_true",
-                        help="run the pins again on each survivor of the targets' logs (after adding tests)")
+                        help="run the tests again on each non-equivalent survivor of a log (after adding tests); "
+                             "with --sample and --seed, that sample's log")
     parser.add_argument("--summary", action="store_true", help="print the README lines of mutation/results/")
     parser.add_argument("--update-docs", action="store_true", help="write mutation/results/<target>.json")
     args = parser.parse_args(argv)
@@ -298,19 +338,22 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown target(s) {unknown}; expected any of {list(TARGETS)}")
     deadline = time.time() + 60 * args.minutes if args.minutes else None
     for target in args.targets or list(TARGETS):
+        name = log_name(target, args.sample, args.seed)
+        if args.rerun_survivors and not (OUTPUT / f"{name}.jsonl").exists():
+            name = log_name(target, 1, args.seed)  # --seed alone names a sample's log
         if args.fresh:
-            (OUTPUT / f"{target}.jsonl").unlink(missing_ok=True)
+            (OUTPUT / f"{name}.jsonl").unlink(missing_ok=True)
         if args.rerun_survivors:
-            rerun_survivors(target)
-            log = OUTPUT / f"{target}.jsonl"
+            log = OUTPUT / f"{name}.jsonl"
+            rerun_survivors(target, log)
         else:
             log = run(target, args.sample, args.seed, args.modules, deadline)
         summary = summarize(target, log)
         text = json.dumps(summary, indent=1)
-        (OUTPUT / f"{target}.json").write_text(text + "\n")
+        (OUTPUT / f"{name}.json").write_text(text + "\n")
         if args.update_docs:
             RESULTS.mkdir(exist_ok=True)
-            (RESULTS / f"{target}.json").write_text(text + "\n")
+            (RESULTS / f"{name}.json").write_text(text + "\n")
         print(readme_line(summary), flush=True)
         for s in summary["survivors"]:
             print(f"  survived {s['module']}:{s['line']} {s['original']!r} -> {s['mutated']!r}")

@@ -12,8 +12,10 @@ weights did). Reading the precision off each parameter's dtype misses that; it i
   whose gradient moves beyond float64 rounding is judged at float32 (one more call of grad_f, made
   only when the dtypes are mixed); a grad_f that cannot run in float64 leaves every tensor at float32.
 
-The threshold, sqrt(eps32 eps64) = 1.6e-11 relative (to |f|, or to max(|g_i|, RMS of the tensor)),
-sits between float64 rounding (2e-16) and float32 rounding (1.2e-7) with four decades either side.
+The threshold, sqrt(eps32 eps64) = sqrt(1.19e-7 * 2.22e-16) = 5.1e-12 relative (to |f|, or to
+max(|g_i|, RMS of the tensor)), is the geometric mean of float64 rounding (2.2e-16) and float32
+rounding (1.2e-7): 4.4 decades from either. Dtypes are compared by kind and size, whatever their byte
+order (a big-endian float64 array is float64).
 """
 
 from __future__ import annotations
@@ -30,11 +32,12 @@ THRESHOLD = float(np.sqrt(tol.eps(np.float32) * tol.eps(np.float64)))
 def computation_precision(first, ev, params: dict, grad_f, extra_keys: str = "error") -> tuple[dict, list, int]:
     """({param key: dtype its gradient is judged at (before its own dtypes are folded in)}, notes,
     extra grad_f calls made). ``first``: determinism.FirstCalls; ``ev``: the LossEvaluator."""
-    if all(p.dtype == F32 for p in params.values()):
+    dtypes = {key: p.dtype.newbyteorder("=") for key, p in params.items()}  # '>f8' is float64 too
+    if all(d == F32 for d in dtypes.values()):
         return dict.fromkeys(params, F32), [], 0  # judged at float32 anyway
     if first.value_dtype == F32:
         return dict.fromkeys(params, F32), ["f returns float32: every gradient judged at float32 precision"], 0
-    if all(p.dtype == F64 for p in params.values()):
+    if all(d == F64 for d in dtypes.values()):
         return dict.fromkeys(params, F64), [], 0
     if ev.eval_dtype == F64:
         size, change = max(ev.f_scale, abs(ev.value0)), abs(first.value - ev.value0)
@@ -54,7 +57,7 @@ def computation_precision(first, ev, params: dict, grad_f, extra_keys: str = "er
         scale = np.maximum(np.abs(given), tol.finite_rms(given))
         rounded = bool(np.any(np.abs(given - exact) > THRESHOLD * scale))
         out[key] = F32 if rounded else F64
-        if rounded and params[key].dtype == F64:
+        if rounded and dtypes[key] == F64:
             moved.append(key)
     notes = [f"measured: the gradients of {', '.join(moved)} carry float32 rounding (they move beyond float64 "
              "rounding when every parameter is float64): judged at float32 precision"] if moved else []  # fmt: skip

@@ -14,8 +14,9 @@ derivative by O(1) relative.
 import numpy as np
 import pytest
 
-from reference_nn.gradcheck import FAIL, PASS
+from reference_nn.gradcheck import FAIL, INCONCLUSIVE, PASS
 from reference_nn.gradcheck.batched import batched_numerical_gradient, check_model_gradients
+from reference_nn.gradcheck.report import FLOOR_TOO_LARGE
 from reference_nn.model import compute_cost, model_backward, model_forward
 
 EPS = np.finfo(np.float64).eps
@@ -93,14 +94,15 @@ def test_evaluation_counts_and_error_bounds(method):
         assert numeric.n_evaluations == 2 * n, f"central: {numeric.n_evaluations} evaluations for n = {n}"
         for key, x in params.items():
             h = np.exp2(np.floor(np.log2(EPS ** (1 / 3) * np.maximum(1.0, np.abs(x)))))
-            assert np.allclose(numeric.steps[key], h, rtol=0), f"{key}: steps"
+            assert np.array_equal(numeric.steps[key], h), f"{key}: steps {numeric.steps[key]} vs {h}"
             # the bound uses max(|f|, |f(x +- h)|): within h |f'| of |f|, far inside 1%
             assert np.allclose(numeric.errors[key], 10 * EPS * abs(cost) / h, rtol=0.01), f"{key}: rounding bound"
     elif method == "complex":
         assert numeric.n_evaluations == n, f"complex: {numeric.n_evaluations} evaluations for n = {n}"
         for key, x in params.items():
             h = 1e-20 * np.maximum(1.0, np.abs(x))
-            assert np.allclose(numeric.steps[key], h, rtol=1e-15), f"{key}: steps {numeric.steps[key]} vs {h}"
+            # atol=0: steps are ~1e-20, below allclose's default atol (a step 1e-4 times too small passed)
+            assert np.allclose(numeric.steps[key], h, rtol=1e-15, atol=0), f"{key}: steps {numeric.steps[key]} vs {h}"
             assert np.allclose(numeric.errors[key], 100 * EPS * np.abs(numeric.values[key]), rtol=1e-12), key
     else:
         assert 12 * n <= numeric.n_evaluations <= 14 * n and (numeric.n_evaluations - 12 * n) % 2 == 0, (
@@ -124,11 +126,15 @@ def test_check_model_gradients_passes_right_and_fails_a_planted_element(method):
 
 
 def test_richardson_falls_back_to_a_central_difference_near_a_kink_with_its_bound():
-    """A leaky_relu pre-activation 0.01 from its kink: b1[0] is within Richardson's larger steps (2^-4)
-    of it, so that element is taken by a central difference (2 evaluations more) with the central
-    bound plus its truncation allowance, 10 eps |f| / h + eps^(1/3) |value|."""
+    """Two leaky_relu pre-activations 0.01 from their kinks (units 0 and 3, first sample): the W1 elements
+    whose Richardson steps (from 2^-4) cross them (three, measured) are taken by a central difference, 2
+    evaluations more each (two or more in one tensor: the count tells 2 x k from 2 / k), with the central
+    bound plus its truncation allowance, 10 eps |f| / h + eps^(1/3) |value|, and agree with the analytic
+    gradient within that bound."""
     params, X, Y, activations, loss, l2 = model("leaky-tanh-softmax/ce/l2")
-    params["b1"][0, 0] += 0.01 - (params["W1"] @ X + params["b1"])[0, 0]
+    for unit in (0, 3):
+        params["b1"][unit, 0] += 0.01 - (params["W1"] @ X + params["b1"])[unit, 0]
+    truth = analytic(params, X, Y, activations, loss, l2)
     n = sum(p.size for p in params.values())
     numeric = batched_numerical_gradient(params, X, Y, activations, loss, l2, method="richardson")
     cost = float(compute_cost(model_forward(X, params, activations)[0], Y, loss, params, l2))
@@ -139,5 +145,22 @@ def test_richardson_falls_back_to_a_central_difference_near_a_kink_with_its_boun
         fell_back += int(central.sum())
         expected = 10 * EPS * abs(cost) / h[central] + EPS ** (1 / 3) * np.abs(numeric.values[key][central])
         assert np.allclose(numeric.errors[key][central], expected, rtol=0.01), f"{key}: fallback bound"
-    assert fell_back >= 1 and numeric.n_evaluations == 12 * n + 2 * fell_back, (
+        deviation = np.abs(numeric.values[key][central] - truth[key][central])
+        assert np.all(deviation <= 4 * numeric.errors[key][central]), (
+            f"{key}: fallback values {numeric.values[key][central]} vs analytic {truth[key][central]}")
+    assert fell_back >= 2 and numeric.n_evaluations == 12 * n + 2 * fell_back, (
         f"{fell_back} fallback element(s), {numeric.n_evaluations} evaluations for n = {n}")
+
+
+def test_a_disagreement_only_a_large_atol_covers_is_not_blamed_on_the_loss():
+    """dW2[1, 2] 5% off with atol=1: within the floor, beyond the cap a verified element must meet, so
+    INCONCLUSIVE (not PASS, not FAIL). The batched model evaluates in float64 and adds no floor of its own
+    for the loss's rounding, so the reason is never FLOOR_TOO_LARGE ('its rounding beside gradients this
+    small'), which names the loss floor check_gradients adds."""
+    params, X, Y, activations, loss, l2 = model("tanh-sigmoid/bce/l2")
+    grads = {f"d{k}": v.copy() for k, v in analytic(params, X, Y, activations, loss, l2).items()}
+    grads["dW2"][1, 2] *= 1.05
+    report = check_model_gradients(params, X, Y, activations, loss, l2, method="complex", grads=grads, atol=1.0)
+    reasons = report["W2"].inconclusive_reasons
+    assert report.verdict == INCONCLUSIVE and sum(reasons.values()) == 1, f"one element unverified\n{report}"
+    assert FLOOR_TOO_LARGE not in reasons, f"the floor is the user's atol, not the loss's rounding: {reasons}"

@@ -120,7 +120,7 @@ def _offset_by_dtype(relative_f, relative_g):
 @pytest.mark.parametrize("relative, float32", [(1.3e-11, True), (2e-12, False)])
 def test_the_precision_threshold_is_sqrt_eps32_eps64(relative, float32):
     """sqrt(eps32 eps64) = sqrt(1.19e-7 * 2.22e-16) = 5.1e-12 relative separates float32 rounding from
-    float64's (precision.py's docstring says 1.6e-11; the code's value is the formula's): a change of
+    float64's (the code's value is the formula's): a change of
     1.3e-11 of |f| (or of a gradient) is float32 rounding, one of 2e-12 is not; a threshold 3x off in
     either direction moves one of them."""
     for relative_f, relative_g, note in ((relative, 0.0, "f at the given (mixed) dtypes differs"),
@@ -148,3 +148,38 @@ def test_only_the_directional_method_says_it_names_no_element(method):
     report = check_gradients(loss(None), grad(None), MIXED, method=method)
     notes = " ".join(report.notes)
     assert "directional:" not in notes, f"{method}: notes {notes!r}"
+
+
+def test_a_big_endian_float64_parameter_is_float64():
+    """A float64 array in big-endian byte order ('>f8') is float64: uniform ones need no measurement,
+    and in a mixed check whose gradient of it carries float32 rounding (1.3e-11 relative, above the
+    5.1e-12 threshold) the note names it among the float64 gradients judged at float32."""
+    swapped = {"w": MIXED["w"].astype(">f8"), "b": MIXED["b"].astype(">f8")}
+    uniform = check_gradients(loss(None), grad(None), swapped, method="richardson")
+    calls = uniform.cost["precision"]["extra_grad_f_evaluations"]
+    assert uniform.verdict == PASS and calls == 0, f"big-endian float64 only: {calls} extra calls\n{uniform}"
+    f, grad_f = _offset_by_dtype(0.0, 1.3e-11)
+    report = check_gradients(f, grad_f, {"w": MIXED["w"].astype(">f8"), "b": MIXED["b"]}, method="complex")
+    notes = " ".join(report.notes)
+    assert "the gradients of w carry float32 rounding" in notes, f"'>f8' w should be named: notes {notes!r}"
+
+
+def test_a_loss_exactly_zero_in_float64_leaves_the_precision_to_the_gradients():
+    """f in float64 is exactly 0 at the point with no rounding noise (sum(w) at w = 0: f(x + tv) and
+    f(x - tv) cancel exactly), while f at the given mixed dtypes is 1e-9 (b float32): a relative change
+    of f is undefined there, so f's change decides nothing (no division by a zero size) and the
+    gradients' own comparison in float64 does: they do not move, so w is judged at float64 and a planted
+    1e-6 error FAILs (float32's allowance, 3.5e-4, would pass it)."""
+
+    def f(p):
+        return np.sum(p["w"]) + np.sum(0.0 * p["b"]) + (1e-9 if p["b"].dtype == np.float32 else 0.0)
+
+    def grad_f(p, planted=0.0):
+        return {"w": np.ones_like(p["w"], dtype=np.float64) * (1 + planted), "b": np.zeros_like(p["b"])}
+
+    params = {"w": np.zeros(3), "b": np.array([0.125], dtype=np.float32)}
+    right = check_gradients(f, grad_f, params, method="complex")
+    assert right.verdict == PASS and "f at the given (mixed) dtypes differs" not in " ".join(right.notes), (
+        f"a loss exactly 0 in float64\n{right}")
+    wrong = check_gradients(f, lambda p: grad_f(p, 1e-6), params, method="complex")
+    assert wrong.verdict == FAIL and wrong.failed_parameters == ["w"], f"1e-6 at float64 precision\n{wrong}"

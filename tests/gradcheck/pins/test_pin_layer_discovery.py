@@ -1,0 +1,36 @@
+"""Pins of check_layer's discovery and notes (discovery.py, layer_calls.py), by what the report says
+(mutation-testing survivors of issue 26): large weights are still found read by the forward pass, a
+sub-layer's buffers are named with their path, and the "read from layer.dinputs" note appears only
+when backward returned None."""
+
+import numpy as np
+
+from reference_nn.gradcheck import PASS, check_layer
+from tests.gradcheck.user_code import layer_objects as LO
+
+X = np.random.default_rng(0).standard_normal((5, 4)) * 2 + 1
+
+
+def test_weights_of_magnitude_twenty_are_found_read_by_forward():
+    """Discovery moves each parameter by 1e-3 (|w| + 1) relative with random signs to see that forward
+    reads it; for |w| = 20 that is a move of 0.021 per element, which the output shows. A move that
+    vanished for large weights would call W and b caches and check neither."""
+    layer = LO.AttrDense(4, 3)
+    signs = np.random.default_rng(1).choice([-1.0, 1.0], size=layer.W.shape)
+    layer.W, layer.b = 20.0 * signs, np.full(3, 20.0)
+    report = check_layer(layer, X)
+    assert list(report.results) == ["input", "W", "b"] and report.verdict == PASS, f"weights of 20\n{report}"
+
+
+def test_buffers_of_sub_layers_are_named_with_their_path():
+    report = check_layer(LO.Sequential([LO.AttrDense(4, 4, seed=1), LO.BatchNorm1d(4)]), X)
+    expected = "not checked, no gradient found (buffers, cached values): layers[0].x, layers[1].running_mean, " \
+               "layers[1].running_var"  # fmt: skip
+    assert expected in report.notes, f"notes {report.notes}"
+
+
+def test_the_stored_input_gradient_note_only_when_backward_returns_none():
+    """A layer whose backward returns dx: no note about layer.dinputs (it was not read)."""
+    report = check_layer(LO.AttrDense(4, 3), X)
+    assert report.verdict == PASS, f"a right layer\n{report}"
+    assert not any("layer.dinputs" in n for n in report.notes), f"backward returned dx: notes {report.notes}"

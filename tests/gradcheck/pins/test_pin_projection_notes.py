@@ -1,0 +1,58 @@
+"""Pins of what a projection check reports (scale.py), by the report a person reads: the order of the
+worst elements, the miss probability stated for a PASS, and the count of elements a note says were
+verified when the floors leave projections too coarse (mutation-testing survivors of issue 26)."""
+
+import re
+
+import numpy as np
+
+from reference_nn.gradcheck import FAIL, INCONCLUSIVE, check_gradients
+
+N = 64
+rng = np.random.default_rng(3)
+G = rng.choice([-1.0, 1.0], N) * rng.uniform(0.5, 1.5, N)
+G[50] = 1000.0  # its tolerance is relative to |1000|, ~8x the others' (relative to the RMS, ~125)
+X = rng.uniform(-0.9, 0.9, N)
+
+
+def linear(p):
+    return np.sum(G * p["w"])
+
+
+def test_the_worst_elements_are_listed_by_error_over_tolerance():
+    """Errors 0.1 at element 50 (|g| = 1000: about 800 tolerances), 3e-3 at 30 and 1e-3 at 10 (about 200
+    and 70 tolerances of an RMS-sized element): worst first by error / tolerance, which is neither index
+    order, nor error order among equal tolerances reversed, nor any order of error ** tolerance."""
+    wrong = G.copy()
+    wrong[50] += 0.1
+    wrong[30] += 3e-3
+    wrong[10] += 1e-3
+    report = check_gradients(linear, lambda p: {"w": wrong.copy()}, {"w": X.copy()}, method="projection")
+    assert report.verdict == FAIL and report["w"].passed is False, f"three planted errors\n{report}"
+    assert "3 wrong element(s) confirmed element-wise, worst (50,), (30,), (10,)" in report["w"].note, (
+        f"worst first by error / tolerance: note {report['w'].note!r}")
+
+
+def test_a_pass_by_projections_states_the_miss_probability_of_eight_directions():
+    """The stated miss probability is MISS_PER_DIRECTION ** DIRECTIONS = (1/8) ** 8 = 6.0e-8 (the module's
+    documented values; test_pin_projection pins each by its effect): a probability, printed as 6e-08."""
+    report = check_gradients(linear, lambda p: {"w": G.copy()}, {"w": X.copy()}, method="projection")
+    assert report["w"].passed is True, f"a right tensor's row is passed\n{report}"
+    found = re.search(r"passes all of them with probability < (\S+)\)", report["w"].note)
+    assert found, f"a PASS by projections should state its miss probability: {report['w'].note!r}"
+    assert found.group(1) == f"{(1 / 8) ** 8:.0e}", f"stated {found.group(1)}, expected (1/8)^8 = 6e-08"
+
+
+def test_a_floor_that_leaves_projections_coarse_verifies_no_element():
+    """2000 gradients of ~1e-3 with atol=1e-4 (10% of each): the projections resolve ~5% of the RMS,
+    beyond the cap a PASS must meet, and too many elements (> FALLBACK_ELEMENTS) to estimate one by one:
+    INCONCLUSIVE, every element counted 'tolerance floor too large', and the note says 0 verified."""
+    m = 2000
+    gradient = np.random.default_rng(4).uniform(0.5, 1.5, m) * 1e-3
+    report = check_gradients(lambda p: np.sum(gradient * p["w"]), lambda p: {"w": gradient.copy()},
+                             {"w": np.random.default_rng(5).uniform(-0.9, 0.9, m)}, method="projection", atol=1e-4)
+    row = report["w"]
+    assert report.verdict == INCONCLUSIVE, f"floors 10% of the gradients verify nothing\n{report}"
+    assert sum(row.inconclusive_reasons.values()) == m and row.n_verified == 0, (
+        f"every element unverified: {row.inconclusive_reasons}, {row.n_verified} verified")
+    assert "0 element(s) verified by 8 random projections" in row.note, f"note {row.note!r}"

@@ -1,0 +1,37 @@
+"""Pin of how group testing follows a block of wrong rows (group_testing._follow_patterns) by its
+effect: from one row with a confirmed wrong element, the neighbouring rows that fail a projection are
+added up and down, to the first and last row of the matrix included (mutation-testing survivors of
+issue 26: a walk that stops at row 1, tests an empty or shorter row, or never moves)."""
+
+import numpy as np
+import pytest
+
+from reference_nn.gradcheck.evaluation import LossEvaluator
+from reference_nn.gradcheck.group_testing import SearchOutcome, _follow_patterns
+from reference_nn.gradcheck.projection import TensorProblem
+
+ROWS, COLUMNS = 16, 8
+rng = np.random.default_rng(11)
+G = rng.choice([-1.0, 1.0], (ROWS, COLUMNS)) * rng.uniform(0.5, 1.5, (ROWS, COLUMNS))
+X = rng.uniform(-0.9, 0.9, (ROWS, COLUMNS))
+
+
+def linear(p):
+    return np.sum(G * p["W"])
+
+
+@pytest.mark.parametrize("wrong_rows, confirmed_row", [
+    ((0, 1, 2, 3), 2),  # the block reaches row 0
+    ((12, 13, 14, 15), 13),  # ... and the last row
+    ((5, 6, 7, 8, 9), 7),  # both ways from the middle, stopping at right rows
+])  # fmt: skip
+def test_a_block_of_wrong_rows_is_followed_from_one_confirmed_element(wrong_rows, confirmed_row):
+    analytic = G.copy()
+    analytic[list(wrong_rows)] *= 1.01  # 1% of every element: each wrong row fails its projections
+    ev = LossEvaluator(linear, {"W": X.copy()}, np.float64)
+    problem = TensorProblem(ev, "W", analytic, np.float64, "complex", None, 0.0, (1, 2))
+    out = SearchOutcome(np.zeros(problem.n, dtype=bool), np.zeros(problem.n, dtype=bool))
+    out.failing = [confirmed_row * COLUMNS + 3]  # one element of one row confirmed wrong element-wise
+    _follow_patterns(problem, out, COLUMNS)
+    assert out.wrong_rows == list(wrong_rows), (
+        f"rows {wrong_rows} are wrong, row {confirmed_row} confirmed: followed to {out.wrong_rows}")
