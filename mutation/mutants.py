@@ -208,7 +208,7 @@ def rerun_survivors(target: str, log: Path | None = None) -> int:
     line, or is not unique) is left as it is and said so. Returns how many it killed."""
     log = log or OUTPUT / f"{target}.jsonl"
     records = [json.loads(line) for line in log.read_text().splitlines() if line]
-    tree = tree_copy(OUTPUT / "tree")
+    tree = tree_copy(OUTPUT / "rerun-tree")  # apart from a run's tree: a rerun may go on beside a run
     os.chdir(tree)
     os.environ.update(PYTHONPATH=str(tree), TF_CPP_MIN_LOG_LEVEL="3", OMP_NUM_THREADS="1",
                       OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")  # fmt: skip
