@@ -68,3 +68,24 @@ def _evaluations_beyond_directions():
     element (method elementwise, complex step: one evaluation per element, N of them)."""
     report = check_gradients(linear, lambda p: {"w": G.copy()}, {"w": X.copy()}, method="elementwise")
     return report["w"].n_evaluations - N
+
+
+def test_what_a_passing_direction_rules_out_and_the_rounding_it_expects():
+    """delta_j = 2 (T + E) sqrt|S| / (MISS c_j) (the module's detection guarantee: the error of element j
+    one passing test rules out) and the predicted rounding of a right float32 gradient on a set,
+    GRADIENT_ROUNDING_ULPS = 4 ulps of the RMS of scale_j c_j (documented: measured 0.3-3 ulps on float32
+    MLPs, summed like a random walk), both from their documented formulas, independently of the code's
+    arithmetic; 3 or 5 ulps, or a delta off by any factor, moves them."""
+    ev = LossEvaluator(linear, {"w": X.copy()}, np.float64)
+    problem = TensorProblem(ev, "w", G.copy(), np.float64, "complex", None, 0.0, (1, 2))
+    everything = np.arange(N)
+    projection = problem.project(everything, 0)
+    expected = 2 * (projection.threshold + projection.error) * math.sqrt(N) / ((1 / 8) * problem.c)
+    assert np.allclose(problem.delta(everything, projection), expected, rtol=1e-12, atol=0), (
+        f"delta {problem.delta(everything, projection)[:3]} vs documented {expected[:3]}")
+    single = TensorProblem(LossEvaluator(linear, {"w": X.astype(np.float32)}, np.float64), "w",
+                           G.astype(np.float32), np.float32, "complex", None, 0.0, (1, 2))  # fmt: skip
+    terms = single.scale * single.c
+    documented = 4 * float(np.finfo(np.float32).eps) * math.sqrt(float(np.mean(terms * terms)))
+    assert math.isclose(single.predicted_rounding(everything), documented, rel_tol=1e-9), (
+        f"predicted rounding {single.predicted_rounding(everything)!r}, documented {documented!r}")

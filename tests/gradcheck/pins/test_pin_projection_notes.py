@@ -56,3 +56,19 @@ def test_a_floor_that_leaves_projections_coarse_verifies_no_element():
     assert sum(row.inconclusive_reasons.values()) == m and row.n_verified == 0, (
         f"every element unverified: {row.inconclusive_reasons}, {row.n_verified} verified")
     assert "0 element(s) verified by 8 random projections" in row.note, f"note {row.note!r}"
+
+
+def test_the_advice_for_unresolvable_elements_states_richardsons_cost():
+    """Where one element at a time would resolve what projections cannot (its error bound, about a
+    projection's, within its tolerance), the advice prices method='elementwise': Richardson's 12
+    evaluations per element (6 levels, two sides: scale.py's cost note), 10 elements -> 120."""
+    from reference_nn.gradcheck.budget import Budget
+    from reference_nn.gradcheck.evaluation import LossEvaluator
+    from reference_nn.gradcheck.projection import TensorProblem
+    from reference_nn.gradcheck.scale import unresolvable_advice
+
+    ev = LossEvaluator(lambda p: float(np.sum(G * p["w"])), {"w": X.copy()}, np.float64)
+    problem = TensorProblem(ev, "w", G.copy(), np.float64, "richardson", None, 0.0, (1, 2))
+    problem.unresolved_error = 0.0  # the error bound an unresolved projection measured: none
+    advice = unresolvable_advice(problem, 10, Budget(), allowance=1e-3)
+    assert "method='elementwise' checks them one by one (120 evaluations" in advice, f"advice {advice!r}"
