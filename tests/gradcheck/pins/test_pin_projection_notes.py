@@ -7,6 +7,10 @@ import re
 import numpy as np
 
 from reference_nn.gradcheck import FAIL, INCONCLUSIVE, check_gradients
+from reference_nn.gradcheck.budget import Budget
+from reference_nn.gradcheck.evaluation import LossEvaluator
+from reference_nn.gradcheck.projection import TensorProblem
+from reference_nn.gradcheck.scale import unresolvable_advice
 
 N = 64
 rng = np.random.default_rng(3)
@@ -62,11 +66,6 @@ def test_the_advice_for_unresolvable_elements_states_richardsons_cost():
     """Where one element at a time would resolve what projections cannot (its error bound, about a
     projection's, within its tolerance), the advice prices method='elementwise': Richardson's 12
     evaluations per element (6 levels, two sides: scale.py's cost note), 10 elements -> 120."""
-    from reference_nn.gradcheck.budget import Budget
-    from reference_nn.gradcheck.evaluation import LossEvaluator
-    from reference_nn.gradcheck.projection import TensorProblem
-    from reference_nn.gradcheck.scale import unresolvable_advice
-
     ev = LossEvaluator(lambda p: float(np.sum(G * p["w"])), {"w": X.copy()}, np.float64)
     problem = TensorProblem(ev, "w", G.copy(), np.float64, "richardson", None, 0.0, (1, 2))
     problem.unresolved_error = 0.0  # the error bound an unresolved projection measured: none
