@@ -39,6 +39,8 @@ class LossEvaluator:
         self.count = 0
         self.budget: Any = None  # a budget.Budget: every evaluation is charged to it (it may stop the check)
         self.kinked: bool | None = None  # f has a kink at the point (kinks.kinked_at_point); None: not probed
+        # per tensor, what the complex-step support probe proved: (window, |direction|) (numerical.complex_step)
+        self.complex_probe: dict[str, tuple[float, np.ndarray]] = {}
         self._complex_copies: dict[str, np.ndarray] = {}
         self.value0 = self._real(self.point, at="the given params")
         self.given_scale = abs(self.value0) if f_scale is None else max(abs(self.value0), float(f_scale))

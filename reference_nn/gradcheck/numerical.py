@@ -149,6 +149,15 @@ def complex_step(ev: LossEvaluator, key: str) -> Estimate:
     h = tol.complex_step_size(ev.eval_dtype) * np.maximum(1.0, np.abs(x))
     values = np.array([ev.complex_with_element(key, i, hi).imag for i, hi in enumerate(h)]) / h
     errors = tol.method_rtol("complex", ev.eval_dtype) * np.abs(values)
+    if key in ev.complex_probe:
+        # An imaginary part of exactly 0 is f not depending on the element, or f erasing it (|z|, .real,
+        # abs on some path): only the support probe's real differences tell them apart, and they checked
+        # sum_i g_i v_i to within its window. An erased element can hide a derivative of up to window / |v_i|
+        # (a saturated exp(-|z|) sigmoid: complex 0 where the derivative was -6.6e-14, real differences
+        # unable to resolve it, and the right value FAILed against an error bound of 0).
+        window, weights = ev.complex_probe[key]
+        zero = values == 0
+        errors[zero] = window / tol.ESTIMATE_SAFETY / weights[zero]  # judged with ESTIMATE_SAFETY x errors
     return Estimate(values, errors, h, "complex")
 
 
@@ -242,8 +251,9 @@ def complex_step_support(ev: LossEvaluator, key: str, direction: np.ndarray) -> 
     (a saturated network, whose derivative changes by 1% over a relative step of 1e-5) the tableau
     extrapolates from steps that never saw the derivative and can underestimate its error. So a
     disagreement is re-examined from first steps PROBE_SMALLER_STEPS times smaller (12 evaluations
-    each); complex step is trusted if any of them agrees with it. A non-analytic f (abs, max,
-    .real) disagrees at every step size, and is still rejected.
+    each); complex step is trusted if one of them agrees with it (and, where the first resolved a
+    nonzero derivative, resolves one too: see overrules). A non-analytic f (abs, max, .real)
+    disagrees at every step size, and is still rejected.
     """
     try:
         z = ev.complex_along(key, direction, tol.complex_step_size(ev.eval_dtype))
@@ -259,16 +269,33 @@ def complex_step_support(ev: LossEvaluator, key: str, direction: np.ndarray) -> 
         allowed = 10.0 * float(real.errors) + 1e-6 * max(abs(by_complex), abs(float(real.values)))
         return abs(by_complex - float(real.values)) <= allowed
 
+    def nonzero(real: Estimate) -> bool:  # the estimate tells f's derivative from 0
+        return abs(float(real.values)) > 10.0 * float(real.errors)
+
     # the probe keeps the element-wise rounding model (10 ulps): its allowance was tuned on it, and a
     # tighter one rejected complex step near kinks where real differences then FAILED a right element
     real = directional_derivative(ev, key, direction, "richardson", rounding_ulps=tol.ROUNDING_FACTOR)
-    if not agrees(real) and not any(
-        agrees(directional_derivative(ev, key, direction, "richardson", tol.RICHARDSON_FIRST_STEP / factor,
-                                      tol.ROUNDING_FACTOR))
-        for factor in tol.PROBE_SMALLER_STEPS
-    ):
+
+    def overrules(smaller: Estimate) -> bool:
+        # A complex step of exactly 0 against a nonzero derivative that the first real estimate resolved
+        # is what an erased imaginary part gives (|z|, .real, abs): a smaller-step estimate overrules that
+        # only if it resolves a nonzero derivative too, since one whose bound also admits 0 agrees with
+        # any value (fuzz finding 18: a saturated exp(-|z|) sigmoid, real differences 3.669e-11 +- 5e-14,
+        # 3.676e-11 +- 1.6e-12 at 64x smaller steps, then 2.7e-11 +- 1e-10 at 4096x "agreed" with 0,
+        # complex step was trusted and the right gradient FAILed). A nonzero complex value keeps the
+        # benefit of the doubt: ReLU units within 1e-16 of their kink (weights of 1e-8), which every real
+        # step crosses and only complex step's 1e-20 does not, disagree with real differences that way.
+        return agrees(smaller) and (nonzero(smaller) or not nonzero(real) or by_complex != 0.0)
+
+    accepted = real if agrees(real) else next(
+        (smaller for smaller in (directional_derivative(ev, key, direction, "richardson",
+                                                        tol.RICHARDSON_FIRST_STEP / factor, tol.ROUNDING_FACTOR)
+                                 for factor in tol.PROBE_SMALLER_STEPS) if overrules(smaller)), None)  # fmt: skip
+    if accepted is None:
         return (
             f"complex step gave {by_complex:.6g} along a probe direction where real differences give "
             f"{float(real.values):.6g} (f uses abs, max, .real or conj on its input, or has a kink here)"
         ), False
+    window = 10.0 * float(accepted.errors) + 1e-6 * max(abs(by_complex), abs(float(accepted.values)))
+    ev.complex_probe[key] = (window, np.abs(np.asarray(direction, dtype=np.float64)).reshape(-1))
     return None, False

@@ -1,0 +1,212 @@
+"""Right code at the limits of rounding (issue 21, fuzz findings 18 and 22): never FAIL; the same code
+with a planted error (x2, a sign, one element) still FAILs, naming the tensor.
+
+* Finding 22: a float32 training script whose loss is ~1e15 (a sum over a huge dataset) and returned
+  by float(). A float32 result changes only in whole ulps of |f| (6.7e7 at 6.6e14): moving each
+  parameter by 4 float32 ulps changed the loss by a predicted 2.4e6, nothing at all, so the
+  precision probe read "f ignores this tensor", kept float64's rounding model for a float32 loss,
+  and a numeric 0 at a step below f's resolution FAILed a right element.
+* Finding 18: the overflow-free sigmoid people write, ``s = exp(-|z|); where(z >= 0, 1/(1+s),
+  s/(1+s))``, saturated (|z| ~ 30). Complex step gives exactly 0 through |z| (not analytic), where
+  the derivatives are ~1e-11: the complex-step probe's real differences at 4096x smaller steps
+  (2.7e-11 +- 1e-10) "agreed" with 0, complex step was trusted and the right gradient FAILed.
+* The fuzz matrix's other saturated false FAIL: a stable BCE whose log1p(exp(-|z|)) term loses the
+  imaginary part passed the complex-step probe (1e-6 of the directional derivative) while some
+  elements were off by 1e-5: failing complex-step elements now get the real-difference second opinion.
+"""
+
+import numpy as np
+import pytest
+
+from reference_nn.gradcheck import FAIL, PASS, check_gradients, check_value_and_grad, check_vjp
+from reference_nn.gradcheck.evaluation import LossEvaluator
+from reference_nn.gradcheck.numerical import complex_step, complex_step_support, random_direction
+from reference_nn.gradcheck.tolerances import ESTIMATE_SAFETY
+
+# ---------------------------------------------------------------------------------------------
+# Finding 22: float32 inside, loss ~1e15, float() returned
+# ---------------------------------------------------------------------------------------------
+
+
+def huge_float32_bce(seed, bug=None, scale=1e15):
+    """tanh layer + binary cross-entropy from logits (the stable form), cast to float32 inside,
+    scaled by 1e15 and returned as a Python float; samples in rows, X (1, 3), W1, W2 (3, 3)."""
+    rng = np.random.default_rng(seed)
+    X, Y = rng.standard_normal((1, 3)), np.ones((1, 3))
+    params = {"W1": rng.standard_normal((3, 3)) / np.sqrt(3), "b1": rng.uniform(-0.5, 0.5, 3),
+              "W2": rng.standard_normal((3, 3)) / np.sqrt(3), "b2": rng.uniform(-0.5, 0.5, 3)}  # fmt: skip
+
+    def forward(p):
+        W1, b1, W2, b2 = (p[k].astype(np.float32) for k in ("W1", "b1", "W2", "b2"))
+        H = np.tanh(X.astype(np.float32) @ W1 + b1)
+        return H, H @ W2 + b2
+
+    def loss(p):
+        Z = forward(p)[1]
+        terms = np.maximum(Z, 0) - Z * Y.astype(np.float32) + np.log1p(np.exp(-np.abs(Z)))
+        return float(np.float32(scale) * np.mean(terms))
+
+    def grads(p):
+        H, Z = forward(p)
+        dZ = np.float32(scale) * (1 / (1 + np.exp(-Z)) - Y.astype(np.float32)) / Z.size
+        dH = dZ @ p["W2"].astype(np.float32).T * (1 - H * H)
+        g = {"W1": X.astype(np.float32).T @ dH, "b1": dH.sum(0), "W2": H.T @ dZ, "b2": dZ.sum(0)}
+        if bug == "x2":
+            g["W2"] = 2 * g["W2"]
+        elif bug == "sign":
+            g["b1"] = -g["b1"]
+        elif bug == "one element":
+            g["W2"][2, 1] *= 2
+        return g
+
+    return loss, grads, params
+
+
+@pytest.mark.parametrize("seed", [2, 0, 3])
+def test_right_float32_script_with_a_huge_loss_passes(seed):
+    """Seed 2 is the fuzzer's case (FAIL on W2 (2, 1): analytic -4.78e12, numeric 0 before the fix)."""
+    loss, grads, params = huge_float32_bce(seed)
+    assert loss(params) > 5e14, f"the loss must be huge for this test: {loss(params)}"
+    report = check_gradients(loss, grads, params)
+    assert report.verdict == PASS, str(report)
+    assert all(r.eval_dtype == "float32" for r in report.results.values()), f"f computes in float32: {report}"
+
+
+@pytest.mark.parametrize("bug, tensor", [("x2", "W2"), ("sign", "b1"), ("one element", "W2")])
+def test_wrong_float32_script_with_a_huge_loss_fails(bug, tensor):
+    loss, grads, params = huge_float32_bce(2, bug)
+    report = check_gradients(loss, grads, params)
+    assert report.verdict == FAIL and report[tensor].status == FAIL, str(report)
+    if bug == "one element":
+        assert report[tensor].worst_index == (2, 1), str(report)
+
+
+# ---------------------------------------------------------------------------------------------
+# Finding 18: the overflow-free sigmoid exp(-|z|), saturated, float64
+# ---------------------------------------------------------------------------------------------
+
+
+def sigmoid_layer(bug=None):
+    """An affine + sigmoid layer as from-scratch code writes it: forward(x, W, b) -> (out, cache),
+    backward(dout, cache) -> (dx, dW, db); x (N, D), W (D, M), b (M,). Saturated: |z| ~ 25-35.
+    The output keeps z's dtype (float32 code stays float32), so a complex z gives a complex output
+    whose imaginary part |z| has erased: complex step runs and returns 0."""
+
+    def forward(x, W, b):
+        z = x @ W + b
+        s = np.exp(-np.abs(z))
+        out = np.where(z >= 0, 1.0 / (1.0 + s), s / (1.0 + s)).astype(z.dtype)  # keeps float32 float32
+        return out, (x, W, out)
+
+    def backward(dout, cache):
+        x, W, out = cache
+        dz = dout * out * (1.0 - out)
+        dx, dW, db = dz @ W.T, x.T @ dz, dz.sum(axis=0)
+        if bug == "x2":
+            dW = 2 * dW
+        elif bug == "sign":
+            dx = -dx
+        elif bug == "one element":
+            dW[1, 0] *= 2
+        return dx, dW, db
+
+    x = np.array([[1.2, -0.7, 2.1]])
+    W = np.array([[9.0, -8.0], [-7.5, 6.0], [6.5, -7.0]])
+    b = np.array([0.3, -0.2])
+    return forward, backward, x, W, b
+
+
+@pytest.mark.parametrize("key", ["x", "W", "b"])
+def test_complex_step_bounds_hold_on_the_saturated_sigmoid(key):
+    """The root cause, per tensor: whatever the probe decides, the estimate the checker would use
+    (complex step where the probe accepts it, else none) never claims more than it knows: its stated
+    bound (ESTIMATE_SAFETY x error) covers the true derivative. Truth: s / (1 + s)^2, s = exp(-|z|),
+    the derivative of the same sigmoid without cancellation (the hand backward's out * (1 - out)
+    loses digits at saturation)."""
+    forward, _, x, W, b = sigmoid_layer()
+    z = x @ W + b
+    assert np.all(np.abs(z) > 20), f"pre-activations must saturate: {z}"
+    dout = np.array([[0.8, -1.3]])
+    point = {"x": x, "W": W, "b": b}
+
+    def f(p):
+        return np.sum(forward(p["x"], p["W"], p["b"])[0] * dout)
+
+    s = np.exp(-np.abs(z))
+    dz = dout * s / (1.0 + s) ** 2
+    truth = {"x": dz @ W.T, "W": x.T @ dz, "b": dz.sum(axis=0)}[key].reshape(-1)
+    ev = LossEvaluator(f, point, np.float64)
+    reason, impossible = complex_step_support(ev, key, random_direction(point[key], np.random.default_rng(0)))
+    assert not impossible, f"f takes complex input: {reason}"
+    if reason is None:
+        estimate = complex_step(ev, key)
+        bound = ESTIMATE_SAFETY * estimate.errors
+        assert np.all(np.abs(estimate.values - truth) <= bound), (
+            f"{key}: complex step {estimate.values} +- {bound} misses the derivative {truth}")
+
+
+def test_right_saturated_sigmoid_layer_does_not_fail():
+    forward, backward, x, W, b = sigmoid_layer()
+    report = check_vjp(forward, backward, x, W, b)
+    assert report.verdict != FAIL, str(report)
+
+
+@pytest.mark.parametrize("bug, tensor", [("x2", 1), ("sign", 0), ("one element", 1)])
+def test_wrong_saturated_sigmoid_layer_fails(bug, tensor):
+    forward, backward, x, W, b = sigmoid_layer(bug)
+    report = check_vjp(forward, backward, x, W, b)
+    result = list(report.results.values())[tensor]
+    assert report.verdict == FAIL and result.status == FAIL, str(report)
+    if bug == "one element":
+        assert result.worst_index == (1, 0), str(report)
+
+
+# ---------------------------------------------------------------------------------------------
+# Complex step passes the probe, yet a small term loses the imaginary part (fuzz matrix, saturated)
+# ---------------------------------------------------------------------------------------------
+
+
+def saturated_bce_net(seed, bug=None):
+    """tanh hidden layer (weights ~10: saturated) and binary cross-entropy from logits in the stable
+    form max(z, 0) - z y + log1p(exp(-|z|)) (logits ~60), float64, as loss_and_grads(params, X, Y).
+    |z| erases the imaginary part of the log1p term only: a 1e-5 share of some W1 elements, under
+    the complex-step probe's 1e-6 of the directional derivative, so complex step was used and
+    FAILed right elements (main: 4 of these 12 seeds)."""
+    rng = np.random.default_rng(seed)
+    X, Y = rng.standard_normal((4, 4)), (rng.random((4, 2)) < 0.5).astype(float)
+    params = {"W1": rng.standard_normal((4, 2)) * 10.0, "b1": rng.uniform(-0.5, 0.5, 2),
+              "W2": rng.standard_normal((2, 2)) * 60.0 / np.sqrt(2), "b2": rng.uniform(-0.5, 0.5, 2)}  # fmt: skip
+
+    def loss_and_grads(p, X, Y):
+        H = np.tanh(X @ p["W1"] + p["b1"])
+        Z = H @ p["W2"] + p["b2"]
+        loss = np.mean(np.maximum(Z, 0) - Z * Y + np.log1p(np.exp(-np.abs(Z))))
+        dZ = (1 / (1 + np.exp(-Z)) - Y) / Z.size
+        dH = dZ @ p["W2"].T * (1 - H**2)
+        g = {"W1": X.T @ dH, "b1": dH.sum(0), "W2": H.T @ dZ, "b2": dZ.sum(0)}
+        if bug == "x2":
+            g["W1"] = 2 * g["W1"]
+        elif bug == "sign":
+            g["b1"] = -g["b1"]
+        elif bug == "one element":
+            g["W1"][1, 0] *= 2
+        return loss, g
+
+    return loss_and_grads, params, X, Y
+
+
+@pytest.mark.parametrize("seed", [0, 1, 3, 6])
+def test_right_saturated_bce_net_passes(seed):
+    loss_and_grads, params, X, Y = saturated_bce_net(seed)
+    report = check_value_and_grad(loss_and_grads, params, X, Y)
+    assert report.verdict == PASS, str(report)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("bug, tensor", [("x2", "W1"), ("sign", "b1"), ("one element", "W1")])
+def test_wrong_saturated_bce_net_fails(seed, bug, tensor):
+    loss_and_grads, params, X, Y = saturated_bce_net(seed, bug)
+    report = check_value_and_grad(loss_and_grads, params, X, Y)
+    assert report.verdict == FAIL and report[tensor].status == FAIL, str(report)
+    if bug == "one element":
+        assert report[tensor].worst_index == (1, 0), str(report)
