@@ -13,6 +13,8 @@ with a planted error (x2, a sign, one element) still FAILs, naming the tensor.
 * The fuzz matrix's other saturated false FAIL: a stable BCE whose log1p(exp(-|z|)) term loses the
   imaginary part passed the complex-step probe (1e-6 of the directional derivative) while some
   elements were off by 1e-5: failing complex-step elements now get the real-difference second opinion.
+* Finding 23 (open, a strict xfail below): sigmoid(z) - y at a saturated output is accurate to ulps
+  of 1, not of its 2.4e-15 result; the checker FAILs it and shows the true derivative.
 """
 
 import numpy as np
@@ -210,3 +212,68 @@ def test_wrong_saturated_bce_net_fails(seed, bug, tensor):
     assert report.verdict == FAIL and report[tensor].status == FAIL, str(report)
     if bug == "one element":
         assert report[tensor].worst_index == (1, 0), str(report)
+
+
+# ---------------------------------------------------------------------------------------------
+# Finding 23 (open): a backward that cancels (sigmoid(z) - y at a saturated output), float64
+# ---------------------------------------------------------------------------------------------
+
+
+def saturated_logistic_unit(z_target=33.66, bug=None):
+    """One logistic unit, loss in the stable form (log1p(exp(-|z|))), gradient sigmoid(z) - y as
+    every course writes it: x (1, 2), w (2,), b (); y = 1 and z ~ 33.66, so the loss is 2.4e-15 and
+    the hand gradient is sigmoid(z) - 1 = 11 ulps of 1 (1.5% off the derivative -exp(-z) / (1 +
+    exp(-z)); torch's BCE-with-logits backward computes the same rounded value)."""
+    x, y = np.array([[1.0, 0.5]]), np.array([1.0])
+    params = {"w": np.array([30.0, 6.0]), "b": np.array(z_target - 33.0)}
+
+    def loss(p):
+        z = x @ p["w"] + p["b"]
+        return np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))))
+
+    def grads(p):
+        z = x @ p["w"] + p["b"]
+        dz = (1 / (1 + np.exp(-z)) - y) / z.size
+        g = {"w": x.T @ dz, "b": dz.sum()}
+        if bug == "x2":
+            g["w"] = 2 * g["w"]
+        elif bug == "sign":
+            g["b"] = -g["b"]
+        return g
+
+    def exact(p):  # -sigmoid(-z): the same derivative without the cancellation (y = 1)
+        z = x @ p["w"] + p["b"]
+        dz = -np.exp(-z) / (1 + np.exp(-z)) / z.size
+        return {"w": x.T @ dz, "b": dz.sum()}
+
+    return loss, grads, exact, params
+
+
+def test_the_fail_on_a_cancelling_backward_shows_the_true_derivative():
+    """Finding 23's root cause is not the estimate: the numerical side is the derivative to 1e-9 (the
+    same derivative computed without cancellation, -sigmoid(-z)), the hand value is 1.5% off it."""
+    loss, grads, exact, params = saturated_logistic_unit()
+    report = check_gradients(loss, grads, params)
+    truth, hand = float(exact(params)["b"]), float(grads(params)["b"])
+    assert 1e-3 < abs(hand / truth - 1) < 0.05, f"the hand value is off by its rounding: {hand} vs {truth}"
+    assert report["b"].status == FAIL, str(report)
+    assert abs(report["b"].numeric / truth - 1) < 1e-9, f"numeric {report['b'].numeric} vs derivative {truth}"
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "fuzz finding 23, open: sigmoid(z) - y at z = 33.66 is 11 ulps of 1, 1.5% off the derivative (torch's "
+    "BCE-with-logits backward gives the same value); f, computed stably (2.4e-15), shows nothing of the O(1) "
+    "intermediates, so no floor covers the hand value's rounding and the checker FAILs it, naming the true "
+    "derivative. Measuring grad_f's own rounding (its smallest jump along a direction) excused gradients that "
+    "jump at ReLU kinks as well (a wrong relu'(0) became INCONCLUSIVE): not done."))
+def test_right_saturated_logistic_unit_does_not_fail():
+    loss, grads, _, params = saturated_logistic_unit()
+    report = check_gradients(loss, grads, params)
+    assert report.verdict != FAIL, str(report)
+
+
+@pytest.mark.parametrize("bug, tensor", [("x2", "w"), ("sign", "b")])
+def test_wrong_saturated_logistic_unit_fails(bug, tensor):
+    loss, grads, _, params = saturated_logistic_unit(bug=bug)
+    report = check_gradients(loss, grads, params)
+    assert report.verdict == FAIL and report[tensor].status == FAIL, str(report)
