@@ -63,7 +63,10 @@ def judge_elements(ev, key, analytic, grad_key, dtype, estimate: Estimate, rtol,
     user's (None: tolerances.default_rtol per element); atol: absolute floor, scalar or (n,);
     largest_rms: G, the largest RMS of any gradient of the check (tolerances.verification_allowance);
     auto_floor: the part of atol the checker added (not the user), scalar or (n,)."""
-    allowance = tol.verification_allowance(dtype, largest_rms)
+    # (sqrt(eps) G, the rounding level 1000 ulps of G of the gradient's dtype, and of the precision f
+    # computes in): what an element whose hand-written value is 0 or rounding is verified against (_within_cap)
+    allowance = (tol.verification_allowance(dtype, largest_rms), tol.cross_tensor_floor(dtype, largest_rms),
+                 tol.cross_tensor_floor(ev.precision_of(key), largest_rms))
     a = analytic.astype(np.float64).reshape(-1)
     n, numeric_error, steps = estimate.values.copy(), _finite_or_infinite(estimate.errors), estimate.steps.copy()
     rtols = _rtols(estimate, dtype, ev.precision_of(key), rtol, a.size)
@@ -306,11 +309,23 @@ def _within_cap(a, n, numeric_error, allowance, share: float) -> np.ndarray:
     otherwise) of max(|a|, |n|, the tensor's RMS). The stated
     tolerance T + E (``bounds``, floors included) only decides FAIL; a PASS rests on the proven
     bound, never above the cap. An exactly-zero analytic element (a tensor f does not depend on, a
-    bias before a normalization) has no size to be judged against: it is verified where the proven
-    bound is within tolerances.ZERO_SHARE sqrt(eps) G (``allowance`` = sqrt(eps) G)."""
+    bias before a normalization) has no size to be judged against: it is verified where the numerical
+    side cannot tell the gradient from 0 either (|n| <= E) and the proven bound is within
+    tolerances.ZERO_SHARE sqrt(eps) G (``allowance`` = (sqrt(eps) G, rounding level)). Without
+    |n| <= E, a forgotten small term PASSed: a float32 loss with 3e-5 sum(tanh(v)), dv returned as
+    zeros, complex step giving 2.95e-5 exactly (the cross-tensor floor kept it from failing; 2 sqrt(eps32)
+    G = 6.9e-4 G verified it). A hand-written value that is rounding, within the cross-tensor floor
+    (1000 ulps of G: a bias before batch norm computed by hand is 1e-17 G in float64, 1e-8 G in
+    float32, never exactly 0; fuzz finding 20), is indistinguishable from 0 and judged the same way;
+    so is a numerical value within the rounding level of the precision f computes in (1000 ulps of G)."""
+    root_eps_g, rounding_level, numeric_rounding = allowance
     proven = np.abs(a - n) + tol.ESTIMATE_SAFETY * numeric_error
     scale = tol.element_scale(a, n)
-    zero = (a == 0) & (proven <= tol.ZERO_SHARE * allowance)
+    # the numerical side's own rounding level too: complex step through a centering computes a sum that
+    # cancels to 0 (1e-17 G beside terms of size G) and states 100 eps of that tiny value as its error
+    zero = (np.abs(a) <= rounding_level) & (np.abs(n) <= np.maximum(tol.ESTIMATE_SAFETY * numeric_error,
+                                                                    numeric_rounding))
+    zero &= proven <= tol.ZERO_SHARE * root_eps_g
     return (proven <= share * scale) | zero
 
 

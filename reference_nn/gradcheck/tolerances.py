@@ -13,10 +13,11 @@ An element agrees when
     scale = max(|a|, |n|, RMS of the tensor's gradient),  G = largest RMS of any gradient tensor
 
 and it counts as *verified* (judge.py) only if moreover what the estimate proves about it is within the
-cap, |a - n| + E <= VERIFIED_SHARE * scale (0.5%; an exactly-zero a: <= ZERO_SHARE sqrt(eps) G); an
-element that agrees without that is INCONCLUSIVE, one that disagrees is FAIL (after the re-estimates
-and the kink test). eps, the steps and the rounding model are those of the precision f is measured to
-compute in (precision.measure_input_precision: a loss that casts to float32 inside is float32's).
+cap, |a - n| + E <= VERIFIED_SHARE * scale (0.5%; an a that is 0 or rounding, with n unresolved from
+0: <= ZERO_SHARE sqrt(eps) G, judge._within_cap); an element that agrees without that is
+INCONCLUSIVE, one that disagrees is FAIL (after the re-estimates and the kink test). eps, the steps
+and the rounding model are those of the precision f is measured to compute in
+(precision.measure_input_precision: a loss that casts to float32 inside is float32's).
 
 * The per-element part ``max(|a|, |n|)`` makes the test relative where the gradient is sizeable.
 * The tensor RMS floor makes it robust where entries are ~0: an element that is small because of
