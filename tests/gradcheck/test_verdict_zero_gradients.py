@@ -105,3 +105,19 @@ def test_the_small_term_computed_passes(c):
     loss, grads, params = small_term_loss(c, forgot=False)
     report = check_gradients(loss, grads, params)
     assert report.verdict == PASS, str(report)
+
+
+def test_a_planted_error_on_a_zero_float32_input_gradient_is_not_verified():
+    """Fuzz matrix (--examples 500 --seed 0): a layer's input gradient that is 0 by structure (a batch of
+    2 through batch norm), computed in float32 (rounding ~1e-5 G), with a planted one-element error of
+    1.3e-5 G (1.3% of the fuzzer's 1e-3 G floor): verified as 'rounding' when the rounding level was
+    1000 ulps of G (1.2e-4 G in float32); ZERO_ROUNDING_ULPS is 32 (3.8e-6 G)."""
+    from equivalence_tests.strategies_verdicts import VerdictRecipe
+    from equivalence_tests.verdict_fuzz import run_case
+
+    recipe = VerdictRecipe(category="normalization", entry="layer", mode="float32-inside", magnitude="normal",
+                           structure="normalization", hidden="relu", head="mse", bug="one_element", bug_key=0,
+                           bug_size=1.0, bug_index=44, convention="gt", layer_style="attributes", returns_float=True,
+                           n=2, d=1, h=1, k=1, scale=1.0, seed=266)  # fmt: skip
+    outcome = run_case(recipe.build())
+    assert outcome.label == "wrong" and not outcome.false_pass, outcome.describe()
