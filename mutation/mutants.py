@@ -204,8 +204,8 @@ def rerun_survivors(target: str, log: Path | None = None) -> int:
     """Run the target's tests (every stage, the pins first) again against each survivor of the log that is
     not judged equivalent; a survivor they kill is recorded as ``killed after``. The mutant is applied as
     text: the module's line that reads as the record's original is replaced by its mutated line (the
-    module may have changed elsewhere since the run); a survivor whose line is gone (or is not one
-    line, or is not unique) is left as it is and said so. Returns how many it killed."""
+    module may have changed elsewhere since the run); a survivor whose line is gone (or that is not a
+    one-line replacement) is left as it is and said so. Returns how many it killed."""
     log = log or OUTPUT / f"{target}.jsonl"
     records = [json.loads(line) for line in log.read_text().splitlines() if line]
     tree = tree_copy(OUTPUT / "rerun-tree")  # apart from a run's tree: a rerun may go on beside a run
@@ -239,17 +239,19 @@ def test_command(target: str, tree: Path) -> str:
 
 def run_textual_mutant(tree: Path, record: dict, command: str) -> str | None:
     """Apply ``record``'s one-line mutation to its module in ``tree`` by text, run ``command``, restore the
-    module: "killed", "survived", "timeout", or None when the original line is not found exactly once."""
+    module: "killed", "survived", "timeout", or None when the original line is no longer there (a line that
+    occurs several times: the occurrence nearest the record's line number)."""
     if not record["mutated"]:  # a removed line (a decorator): not a one-line replacement
         return None
     path = tree / record["module"]
     source = path.read_text()
     lines = source.splitlines(keepends=True)
     found = [i for i, line in enumerate(lines) if line.strip() == record["original"]]
-    if len(found) != 1:
+    if not found:
         return None
-    line = lines[found[0]]
-    lines[found[0]] = line[: len(line) - len(line.lstrip())] + record["mutated"] + "\n"
+    at = min(found, key=lambda i: abs(i + 1 - record["line"]))  # a repeated line: the one nearest the record's
+    line = lines[at]
+    lines[at] = line[: len(line) - len(line.lstrip())] + record["mutated"] + "\n"
     path.write_text("".join(lines))
     try:
         with subprocess.Popen(command, shell=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
