@@ -4,6 +4,7 @@
     python -m mutation.mutants gradcheck --sample 200 --seed 1  a seeded random sample of them
     python -m mutation.mutants gradcheck --modules diagnosis.py  one module (a quick try)
     python -m mutation.mutants --summary                     the committed counts (mutation/results/)
+    python -m mutation.mutants --summary --update-docs       ... and the README block rewritten from them
 
 ``nox -s mutants`` runs the three targets. Each mutant is one small change of the source made by
 cosmic-ray's operators (``+`` -> ``-``, ``<`` -> ``<=``, a number +-1, ``True`` -> ``False``, a loop
@@ -156,6 +157,10 @@ def run(target: str, sample: int | None, seed: int, only: list[str] | None, dead
     os.environ.update(PYTHONPATH=str(tree), TF_CPP_MIN_LOG_LEVEL="3", OMP_NUM_THREADS="1",
                       OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")  # fmt: skip
     command = test_command(target, tree)
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True,
+                           text=True).stdout.strip()  # fmt: skip
+    commit = commit.strip() + (" with uncommitted changes" if dirty else "")
     started = time.monotonic()
     baseline = subprocess.run(command, shell=True, capture_output=True, text=True)
     if baseline.returncode != 0:
@@ -190,7 +195,8 @@ def run(target: str, sample: int | None, seed: int, only: list[str] | None, dead
                        else "survived" if result.test_outcome == survived else "error")  # fmt: skip
             record = {**job, "key": key, "outcome": outcome, "original": original, "mutated": mutated,
                       "seconds": round(time.monotonic() - begun, 1), "population": population,
-                      "sample": len(jobs), "seed": seed if sample else None}  # fmt: skip
+                      "sample": len(jobs), "seed": seed if sample else None, "commit": commit,
+                      "date": time.strftime("%Y-%m-%d", time.gmtime())}  # fmt: skip
             if outcome == "error":
                 record["output"] = (result.output or "")[-1500:]
             out.write(json.dumps(record) + "\n")
@@ -297,6 +303,8 @@ def summarize(target: str, log: Path) -> dict:
         "kill_rate": counts["killed"] / judged if judged else math.nan, "kill_rate_95ci": [low, high],
         "kill_rate_after": (counts["killed"] + counts["killed after"]) / judged if judged else math.nan,
         "survivors": survivors, "equivalent_survivors": equivalents,
+        "commit": records[0].get("commit") if records else None, "date": records[0].get("date") if records else None,
+        "minutes": round(sum(r["seconds"] for r in records) / 60),
     }  # fmt: skip
 
 
@@ -310,6 +318,39 @@ def readme_line(summary: dict) -> str:
             f"of the non-equivalent {summary['kill_rate']:.0%} (95% CI {low:.0%}-{high:.0%}); "
             f"{summary['killed after']} of the survivors killed by tests added after the run "
             f"({summary['kill_rate_after']:.0%} of this sample, no longer an unbiased estimate).")  # fmt: skip
+
+
+README = ROOT / "README.md"
+README_BEGIN = "<!-- mutation results: written by python -m mutation.mutants --update-docs -->"
+README_END = "<!-- end of mutation results -->"
+
+
+def readme_block(summaries: list[dict], equivalent: list[dict]) -> str:
+    """The README's generated part of 'Mutation testing': each committed summary's line, the survivors judged
+    equivalent (mutation/equivalent.toml) with their reasons, and the survivors not killed."""
+    lines = ["Measured on the shared 2-core machine, single process, `nice`, each run against the commit it names:", ""]
+    for summary in summaries:
+        lines.append(f"- {readme_line(summary)} (commit {summary.get('commit') or '?'}, {summary.get('date') or '?'}, "
+                     f"{summary.get('minutes', '?')} minutes)")  # fmt: skip
+    lines += ["", "Survivors judged equivalent (`mutation/equivalent.toml`; `python -m mutation.mutants` counts them "
+              "apart), each with the reason no input can tell it from the original:", ""]  # fmt: skip
+    lines += [f"- {Path(e['module']).name}: `{e['original']}` -> `{e['mutated']}`: {e['reason']}" for e in equivalent]
+    left = [(summary, s) for summary in summaries for s in summary["survivors"]]
+    lines += ["", "Survivors not killed (what is left; `mutation/results/` has each run's full list):", ""]
+    lines += [f"- {Path(s['module']).name}:{s['line']} `{s['original']}` -> `{s['mutated']}` (seed {summary['seed']})"
+              for summary, s in left] or ["- none"]  # fmt: skip
+    return "\n".join(lines)
+
+
+def update_readme() -> None:
+    """Rewrite the README between README_BEGIN and README_END from mutation/results/ and equivalent.toml."""
+    text = README.read_text()
+    if README_BEGIN not in text or README_END not in text:
+        raise SystemExit(f"README.md has no {README_BEGIN!r} ... {README_END!r} block to rewrite")
+    summaries = [json.loads(path.read_text()) for path in sorted(RESULTS.glob("*.json"))]
+    head, rest = text.split(README_BEGIN, 1)
+    _, tail = rest.split(README_END, 1)
+    README.write_text(f"{head}{README_BEGIN}\n{readme_block(summaries, load_equivalent())}\n{README_END}{tail}")
 
 
 def _where(record: dict) -> dict:
@@ -329,11 +370,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="run the tests again on each non-equivalent survivor of a log (after adding tests); "
                              "with --sample and --seed, that sample's log")
     parser.add_argument("--summary", action="store_true", help="print the README lines of mutation/results/")
-    parser.add_argument("--update-docs", action="store_true", help="write mutation/results/<target>.json")
+    parser.add_argument("--update-docs", action="store_true",
+                        help="write mutation/results/<name>.json and the README's mutation-results block")
     args = parser.parse_args(argv)
     if args.summary:
         for path in sorted(RESULTS.glob("*.json")):
             print(readme_line(json.loads(path.read_text())))
+        if args.update_docs:  # the README block from the committed results, nothing run
+            update_readme()
         return 0
     unknown = [t for t in args.targets if t not in TARGETS]
     if unknown:
@@ -356,6 +400,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.update_docs:
             RESULTS.mkdir(exist_ok=True)
             (RESULTS / f"{name}.json").write_text(text + "\n")
+            update_readme()
         print(readme_line(summary), flush=True)
         for s in summary["survivors"]:
             print(f"  survived {s['module']}:{s['line']} {s['original']!r} -> {s['mutated']!r}")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import tomllib
 
-from mutation.mutants import RESULTS, readme_line
+from mutation.mutants import RESULTS, load_equivalent, readme_block, readme_line
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
@@ -28,3 +28,11 @@ def test_readme_lists_each_equivalent_survivor_with_its_reason():
         row = f"`{entry['original']}` -> `{entry['mutated']}`"
         assert row in README and entry["reason"] in README, (
             f"README should list {entry['module']}: {row}: {entry['reason']}")
+
+
+def test_readme_block_is_the_generated_one():
+    """The block between the README's markers is what ``python -m mutation.mutants --summary --update-docs``
+    writes from the committed results and equivalent.toml (survivors not killed included)."""
+    summaries = [json.loads(path.read_text()) for path in sorted(RESULTS.glob("*.json"))]
+    block = readme_block(summaries, load_equivalent())
+    assert block in README, "README's mutation block is stale: run python -m mutation.mutants --summary --update-docs"

@@ -32,7 +32,9 @@ class Dense:
         elif self.bug == "db_mean":  # a 1/m the loss already applied
             self.db = dout.mean(axis=0)
         elif self.bug == "one_element":
-            self.dW[0, 0] += 1e-3
+            # 1e-2: beyond float32's allowance (sqrt(eps32) = 3.5e-4 relative) for |dW[0, 0]| up to ~30,
+            # whatever the upstream gradients' seed (1e-3 was inside it for the 3.7 another seed gives)
+            self.dW[0, 0] += 1e-2
         return dout @ self.W.T
 
 
