@@ -89,3 +89,15 @@ def test_what_a_passing_direction_rules_out_and_the_rounding_it_expects():
     documented = 4 * float(np.finfo(np.float32).eps) * math.sqrt(float(np.mean(terms * terms)))
     assert math.isclose(single.predicted_rounding(everything), documented, rel_tol=1e-9), (
         f"predicted rounding {single.predicted_rounding(everything)!r}, documented {documented!r}")
+
+
+def test_the_threshold_scales_each_tolerance_by_its_direction_scale():
+    """T = MISS min_i(tol_i c_i) / (4 sqrt|S|) with c_i = max(1, |x_i|) (the module docstring): at weights
+    of 2-4 every c_i > 1, and T is that of tol_i c_i, not of tol_i alone."""
+    x = np.linspace(2.0, 4.0, N)
+    problem = TensorProblem(LossEvaluator(linear, {"w": x.copy()}, np.float64), "w", G.copy(), np.float64,
+                            "complex", None, 0.0, (1, 2))  # fmt: skip
+    everything = np.arange(N)
+    documented = (1 / 8) * float(np.min(problem.tol * np.abs(x))) / (4 * math.sqrt(N))
+    assert math.isclose(problem.tolerance_threshold(everything, N), documented, rel_tol=1e-12), (
+        f"T = {problem.tolerance_threshold(everything, N)!r}, documented {documented!r}")

@@ -24,17 +24,28 @@ def linear(p):
 
 
 def test_the_worst_elements_are_listed_by_error_over_tolerance():
-    """Errors 0.1 at element 50 (|g| = 1000: about 800 tolerances), 3e-3 at 30 and 1e-3 at 10 (about 200
-    and 70 tolerances of an RMS-sized element): worst first by error / tolerance, which is neither index
-    order, nor error order among equal tolerances reversed, nor any order of error ** tolerance."""
+    """Errors 0.01 at element 50 (|g| = 1000: about 80 of its tolerances), 3e-3 at 30 and 1e-3 at 10 (about
+    200 and 70 tolerances of an RMS-sized element): worst first by error / tolerance, (30, 50, 10), which is
+    neither index order, nor error order (50, 30, 10), nor the reverse, nor any order of error ** tolerance."""
     wrong = G.copy()
-    wrong[50] += 0.1
+    wrong[50] += 0.01
     wrong[30] += 3e-3
     wrong[10] += 1e-3
     report = check_gradients(linear, lambda p: {"w": wrong.copy()}, {"w": X.copy()}, method="projection")
     assert report.verdict == FAIL and report["w"].passed is False, f"three planted errors\n{report}"
-    assert "3 wrong element(s) confirmed element-wise, worst (50,), (30,), (10,)" in report["w"].note, (
+    assert "3 wrong element(s) confirmed element-wise, worst (30,), (50,), (10,)" in report["w"].note, (
         f"worst first by error / tolerance: note {report['w'].note!r}")
+
+
+def test_more_than_six_runs_of_wrong_elements_are_counted():
+    """Eight isolated wrong elements of a vector: the note lists the first six runs and says how many there
+    are, "... (8 runs)" (scale._ranges_text, most=6)."""
+    wrong = G.copy()
+    for index in (3, 9, 15, 21, 27, 33, 39, 45):
+        wrong[index] += 0.01
+    report = check_gradients(linear, lambda p: {"w": wrong.copy()}, {"w": X.copy()}, method="projection")
+    assert "at flat indices 3, 9, 15, 21, 27, 33, ... (8 runs) (8 of 64)" in report["w"].note, (
+        f"eight runs: note {report['w'].note!r}")
 
 
 def test_a_pass_by_projections_states_the_miss_probability_of_eight_directions():
@@ -60,6 +71,7 @@ def test_a_floor_that_leaves_projections_coarse_verifies_no_element():
     assert sum(row.inconclusive_reasons.values()) == m and row.n_verified == 0, (
         f"every element unverified: {row.inconclusive_reasons}, {row.n_verified} verified")
     assert "0 element(s) verified by 8 random projections" in row.note, f"note {row.note!r}"
+    assert row.step == 0.0, f"no element was estimated, so no step is reported: step {row.step}"
 
 
 def test_the_advice_for_unresolvable_elements_states_richardsons_cost():

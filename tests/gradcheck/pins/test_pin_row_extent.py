@@ -1,6 +1,7 @@
 """Pin of how group testing follows a block of wrong rows (group_testing._follow_patterns) by its
 effect: from one row with a confirmed wrong element, the neighbouring rows that fail a projection are
-added up and down, to the first and last row of the matrix included (mutation-testing survivors of
+added up and down, to the first and last row of the matrix included, and a column shared by wrong
+elements of two or more rows is named (mutation-testing survivors of
 issue 26: a walk that stops at row 1, tests an empty or shorter row, or never moves)."""
 
 import numpy as np
@@ -35,3 +36,17 @@ def test_a_block_of_wrong_rows_is_followed_from_one_confirmed_element(wrong_rows
     _follow_patterns(problem, out, COLUMNS)
     assert out.wrong_rows == list(wrong_rows), (
         f"rows {wrong_rows} are wrong, row {confirmed_row} confirmed: followed to {out.wrong_rows}")
+
+
+@pytest.mark.parametrize("failing, shared", [
+    ([(0, 3), (1, 3)], [3]),  # two rows share column 3
+    ([(0, 3), (4, 3), (9, 3)], [3]),  # three rows
+    ([(0, 3), (1, 5)], []),  # two rows, no column in common
+])  # fmt: skip
+def test_a_column_shared_by_wrong_elements_of_several_rows_is_named(failing, shared):
+    ev = LossEvaluator(linear, {"W": X.copy()}, np.float64)
+    problem = TensorProblem(ev, "W", G.copy(), np.float64, "complex", None, 0.0, (1, 2))
+    out = SearchOutcome(np.zeros(problem.n, dtype=bool), np.zeros(problem.n, dtype=bool))
+    out.failing = [row * COLUMNS + column for row, column in failing]
+    _follow_patterns(problem, out, COLUMNS)
+    assert out.wrong_columns == shared, f"failing {failing}: columns {out.wrong_columns}, expected {shared}"
