@@ -34,3 +34,13 @@ def test_the_stored_input_gradient_note_only_when_backward_returns_none():
     report = check_layer(LO.AttrDense(4, 3), X)
     assert report.verdict == PASS, f"a right layer\n{report}"
     assert not any("layer.dinputs" in n for n in report.notes), f"backward returned dx: notes {report.notes}"
+
+
+def test_a_read_only_stale_gradient_is_left_alone():
+    """Before the first call the checker zeroes a layer's stale float gradients (a layer that accumulates,
+    dW += ..., must report one pass) and puts them back; a read-only one (a broadcast placeholder) cannot
+    be written and is left as it is: the check runs and passes."""
+    layer = LO.AttrDense(4, 3)
+    layer.dW = np.broadcast_to(1.0, layer.W.shape)  # read-only, nonzero
+    report = check_layer(layer, X)
+    assert report.verdict == PASS and "W" in report.results, f"a read-only placeholder dW\n{report}"

@@ -50,3 +50,19 @@ def test_a_column_shared_by_wrong_elements_of_several_rows_is_named(failing, sha
     out.failing = [row * COLUMNS + column for row, column in failing]
     _follow_patterns(problem, out, COLUMNS)
     assert out.wrong_columns == shared, f"failing {failing}: columns {out.wrong_columns}, expected {shared}"
+
+
+def test_following_a_block_stops_after_sixty_four_row_tests():
+    """EXTENT_TESTS = 64 row tests per tensor (group_testing's budget for following a pattern): from row 0
+    of a 100-row matrix whose first 90 rows are wrong, rows 1..64 are tested and added, then it stops."""
+    rows = 100
+    gradient = np.random.default_rng(12).uniform(0.5, 1.5, (rows, 2))
+    x = np.random.default_rng(13).uniform(-0.9, 0.9, (rows, 2))
+    analytic = gradient.copy()
+    analytic[:90] *= 1.01
+    ev = LossEvaluator(lambda p: np.sum(gradient * p["W"]), {"W": x}, np.float64)
+    problem = TensorProblem(ev, "W", analytic, np.float64, "complex", None, 0.0, (1, 2))
+    out = SearchOutcome(np.zeros(problem.n, dtype=bool), np.zeros(problem.n, dtype=bool))
+    out.failing = [1]  # row 0, column 1 confirmed wrong
+    _follow_patterns(problem, out, 2)
+    assert out.wrong_rows == list(range(65)), f"followed to rows {out.wrong_rows[0]}..{out.wrong_rows[-1]}"
