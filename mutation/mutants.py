@@ -152,7 +152,7 @@ def run(target: str, sample: int | None, seed: int, only: list[str] | None, dead
     from cosmic_ray.work_item import MutationSpec, TestOutcome
 
     OUTPUT.mkdir(parents=True, exist_ok=True)
-    tree = tree_copy(OUTPUT / "tree")
+    tree = tree_copy(OUTPUT / f"tree-{log_name(target, sample, seed)}")  # one per run: runs may go on side by side
     os.chdir(tree)
     os.environ.update(PYTHONPATH=str(tree), TF_CPP_MIN_LOG_LEVEL="3", OMP_NUM_THREADS="1",
                       OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")  # fmt: skip
