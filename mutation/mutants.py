@@ -292,7 +292,7 @@ def summarize(target: str, log: Path) -> dict:
             outcome = "equivalent"
             equivalents.append({**_where(record), "reason": entry["reason"]})
         elif outcome == "survived":
-            survivors.append(_where(record))
+            survivors.append({**_where(record), "line_still_in_code": _line_in_code(record)})
         counts[outcome] += 1
     judged = counts["killed"] + counts["killed after"] + counts["survived"]
     low, high = wilson(counts["killed"], judged)  # the sample's first pass: its survivors then got tests
@@ -337,8 +337,9 @@ def readme_block(summaries: list[dict], equivalent: list[dict]) -> str:
     lines += [f"- {Path(e['module']).name}: `{e['original']}` -> `{e['mutated']}`: {e['reason']}" for e in equivalent]
     left = [(summary, s) for summary in summaries for s in summary["survivors"]]
     lines += ["", "Survivors not killed (what is left; `mutation/results/` has each run's full list):", ""]
-    lines += [f"- {Path(s['module']).name}:{s['line']} `{s['original']}` -> `{s['mutated']}` (seed {summary['seed']})"
-              for summary, s in left] or ["- none"]  # fmt: skip
+    lines += [f"- {Path(s['module']).name}:{s['line']} `{s['original']}` -> `{s['mutated']}` (seed {summary['seed']}"
+              + ("" if s.get("line_still_in_code", True) else "; its line has changed since: gone")
+              + ")" for summary, s in left] or ["- none"]  # fmt: skip
     return "\n".join(lines)
 
 
@@ -351,6 +352,12 @@ def update_readme() -> None:
     head, rest = text.split(README_BEGIN, 1)
     _, tail = rest.split(README_END, 1)
     README.write_text(f"{head}{README_BEGIN}\n{readme_block(summaries, load_equivalent())}\n{README_END}{tail}")
+
+
+def _line_in_code(record: dict) -> bool:
+    """Whether the survivor's original line is still in its module (else the code changed since the run)."""
+    path = ROOT / record["module"]
+    return path.exists() and record["original"] in {line.strip() for line in path.read_text().splitlines()}
 
 
 def _where(record: dict) -> dict:
