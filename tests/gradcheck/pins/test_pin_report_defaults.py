@@ -1,15 +1,56 @@
-"""Pin of GradientReport's default seed (report.py), by what a report built without one says (a
-mutation-testing survivor of issue 26): the checker's default seed is 0 (check_gradients(seed=0)), so a
-report assembled from results without a seed says seed=0, as a default check's does."""
+"""Pins of the report classes' defaults and of a few one-line contracts, by what a user sees (mutation-testing
+survivors of issue 26): a report assembled without a seed or evaluation count says 0, as a default check
+does; fn of check_value_and_grad must return exactly (loss, grads); a layer checked through methods not
+named forward/backward is said so."""
 
 import numpy as np
+import pytest
 
-from reference_nn.gradcheck import GradientReport, check_gradients
+from reference_nn.gradcheck import (GradientReport, ParameterResult, TaylorReport, check_gradients, check_layer,
+                                    check_value_and_grad, taylor_test)  # fmt: skip
+
+W = np.array([0.5, -1.0])
+
+
+def square(p):
+    return float((p["w"] ** 2).sum())
+
+
+def square_grad(p):
+    return {"w": 2 * p["w"]}
 
 
 def test_a_report_without_a_seed_says_the_default_seed():
-    default = check_gradients(lambda p: float((p["w"] ** 2).sum()), lambda p: {"w": 2 * p["w"]},
-                              {"w": np.array([0.5, -1.0])})  # fmt: skip
+    default = check_gradients(square, square_grad, {"w": W.copy()})
     built = GradientReport(default.results, default.method)
     assert built.seed == default.seed == 0, f"seed {built.seed}, a default check's {default.seed}"
     assert "seed=0" in str(built).splitlines()[0], f"header {str(built).splitlines()[0]!r}"
+
+
+def test_results_assembled_without_counts_say_no_evaluations():
+    taylor = taylor_test(square, square_grad, {"w": W.copy()})
+    assert TaylorReport(taylor.results).n_evaluations == 0, "a Taylor report built from results alone: 0 evaluations"
+    row = ParameterResult("w", "w", (2,), "float64", "float64", "complex", 1e-20, "PASS", 0.0, 0.0, (0,), 1.0, 1.0,
+                          0.0, 1e-8, 2)  # fmt: skip
+    assert row.n_evaluations == 0 and row.n_failed == 0 and row.n_inconclusive == 0, (
+        f"a row built without counts: {row.n_evaluations} evaluations, {row.n_failed} failed")
+
+
+def test_fn_must_return_exactly_loss_and_grads():
+    def three(params):
+        return square(params), square_grad(params), "extra"
+
+    with pytest.raises(TypeError, match=r"fn must return \(loss, grads\); got tuple of length 3"):
+        check_value_and_grad(three, {"w": W.copy()})
+
+
+def test_a_layer_checked_through_other_method_names_is_said_so():
+    class Doubler:
+        def call(self, x):
+            return 2 * x
+
+        def grad(self, dout):
+            return 2 * dout
+
+    report = check_layer(Doubler(), np.array([[0.5, -1.0]]), forward="call", backward="grad")
+    assert "called layer.call and layer.grad" in report.notes, f"notes {report.notes}"
