@@ -18,6 +18,7 @@ from reference_nn.gradcheck import FAIL, INCONCLUSIVE, PASS
 from reference_nn.gradcheck.batched import batched_numerical_gradient, check_model_gradients
 from reference_nn.gradcheck.report import FLOOR_TOO_LARGE
 from reference_nn.layers import Sigmoid
+from reference_nn.losses import MSE
 from reference_nn.model import compute_cost, model_backward, model_forward
 
 EPS = np.finfo(np.float64).eps
@@ -183,3 +184,27 @@ def test_a_sigmoid_named_at_run_time_is_fused_with_bce_like_the_reference():
     for activations in (["tanh", "sigmoid"], ["tanh", RuntimeNamedSigmoid()]):
         report = check_model_gradients(params, X, Y, activations, loss, l2, method="complex")
         assert report.verdict == PASS, f"saturated sigmoid + bce, output {activations[-1]!r}\n{report}"
+
+
+def test_a_users_loss_named_like_a_built_in_one_is_evaluated_by_its_own_value():
+    """A user's Loss subclass keeps the name "mse" but halves the cost: the batched evaluator calls its
+    value() for every perturbed copy (only the built-in classes get the batched formulas), so the check of
+    its own gradient (half of MSE's) passes instead of stopping at the unperturbed point's mismatch."""
+
+    class HalfMSE(MSE):
+        def value(self, AL, Y):
+            return 0.5 * super().value(AL, Y)
+
+        def gradient(self, AL, Y):
+            return 0.5 * super().gradient(AL, Y)
+
+    params, X, Y, activations, _, l2 = model("sigmoid-identity/mse")
+    report = check_model_gradients(params, X, Y, activations, HalfMSE(), l2, method="complex")
+    assert report.verdict == PASS, f"a user's HalfMSE named mse\n{report}"
+
+
+def test_complex_parameters_are_refused():
+    params, X, Y, activations, loss, l2 = model("tanh-sigmoid/bce/l2")
+    params = {k: v.astype(np.complex128) for k, v in params.items()}
+    with pytest.raises(TypeError, match=r"params\['W1'\] must have dtype in \(float32, float64\), got dtype complex128"):
+        check_model_gradients(params, X, Y, activations, loss, l2)

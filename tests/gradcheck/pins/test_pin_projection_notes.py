@@ -56,6 +56,11 @@ def test_a_pass_by_projections_states_the_miss_probability_of_eight_directions()
     found = re.search(r"passes all of them with probability < (\S+)\)", report["w"].note)
     assert found, f"a PASS by projections should state its miss probability: {report['w'].note!r}"
     assert found.group(1) == f"{(1 / 8) ** 8:.0e}", f"stated {found.group(1)}, expected (1/8)^8 = 6e-08"
+    share = re.search(r"each to (\S+) x the gradient RMS \((\S+)\) per element", report["w"].note)
+    rms = float(np.sqrt(np.mean(G * G)))
+    # both figures are printed to 2 digits: 10% covers their rounding; share / RMS would be off by RMS^2
+    assert share and abs(float(share.group(2)) - float(share.group(1)) * rms) <= 0.1 * float(share.group(1)) * rms, (
+        f"the absolute figure is the share x RMS(g) = {rms:.3g}: {report['w'].note!r}")
 
 
 def test_a_floor_that_leaves_projections_coarse_verifies_no_element():

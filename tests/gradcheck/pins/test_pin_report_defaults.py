@@ -6,8 +6,15 @@ named forward/backward is said so."""
 import numpy as np
 import pytest
 
-from reference_nn.gradcheck import (GradientReport, ParameterResult, TaylorReport, check_gradients, check_layer,
-                                    check_value_and_grad, taylor_test)  # fmt: skip
+from reference_nn.gradcheck import (
+    GradientReport,
+    ParameterResult,
+    TaylorReport,
+    check_gradients,
+    check_layer,
+    check_value_and_grad,
+    taylor_test,
+)
 
 W = np.array([0.5, -1.0])
 
