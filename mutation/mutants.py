@@ -2,6 +2,7 @@
 
     python -m mutation.mutants gradcheck                      every mutant of reference_nn/gradcheck
     python -m mutation.mutants gradcheck --sample 200 --seed 1  a seeded random sample of them
+    python -m mutation.mutants gradcheck --rerun-survivors --seed 1  its survivors against today's tests
     python -m mutation.mutants gradcheck --modules diagnosis.py  one module (a quick try)
     python -m mutation.mutants --summary                     the committed counts (mutation/results/)
     python -m mutation.mutants --summary --update-docs       ... and the README block rewritten from them
@@ -15,12 +16,14 @@ run past TIMEOUT_S (an infinite loop: counted apart, not as killed). A survivor 
 apart from the original is *equivalent*; mutation/equivalent.toml lists each one with its reason, and
 the kill rate is killed / (all - equivalent - timeout).
 
-The sources are mutated in a copy of the working tree (refnn-output/mutants/tree), never in place, so
-an interrupted run leaves the checkout untouched. Results are appended per mutant to
+The sources are mutated in a copy of the working tree (refnn-output/mutants/tree-<name>), never in place,
+so an interrupted run leaves the checkout untouched. Results are appended per mutant to
 refnn-output/mutants/<name>.jsonl, <name> = <target>-seed<seed> for a sample (a rerun resumes where it stopped:
 same code, same seed); with --update-docs the summary is also written to mutation/results/<name>.json
-(committed). ``--rerun-survivors --seed S`` runs the tests again on that sample's survivors (after tests were
-written for them): the kill rate stays the first pass's, the rerun's is reported beside it, biased.
+(committed), and the README's block between its mutation-results markers is rewritten from every committed
+summary. ``--rerun-survivors --seed S`` runs every test stage again on that sample's survivors not judged
+equivalent, applying each by its line's text (after tests were written for them): the kill rate stays
+the first pass's, the rerun's is reported beside it, biased.
 
 Operators left out: the bitwise and shift replacements of arithmetic operators (``a / b`` -> ``a ^ b``)
 raise TypeError on every float and would count as cheap kills, inflating the rate.
