@@ -44,3 +44,25 @@ def test_a_read_only_stale_gradient_is_left_alone():
     layer.dW = np.broadcast_to(1.0, layer.W.shape)  # read-only, nonzero
     report = check_layer(layer, X)
     assert report.verdict == PASS and "W" in report.results, f"a read-only placeholder dW\n{report}"
+
+
+def test_a_parameter_dict_may_hold_other_values_before_the_arrays():
+    """``self.params = {"name": "dense", "W": ..., "b": ...}``: entries that are not arrays are skipped while
+    looking for arrays (the first entry is a string), and W, b are found and checked."""
+
+    class NamedDense:
+        def __init__(self):
+            rng = np.random.default_rng(3)
+            self.params = {"name": "dense", "W": rng.standard_normal((4, 3)), "b": np.zeros(3)}
+            self.grads = {}
+
+        def forward(self, x):
+            self.x = x
+            return x @ self.params["W"] + self.params["b"]
+
+        def backward(self, dout):
+            self.grads = {"W": self.x.T @ dout, "b": dout.sum(axis=0)}
+            return dout @ self.params["W"].T
+
+    report = check_layer(NamedDense(), X)
+    assert report.verdict == PASS and list(report.results) == ["input", "W", "b"], f"params with a name\n{report}"
