@@ -154,7 +154,9 @@ def complex_step(ev: LossEvaluator, key: str) -> Estimate:
         # abs on some path): only the support probe's real differences tell them apart, and they checked
         # sum_i g_i v_i to within its window. An erased element can hide a derivative of up to window / |v_i|
         # (a saturated exp(-|z|) sigmoid: complex 0 where the derivative was -6.6e-14, real differences
-        # unable to resolve it, and the right value FAILed against an error bound of 0).
+        # unable to resolve it, and the right value FAILed against an error bound of 0). Not where the probe's
+        # real differences were exactly 0 (f bit-identical under every real move of the tensor: flat in it,
+        # a dead ReLU unit, where exact zeros are the derivative and a window would leave G = 0 unverifiable).
         window, weights = ev.complex_probe[key]
         zero = values == 0
         errors[zero] = window / tol.ESTIMATE_SAFETY / weights[zero]  # judged with ESTIMATE_SAFETY x errors
@@ -296,6 +298,7 @@ def complex_step_support(ev: LossEvaluator, key: str, direction: np.ndarray) -> 
             f"complex step gave {by_complex:.6g} along a probe direction where real differences give "
             f"{float(real.values):.6g} (f uses abs, max, .real or conj on its input, or has a kink here)"
         ), False
-    window = 10.0 * float(accepted.errors) + 1e-6 * max(abs(by_complex), abs(float(accepted.values)))
-    ev.complex_probe[key] = (window, np.abs(np.asarray(direction, dtype=np.float64)).reshape(-1))
+    if float(accepted.values) != 0.0:  # 0.0 exactly: f did not change under any real move (a dead ReLU unit)
+        window = 10.0 * float(accepted.errors) + 1e-6 * max(abs(by_complex), abs(float(accepted.values)))
+        ev.complex_probe[key] = (window, np.abs(np.asarray(direction, dtype=np.float64)).reshape(-1))
     return None, False

@@ -277,3 +277,25 @@ def test_wrong_saturated_logistic_unit_fails(bug, tensor):
     loss, grads, _, params = saturated_logistic_unit(bug=bug)
     report = check_gradients(loss, grads, params)
     assert report.verdict == FAIL and report[tensor].status == FAIL, str(report)
+
+
+def test_right_dead_relu_layer_passes_on_exact_zeros():
+    """Every gradient exactly 0 (all pre-activations negative): complex step's exact zeros verify it. The
+    probe window given to exact zeros (finding 18's rule) is not applied where real differences were
+    exactly 0 too (f bit-identical under every real move: flat): with G = 0 nothing else verifies, and
+    13 right dead-unit cases of the fuzz matrix's huge category had turned INCONCLUSIVE."""
+
+    def forward(x, W, b):
+        z = x @ W + b
+        return z * (z > 0), (x, W, z)
+
+    def backward(dout, cache):
+        x, W, z = cache
+        dz = dout * (z > 0)
+        return dz @ W.T, x.T @ dz, dz.sum(axis=0)
+
+    x = np.array([[0.3, -1.2, 0.8], [1.1, 0.4, -0.6]])
+    W, b = np.array([[0.5, -0.3], [0.2, 0.7], [-0.4, 0.1]]), np.array([-5.0, -4.0])
+    assert np.all(x @ W + b < -1), "every unit must be dead"
+    report = check_vjp(forward, backward, x, W, b)
+    assert report.verdict == PASS, str(report)
