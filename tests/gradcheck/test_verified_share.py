@@ -2,6 +2,8 @@
 coarser than the default cap (the framework adapters pass 4 bfloat16 ulps); never wide enough to
 verify a 5% error, and refused in one line when out of range."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -44,3 +46,11 @@ def test_out_of_range_cap_is_a_one_line_error_naming_the_argument(share, error):
     with pytest.raises(error, match=r"^verified_share must") as info:
         check_gradients(loss, grad, PARAMS, verified_share=share)
     assert "\n" not in str(info.value), f"not one line: {info.value}"
+
+
+def test_readme_states_the_widest_cap_the_code_enforces():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    stated = f"never above **{100 * MAX_VERIFIED_SHARE:.1f}%** (4 x 2^-7)"
+    assert stated in readme.replace("\n  ", " "), f"README's verified_share paragraph must say: {stated}"
+    with pytest.raises(ValueError, match="verified_share"):
+        check_gradients(loss, grad, PARAMS, verified_share=np.nextafter(MAX_VERIFIED_SHARE, 1.0))
