@@ -25,7 +25,7 @@ import numpy as np
 from .. import tolerances as tol
 from ..arguments import contract_scale
 from ..check import check_gradients
-from ..report import FAIL, GradientReport
+from ..report import FAIL, PASS, GradientReport
 from ..vjp import UPSTREAM_SEED
 from .base import Prepared, run_user
 from .contracts import run_contracts
@@ -73,7 +73,7 @@ def check_framework(adapter, prepared: Prepared, *, order: int = 1, seed: int = 
     if shapes_fail:  # gradients of the wrong shape cannot be compared element by element
         base = GradientReport({}, options.get("method", "auto"), seed, 0, [], [])
     else:
-        base = _first_order(adapter, values, outs, douts, driven, gradient_dtypes, seed, options)
+        base = _first_order_by_precision(adapter, values, outs, douts, driven, gradient_dtypes, seed, options)
     report = FrameworkReport.from_report(base, contracts, adapter.framework)
     report.notes[:0] = [_upstream_note(outs, driven, seed), *prepared.notes]
     if prepared.static:
@@ -88,9 +88,37 @@ def check_framework(adapter, prepared: Prepared, *, order: int = 1, seed: int = 
     return report
 
 
-def _first_order(adapter, values, outs, douts, driven, gradient_dtypes, seed, options) -> GradientReport:
-    """check_gradients on L(x) = sum_k <out_k(x), dout_k> against the framework's backward."""
+def _first_order_by_precision(adapter, values, outs, douts, driven, gradient_dtypes, seed, options) -> GradientReport:
+    """float64 inputs: _first_order. Below float64: the rule's math in float64 first where fn runs in
+    float64 on float64 copies, then the low-precision run against that verified gradient
+    (float64_rule.py); the direct check at the low precision where that is not possible."""
+    if all(np.dtype(d) == np.float64 for d in gradient_dtypes.values()):
+        return _first_order(adapter, values, outs, douts, driven, gradient_dtypes, seed, options)
+    from . import float64_rule as rule
+
+    wide = rule.float64_copies(values)
+    runs, why_not, refused = rule.runs_in_float64(adapter, wide, driven)
+    if not runs:
+        base = _first_order(adapter, values, outs, douts, driven, gradient_dtypes, seed, options, narrow=refused)
+        base.notes.append(f"the rule's math not checked in float64 apart: {why_not}")
+        return base
+    in_float64 = rule.check_rule_in_float64(_first_order, adapter, wide, douts, driven, seed, options)
+    if in_float64.verdict == PASS:
+        low = rule.compare_with_float64_rule(adapter, values, wide, douts, gradient_dtypes,
+                                             options.get("verified_share"), seed)  # fmt: skip
+        return rule.merged(low, in_float64)
+    return rule.merged(_first_order(adapter, values, outs, douts, driven, gradient_dtypes, seed, options), in_float64)
+
+
+def _first_order(adapter, values, outs, douts, driven, gradient_dtypes, seed, options, narrow=False) -> GradientReport:
+    """check_gradients on L(x) = sum_k <out_k(x), dout_k> against the framework's backward. narrow:
+    fn refuses float64, so the float64 points check_gradients evaluates at are rounded to float32
+    first (the tensors' own dtypes hold them from there): a loss that casts inside, as precision.py
+    measures it."""
     def loss(theta):
+        if narrow:
+            theta = {n: v.astype(np.float32) if v.dtype == np.float64 and np.dtype(gradient_dtypes[n]) != np.float64
+                     else v for n, v in theta.items()}  # fmt: skip
         outputs = run_user("f", adapter.outputs, theta)
         total = contract([outputs[k] for k in driven], [douts[k] for k in driven])
         if any(outputs[k].dtype in (np.float32, np.complex64) for k in driven):

@@ -1,0 +1,126 @@
+"""A low-precision rule checked in two steps where its forward also runs in float64.
+
+A float32 / bfloat16 / float16 backward compared with numerical derivatives directly is judged by
+what its dtype can resolve: a bfloat16 gradient is rounded to 0.4% of itself, so its cap is 4 ulps
+(3.1%) of max(|g|, the tensor's RMS), and a 10% error in one small element can sit inside that; at
+100k+ elements the numerical side also needs thousands of evaluations at that precision. When fn
+computes in float64 on float64 copies of the same (quantized) inputs, the question splits:
+
+1. **The rule's math**, in float64: check_gradients on the float64 copies (the framework's backward
+   in float64 against this checker's numerical derivatives), every element verified to within
+   RULE_SHARE of max(|g|, |n|, RMS). A wrong element, a missing term, a factor is FAIL here, named,
+   at any size: these are bugs of the rule, whatever dtype runs it.
+2. **The low-precision run**, against that verified float64 gradient g64, element by element (one
+   backward, no numerical derivatives): |g_low - g64| must stay within (cap - RULE_SHARE) of
+   max(|g64|, |g_low|, RMS(g64)), cap the share a PASS at that dtype is held to; the RULE_SHARE
+   deducted is what step 1 leaves open about g64, so each element's distance from the true gradient
+   is within the cap. A tensor whose float64 gradient is exactly zero everywhere has no size of its
+   own: ZERO_SHARE sqrt(eps) of the largest RMS, as the verdict contract says for exact zeros.
+
+Only when step 1 is PASS does step 2 replace the direct check; otherwise (fn does not run in float64,
+or the float64 check is FAIL or INCONCLUSIVE) the direct check runs as before, beside step 1's
+results, so a FAIL of the math still names its element.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import tolerances as tol
+from ..report import FAIL, PASS, GradientReport, ParameterResult
+from ..validation import UserCodeError
+from .base import run_user
+
+# The cap the float64 check of the rule is held to: 0.1% of max(|g|, |n|, RMS). Right float64 rules
+# verify far below it (errors ~1e-8 of the RMS by complex step or Richardson), and it leaves 0.4 of
+# the 0.5% default cap (float32, float16) and 3.0 of bfloat16's 3.1% for the low-precision run.
+RULE_SHARE = 1e-3
+SUFFIX = " (rule in float64)"
+
+
+def float64_copies(values: dict) -> dict:
+    return {name: np.asarray(v, dtype=np.float64) for name, v in values.items()}
+
+
+def runs_in_float64(adapter, wide: dict, driven: list) -> tuple[bool, str, bool]:
+    """(whether fn's driven outputs are float64 on float64 copies, the reason when not, whether fn
+    raised on them: then every evaluation must be at the inputs' own dtypes)."""
+    try:
+        outs = run_user("f", adapter.outputs, wide)
+    except UserCodeError as error:
+        return False, f"fn raised on float64 copies of its inputs ({error}); evaluated at their own dtypes", True
+    narrow = [f"output{k} {np.asarray(outs[k]).dtype}" for k in driven if np.asarray(outs[k]).dtype != np.float64]
+    return (not narrow), ("fn computes below float64 on float64 copies: " + ", ".join(narrow)) if narrow else "", False
+
+
+def check_rule_in_float64(first_order, adapter, wide: dict, douts: list, driven: list, seed: int,
+                          options: dict) -> GradientReport:  # fmt: skip
+    """Step 1: first_order (common._first_order) on the float64 copies, at RULE_SHARE; results renamed."""
+    outs = run_user("f", adapter.outputs, wide)
+    judged = {**options, "verified_share": min(RULE_SHARE, options.get("verified_share") or RULE_SHARE)}
+    report = first_order(adapter, wide, outs, douts, driven, dict.fromkeys(wide, np.dtype(np.float64)), seed,
+                         judged)  # fmt: skip
+    renamed = {}
+    for name, result in report.results.items():
+        result.name = result.gradient_key = name + SUFFIX
+        renamed[result.name] = result
+    report.results = renamed
+    report.notes = [f"rule in float64: {n}" for n in report.notes]
+    report.problems = [f"rule in float64: {p}" for p in report.problems]
+    return report
+
+
+def compare_with_float64_rule(adapter, values: dict, wide: dict, douts: list, precisions: dict,
+                              verified_share: float | None, seed: int) -> GradientReport:  # fmt: skip
+    """Step 2: the backward at the inputs' own dtypes against the (verified) float64 backward."""
+    low = run_user("grad_f", adapter.vjp, values, douts).grads
+    high = run_user("grad_f", adapter.vjp, wide, douts).grads
+    dense = {n: _dense(high.get(n), wide[n]) for n in wide}
+    largest_rms = max((_rms(g) for g in dense.values()), default=0.0)
+    results = {}
+    for name in values:
+        g64, g = dense[name], _dense(low.get(name), wide[name])
+        dtype = np.dtype(precisions[name])
+        cap = verified_share if verified_share is not None else max(tol.VERIFIED_SHARE, 4 * tol.eps(dtype))
+        share = cap - RULE_SHARE
+        rms = _rms(g64)
+        scale = np.maximum(np.maximum(np.abs(g64), np.abs(g)), rms) if rms > 0 else np.full(g.shape, largest_rms)
+        allowed = share * scale if rms > 0 else tol.ZERO_SHARE * np.sqrt(tol.eps(dtype)) * scale
+        error = np.abs(g - g64)
+        bad = ~np.isfinite(g) | (error > allowed)
+        ratio_all = np.where(allowed > 0, error / np.where(allowed > 0, allowed, 1.0), np.where(error > 0, np.inf, 0))
+        ratio_all = np.where(np.isfinite(g), ratio_all, np.inf)
+        worst = tuple(int(i) for i in np.unravel_index(int(np.argmax(ratio_all)), g.shape)) if g.size else None
+        results[name] = ParameterResult(
+            name=name, gradient_key=name, shape=wide[name].shape, dtype=dtype.name, eval_dtype="float64",
+            method="vs float64 rule", step=float("nan"), status=FAIL if bad.any() else PASS,
+            max_abs_error=float(error.max()) if g.size else 0.0,
+            max_rel_error=float(error.max()) / max(float(np.abs(g64).max()), np.finfo(float).tiny) if g.size else 0.0,
+            worst_index=worst, analytic=float(g[worst]) if worst is not None else float("nan"),
+            numeric=float(g64[worst]) if worst is not None else float("nan"), numeric_error=0.0,
+            tolerance=float(allowed[worst]) if worst is not None else 0.0, n_elements=int(g.size),
+            n_failed=int(bad.sum()), error_ratio=float(ratio_all.max()) if g.size else 0.0,
+            note=f"{dtype.name} backward against the float64 backward of the same rule (verified to "
+                 f"{RULE_SHARE:.1%}): within {share:.2%} of max(|g|, RMS)")
+    note = (f"{', '.join(sorted({np.dtype(d).name for d in precisions.values()}))} run judged against the rule's own "
+            f"float64 gradient, which is verified first (\"{SUFFIX.strip(' ()')}\")")
+    return GradientReport(results, "vs float64 rule", seed, 0, [note], [])
+
+
+def merged(first: GradientReport, second: GradientReport) -> GradientReport:
+    """One report with both checks' results, notes, problems and evaluations."""
+    return GradientReport({**first.results, **second.results}, first.method, first.seed,
+                          first.n_evaluations + second.n_evaluations, first.notes + second.notes,
+                          first.problems + second.problems, {**first.cost, **second.cost})  # fmt: skip
+
+
+def _dense(grad, like) -> np.ndarray:
+    return np.zeros(like.shape) if grad is None else np.asarray(grad, dtype=np.float64)
+
+
+def _rms(x: np.ndarray) -> float:
+    """Root mean square, scaled by the largest |x| first (no overflow of the squares near 1e154)."""
+    largest = float(np.max(np.abs(x))) if x.size else 0.0
+    if largest == 0.0 or not np.isfinite(largest):
+        return largest
+    return largest * float(np.sqrt(np.mean(np.square(x / largest))))
