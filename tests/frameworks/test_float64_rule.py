@@ -171,3 +171,42 @@ def test_a_bias_whose_gradient_is_exactly_zero_passes_in_bfloat16():
     report = check_torch(CenteredPlusBias.apply, x, b)
     assert report.verdict == PASS, f"a right rule with an exactly-zero bias gradient must PASS\n{report}"
     assert report["b"].status == PASS, f"b's gradient is 0 up to bfloat16 rounding\n{report}"
+
+
+def test_readme_states_the_shares_the_code_uses():
+    from pathlib import Path
+
+    from reference_nn.gradcheck import tolerances as tol
+
+    readme = " ".join((Path(__file__).resolve().parents[2] / "README.md").read_text().split())
+    rule = f"every element verified to {RULE_SHARE:.1%} of max(|g|, RMS)"
+    caps = f"({tol.VERIFIED_SHARE:.1%}; bfloat16 4 ulps = {4 * 2.0**-7:.1%}) less the {RULE_SHARE:.1%}"
+    assert rule in readme and caps in readme, f"README's two-step paragraph must say: {rule!r} and {caps!r}"
+
+
+class _DetachedSiLU(torch.autograd.Function):
+    """SiLU whose backward uses a sigmoid saved detached from forward: right at order 1, its
+    derivative (the double backward) misses ds/dx."""
+
+    @staticmethod
+    def forward(ctx, x):
+        s = torch.sigmoid(x)
+        ctx.save_for_backward(x, s.detach())
+        return x * s
+
+    @staticmethod
+    def backward(ctx, g):
+        x, s = ctx.saved_tensors
+        return g * (s + x * s * (1 - s))
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float32], ids=str)
+def test_order_two_below_float64_checks_the_double_backward_in_float64_first(dtype):
+    right = check_torch(silu().apply, _x(300, dtype), order=2)
+    assert right.verdict == PASS, f"a right SiLU at order 2 must PASS ({dtype})\n{right}"
+    assert right["x (rule in float64) (order 2)"].status == PASS, f"double backward verified in float64\n{right}"
+    assert right["x (order 2)"].method == "vs float64 rule", f"then the {dtype} one against it\n{right}"
+    wrong = check_torch(_DetachedSiLU.apply, _x(300, dtype), order=2)
+    assert wrong["x"].status == PASS, f"order 1 is right\n{wrong}"
+    assert wrong.verdict == FAIL and wrong["x (rule in float64) (order 2)"].status == FAIL, (
+        f"a detached saved sigmoid must FAIL at order 2 in float64 ({dtype})\n{wrong}")

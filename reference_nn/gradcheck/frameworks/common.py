@@ -79,9 +79,8 @@ def check_framework(adapter, prepared: Prepared, *, order: int = 1, seed: int = 
     if prepared.static:
         report.notes.insert(1, f"passed unchanged on every call: {', '.join(prepared.static)}")
     if order == 2 and not shapes_fail:
-        from .second_order import check_second_order
-
-        report.add_second_order(check_second_order(adapter, values, douts, gradient_dtypes, seed, options))
+        report.add_second_order(_second_order_by_precision(adapter, values, douts, driven, gradient_dtypes, seed,
+                                                           options))  # fmt: skip
     for extra in extra_checks if not shapes_fail else ():
         report.add_results(extra(values, douts))
     del first
@@ -108,6 +107,27 @@ def _first_order_by_precision(adapter, values, outs, douts, driven, gradient_dty
                                              options.get("verified_share"), seed)  # fmt: skip
         return rule.merged(low, in_float64)
     return rule.merged(_first_order(adapter, values, outs, douts, driven, gradient_dtypes, seed, options), in_float64)
+
+
+def _second_order_by_precision(adapter, values, douts, driven, gradient_dtypes, seed, options) -> GradientReport:
+    """order=2 as _first_order_by_precision does order 1: the double backward's math in float64 first
+    where fn runs in float64, then its low-precision run against it; else directly."""
+    from . import float64_rule as rule
+    from .second_order import check_second_order, compare_double_backward
+
+    if all(np.dtype(d) == np.float64 for d in gradient_dtypes.values()):
+        return check_second_order(adapter, values, douts, gradient_dtypes, seed, options)
+    wide = rule.float64_copies(values)
+    if not rule.runs_in_float64(adapter, wide, driven)[0]:
+        return check_second_order(adapter, values, douts, gradient_dtypes, seed, options)
+    in_float64 = rule.renamed(check_second_order(adapter, wide, douts, dict.fromkeys(wide, np.dtype(np.float64)),
+                                                 seed, rule.rule_options(options), wide=True))  # fmt: skip
+    if in_float64.verdict == PASS:
+        low = compare_double_backward(adapter, values, wide, douts, gradient_dtypes, options.get("verified_share"),
+                                      seed)  # fmt: skip
+    else:
+        low = check_second_order(adapter, values, douts, gradient_dtypes, seed, options)
+    return rule.merged(low, in_float64)
 
 
 def _first_order(adapter, values, outs, douts, driven, gradient_dtypes, seed, options, narrow=False) -> GradientReport:

@@ -57,14 +57,23 @@ def check_rule_in_float64(first_order, adapter, wide: dict, douts: list, driven:
                           options: dict) -> GradientReport:  # fmt: skip
     """Step 1: first_order (common._first_order) on the float64 copies, at RULE_SHARE; results renamed."""
     outs = run_user("f", adapter.outputs, wide)
-    judged = {**options, "verified_share": min(RULE_SHARE, options.get("verified_share") or RULE_SHARE)}
     report = first_order(adapter, wide, outs, douts, driven, dict.fromkeys(wide, np.dtype(np.float64)), seed,
-                         judged)  # fmt: skip
-    renamed = {}
+                         rule_options(options))  # fmt: skip
+    return renamed(report)
+
+
+def rule_options(options: dict) -> dict:
+    """check_gradients' options for a float64 step: the cap RULE_SHARE (or the caller's, if tighter)."""
+    return {**options, "verified_share": min(RULE_SHARE, options.get("verified_share") or RULE_SHARE)}
+
+
+def renamed(report: GradientReport) -> GradientReport:
+    """A float64 step's results named "NAME (rule in float64)", its notes and problems marked."""
+    by_name = {}
     for name, result in report.results.items():
         result.name = result.gradient_key = name + SUFFIX
-        renamed[result.name] = result
-    report.results = renamed
+        by_name[result.name] = result
+    report.results = by_name
     report.notes = [f"rule in float64: {n}" for n in report.notes]
     report.problems = [f"rule in float64: {p}" for p in report.problems]
     return report
@@ -75,11 +84,19 @@ def compare_with_float64_rule(adapter, values: dict, wide: dict, douts: list, pr
     """Step 2: the backward at the inputs' own dtypes against the (verified) float64 backward."""
     low = run_user("grad_f", adapter.vjp, values, douts).grads
     high = run_user("grad_f", adapter.vjp, wide, douts).grads
-    dense = {n: _dense(high.get(n), wide[n]) for n in wide}
+    return compare_gradients(low, high, {n: v.shape for n, v in wide.items()}, precisions, verified_share, seed,
+                             "backward")  # fmt: skip
+
+
+def compare_gradients(low: dict, high: dict, shapes: dict, precisions: dict, verified_share: float | None,
+                      seed: int, what: str) -> GradientReport:  # fmt: skip
+    """Per tensor: |low - high| within (cap - RULE_SHARE) max(|high|, |low|, RMS(high)), high the
+    verified float64 gradients (None: zero), cap the dtype's (verified_share if given)."""
+    dense = {n: _dense(high.get(n), shapes[n]) for n in shapes}
     largest_rms = max((_rms(g) for g in dense.values()), default=0.0)
     results = {}
-    for name in values:
-        g64, g = dense[name], _dense(low.get(name), wide[name])
+    for name in shapes:
+        g64, g = dense[name], _dense(low.get(name), shapes[name])
         dtype = np.dtype(precisions[name])
         cap = verified_share if verified_share is not None else max(tol.VERIFIED_SHARE, 4 * tol.eps(dtype))
         share = cap - RULE_SHARE
@@ -92,7 +109,7 @@ def compare_with_float64_rule(adapter, values: dict, wide: dict, douts: list, pr
         ratio_all = np.where(np.isfinite(g), ratio_all, np.inf)
         worst = tuple(int(i) for i in np.unravel_index(int(np.argmax(ratio_all)), g.shape)) if g.size else None
         results[name] = ParameterResult(
-            name=name, gradient_key=name, shape=wide[name].shape, dtype=dtype.name, eval_dtype="float64",
+            name=name, gradient_key=name, shape=tuple(shapes[name]), dtype=dtype.name, eval_dtype="float64",
             method="vs float64 rule", step=float("nan"), status=FAIL if bad.any() else PASS,
             max_abs_error=float(error.max()) if g.size else 0.0,
             max_rel_error=float(error.max()) / max(float(np.abs(g64).max()), np.finfo(float).tiny) if g.size else 0.0,
@@ -100,10 +117,11 @@ def compare_with_float64_rule(adapter, values: dict, wide: dict, douts: list, pr
             numeric=float(g64[worst]) if worst is not None else float("nan"), numeric_error=0.0,
             tolerance=float(allowed[worst]) if worst is not None else 0.0, n_elements=int(g.size),
             n_failed=int(bad.sum()), error_ratio=float(ratio_all.max()) if g.size else 0.0,
-            note=f"{dtype.name} backward against the float64 backward of the same rule (verified to "
+            note=f"{dtype.name} {what} against the float64 {what} of the same rule (verified to "
                  f"{RULE_SHARE:.1%}): within {share:.2%} of max(|g|, RMS)")
-    note = (f"{', '.join(sorted({np.dtype(d).name for d in precisions.values()}))} run judged against the rule's own "
-            f"float64 gradient, which is verified first (\"{SUFFIX.strip(' ()')}\")")
+    kinds = ", ".join(sorted({np.dtype(d).name for d in precisions.values()}))
+    note = (f"{kinds} {what} judged against the rule's own float64 {what}, which is verified first "
+            f"(\"{SUFFIX.strip(' ()')}\")")
     return GradientReport(results, "vs float64 rule", seed, 0, [note], [])
 
 
@@ -114,8 +132,8 @@ def merged(first: GradientReport, second: GradientReport) -> GradientReport:
                           first.problems + second.problems, {**first.cost, **second.cost})  # fmt: skip
 
 
-def _dense(grad, like) -> np.ndarray:
-    return np.zeros(like.shape) if grad is None else np.asarray(grad, dtype=np.float64)
+def _dense(grad, shape) -> np.ndarray:
+    return np.zeros(shape) if grad is None else np.asarray(grad, dtype=np.float64).reshape(shape)
 
 
 def _rms(x: np.ndarray) -> float:

@@ -25,16 +25,24 @@ from .common import low_precision_rtol
 UPSTREAM = "upstream of output{}"
 
 
-def check_second_order(adapter, values: dict, douts: list, gradient_dtypes: dict, seed: int,
-                       options: dict) -> GradientReport:  # fmt: skip
-    """check_gradients on h(x, u) = <vjp(x, u), w> against the framework's double backward."""
+def weights(adapter, values: dict, seed: int) -> dict:
+    """w: seeded N(0, 1) of each input's shape, rounded to its dtype (float64 arrays)."""
     rng = np.random.default_rng([seed, 2])
-    w = {n: adapter.quantize_gradient(rng.standard_normal(v.shape), n) for n, v in values.items()}
+    return {n: adapter.quantize_gradient(rng.standard_normal(v.shape), n) for n, v in values.items()}
+
+
+def check_second_order(adapter, values: dict, douts: list, gradient_dtypes: dict, seed: int,
+                       options: dict, wide: bool = False) -> GradientReport:  # fmt: skip
+    """check_gradients on h(x, u) = <vjp(x, u), w> against the framework's double backward. wide:
+    values are float64 copies of lower-precision inputs, and the upstream gradients are taken in
+    float64 too (float64_rule.py's first step)."""
+    w = weights(adapter, values, seed)
     driven = [k for k, d in enumerate(douts) if d is not None]
     keys = {UPSTREAM.format(k): k for k in driven}
     point = dict(values)
     for key, k in keys.items():
-        point[key] = np.asarray(douts[k], dtype=np.float64 if adapter.output_dtype_is_float64(k) else np.float32)
+        in_float64 = wide or adapter.output_dtype_is_float64(k)
+        point[key] = np.asarray(douts[k], dtype=np.float64 if in_float64 else np.float32)
 
     def split(theta):
         x = {n: theta[n] for n in values}
@@ -63,7 +71,8 @@ def check_second_order(adapter, values: dict, douts: list, gradient_dtypes: dict
         cause = refused.__cause__ or refused
         return GradientReport({}, options.get("method", "auto"), seed, 0, [],
                               [f"the backward cannot be differentiated ({type(cause).__name__}: {cause})"])
-    judged = low_precision_rtol({**gradient_dtypes, **{key: np.float32 for key in keys}}, options)
+    upstream_dtype = np.float64 if wide else np.float32
+    judged = low_precision_rtol({**gradient_dtypes, **dict.fromkeys(keys, upstream_dtype)}, options)
     report = check_gradients(h, grad_h, point, seed=seed, grad_f_sees_loss=False, **judged)
     for name, result in report.results.items():
         if name in gradient_dtypes and np.dtype(gradient_dtypes[name]).itemsize == 2:
@@ -78,3 +87,23 @@ def _dense(grad, like: np.ndarray) -> np.ndarray:
     if grad is None:
         return np.zeros(like.shape, dtype=like.dtype)
     return np.asarray(grad, dtype=like.dtype).reshape(like.shape)
+
+
+def compare_double_backward(adapter, values: dict, wide: dict, douts: list, gradient_dtypes: dict,
+                            verified_share: float | None, seed: int) -> GradientReport:  # fmt: skip
+    """The double backward at the inputs' own dtypes against the float64 one (verified first), per
+    tensor and per upstream (judged at the coarsest input dtype: the outputs' own)."""
+    from .float64_rule import compare_gradients
+
+    w = weights(adapter, values, seed)
+    driven = [k for k, d in enumerate(douts) if d is not None]
+    low_x, low_u = run_user("grad_f", adapter.double_vjp, values, douts, w)
+    high_x, high_u = run_user("grad_f", adapter.double_vjp, wide, douts, w)
+    coarsest = max((np.dtype(d) for d in gradient_dtypes.values()), key=lambda d: np.finfo(d).eps)
+    shapes = {n: v.shape for n, v in values.items()} | {UPSTREAM.format(k): np.shape(douts[k]) for k in driven}
+    precisions = dict(gradient_dtypes) | {UPSTREAM.format(k): coarsest for k in driven}
+    low = dict(low_x) | {UPSTREAM.format(k): low_u.get(k) for k in driven}
+    high = dict(high_x) | {UPSTREAM.format(k): high_u.get(k) for k in driven}
+    if not high_x and not high_u:  # the float64 backward was not differentiable: step 1 said so
+        return GradientReport({}, "vs float64 rule", seed, 0, [], ["the backward cannot be differentiated"])
+    return compare_gradients(low, high, shapes, precisions, verified_share, seed, "double backward")
