@@ -53,7 +53,8 @@ def test_torch_right_rules_pass_at_order_two(dtype):
     for fn, inputs in ((ops.Softplus.apply, (_x(dtype),)), (ops.Linear(2, 2, dtype=dtype), (_x(dtype),))):
         report = check_torch(fn, *inputs, order=2)
         assert report.verdict == PASS, f"{fn}: a twice-differentiable rule must PASS at order 2\n{report}"
-        assert "x (order 2)" in report.results and "upstream of output0 (order 2)" in report.results, (
+        assert "x (order 2)" in report.results and "upstream of output0 (order 2)" in report.results and (
+            dtype == torch.float64 or "x (rule in float64) (order 2)" in report.results), (
             f"both x and the upstream gradient are checked at order 2: {list(report.results)}")
 
 
@@ -90,7 +91,8 @@ def test_jax_order_two_passes_and_catches_a_stop_gradient():
     right = check_jax(softplus_with(False), x, order=2)
     assert right.verdict == PASS, f"a right custom_vjp must PASS at order 2\n{right}"
     stopped = check_jax(softplus_with(True), x, order=2)
-    assert _by_status(stopped)["x (order 2)"] == FAIL, f"stop_gradient in bwd must FAIL at order 2\n{stopped}"
+    # float32: the double backward's math is checked in float64 first (float64_rule.py), where it FAILs
+    assert _by_status(stopped)["x (rule in float64) (order 2)"] == FAIL, f"stop_gradient in bwd must FAIL\n{stopped}"
 
 
 @pytest.mark.tensorflow
@@ -109,4 +111,5 @@ def test_tf_order_two_passes_and_catches_a_stop_gradient():
     right = check_tf(softplus_with(False), x, order=2)
     assert right.verdict == PASS, f"a right custom_gradient must PASS at order 2\n{right}"
     stopped = check_tf(softplus_with(True), x, order=2)
-    assert _by_status(stopped)["x (order 2)"] == FAIL, f"stop_gradient in the gradient must FAIL at order 2\n{stopped}"
+    # float32: the double backward's math is checked in float64 first (float64_rule.py), where it FAILs
+    assert _by_status(stopped)["x (rule in float64) (order 2)"] == FAIL, f"stop_gradient must FAIL\n{stopped}"

@@ -105,8 +105,11 @@ def _first_order_by_precision(adapter, values, outs, douts, driven, gradient_dty
     if in_float64.verdict == PASS:
         low = rule.compare_with_float64_rule(adapter, values, wide, douts, gradient_dtypes,
                                              options.get("verified_share"), seed)  # fmt: skip
-        return rule.merged(low, in_float64)
-    return rule.merged(_first_order(adapter, values, outs, douts, driven, gradient_dtypes, seed, options), in_float64)
+    elif in_float64.verdict == FAIL:
+        low = rule.not_judged({n: v.shape for n, v in values.items()}, gradient_dtypes, seed, "backward")
+    else:
+        low = _first_order(adapter, values, outs, douts, driven, gradient_dtypes, seed, options)
+    return rule.merged(low, in_float64)
 
 
 def _second_order_by_precision(adapter, values, douts, driven, gradient_dtypes, seed, options) -> GradientReport:
@@ -125,6 +128,9 @@ def _second_order_by_precision(adapter, values, douts, driven, gradient_dtypes, 
     if in_float64.verdict == PASS:
         low = compare_double_backward(adapter, values, wide, douts, gradient_dtypes, options.get("verified_share"),
                                       seed)  # fmt: skip
+    elif in_float64.verdict == FAIL:
+        shapes = {n: v.shape for n, v in values.items()}
+        low = rule.not_judged(shapes, gradient_dtypes, seed, "double backward")
     else:
         low = check_second_order(adapter, values, douts, gradient_dtypes, seed, options)
     return rule.merged(low, in_float64)

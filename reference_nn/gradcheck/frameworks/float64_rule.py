@@ -17,9 +17,10 @@ computes in float64 on float64 copies of the same (quantized) inputs, the questi
    is within the cap. A tensor whose float64 gradient is exactly zero everywhere has no size of its
    own: ZERO_SHARE sqrt(eps) of the largest RMS, as the verdict contract says for exact zeros.
 
-Only when step 1 is PASS does step 2 replace the direct check; otherwise (fn does not run in float64,
-or the float64 check is FAIL or INCONCLUSIVE) the direct check runs as before, beside step 1's
-results, so a FAIL of the math still names its element.
+Step 1 PASS: step 2 judges the low-precision run. Step 1 FAIL: the verdict is FAIL, the element
+named there; the low-precision run is not judged (INCONCLUSIVE: there is no verified gradient to
+compare it with, and a direct check would spend its time budget on a verdict already known). Step 1
+INCONCLUSIVE, or fn does not run in float64: the direct check at the low precision, as before.
 """
 
 from __future__ import annotations
@@ -123,6 +124,15 @@ def compare_gradients(low: dict, high: dict, shapes: dict, precisions: dict, ver
     note = (f"{kinds} {what} judged against the rule's own float64 {what}, which is verified first "
             f"(\"{SUFFIX.strip(' ()')}\")")
     return GradientReport(results, "vs float64 rule", seed, 0, [note], [])
+
+
+def not_judged(shapes: dict, precisions: dict, seed: int, what: str) -> GradientReport:
+    """Step 1 FAILed: the low-precision run has no verified gradient to be compared with, and its
+    direct check would spend the time budget on a verdict already FAIL. Each tensor INCONCLUSIVE."""
+    reason = f"not judged: the rule's {what} is wrong in float64 (\"{SUFFIX.strip(' ()')}\"), fix that first"
+    results = {name: ParameterResult.unchecked(name, name, tuple(shapes[name]), np.dtype(precisions[name]).name,
+                                               reason, reason) for name in shapes}  # fmt: skip
+    return GradientReport(results, "vs float64 rule", seed, 0, [], [])
 
 
 def merged(first: GradientReport, second: GradientReport) -> GradientReport:
