@@ -24,3 +24,19 @@ def test_refnn_rows_and_table():
     assert len(rows) == len(bench.CASES) * len(bench.CONTENDERS), "one row per case and contender"
     table = bench.readme_table(rows)
     assert "| 200 | float64 | element | FAIL, named" in table, f"the table shows the verdict:\n{table}"
+
+
+def test_readme_prose_quotes_the_committed_bfloat16_figures():
+    """The sentence after the framework-rules list quotes two cells of the committed results."""
+    import json
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    rows = json.loads((root / "benchmarks/results/framework_rules.json").read_text())["rows"]
+    cell = {(r["n"], r["dtype"], r["case"]): r for r in rows if r["contender"] == "refnn check_torch"}
+    right, element = cell[(1_000_000, "bfloat16", "right")], cell[(1_000_000, "bfloat16", "element")]
+    assert right["verdict"] == "PASS" and element["verdict"] == "FAIL" and element["named"], (right, element)
+    sentence = (f"a right bfloat16 rule at 1M PASS in {right['seconds']:.1f} s, its one wrong element named in "
+                f"{element['seconds']:.1f} s")
+    readme = " ".join((root / "README.md").read_text().split())
+    assert sentence in readme, f"README must say: {sentence}"
