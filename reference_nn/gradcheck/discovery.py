@@ -287,8 +287,8 @@ def probe_move(array: np.ndarray) -> np.ndarray:
 
 
 def settle(parameters: list[Parameter], run_forward: Callable[[], np.ndarray]
-           ) -> tuple[list[Parameter], list[str], list[str]]:
-    """(the parameters, the caches, notes): sort what discovery paired with a gradient.
+           ) -> tuple[list[Parameter], list[str], list[str], list[Parameter]]:
+    """(the parameters, the caches, notes, the unread): sort what discovery paired with a gradient.
 
     A parameter exists before a forward call, is not (re)assigned or overwritten by it, and changes
     the output. Anything else paired with a gradient is a cache of the forward/backward pass: a
@@ -301,7 +301,9 @@ def settle(parameters: list[Parameter], run_forward: Callable[[], np.ndarray]
     if neither moves it, forward does not read it: an attribute paired by name (``x`` / ``dx``) is then a
     cache, not checked; an entry of the layer's own parameter container (``.params`` / ``.grads``) is
     checked all the same (its numerical gradient is 0: a layer reading a stale copy FAILs, with a note
-    saying why). Cost: one forward, plus one or two per parameter.
+    saying why). Cost: one forward, plus one or two per parameter. The unread are returned apart too:
+    a weight whose units are all inactive here (dead ReLU units) does not move the output either, so
+    check_layer does not call a check PASS while such an array's gradient is nonzero.
     """
     saved = {p.name: np.array(p.slot.original, copy=True) for p in parameters}
     try:
@@ -315,7 +317,7 @@ def settle(parameters: list[Parameter], run_forward: Callable[[], np.ndarray]
     if caches:
         notes.append(f"not checked, caches (forward assigns them on every call, so they are no parameters): "
                      f"{', '.join(caches)}")
-    unread = []
+    unread, unread_parameters = [], []
     for p in (p for p in parameters if p not in assigned):
         if _moves(p, base, run_forward, in_place=p.slot.kind == "inplace"):
             kept.append(p)
@@ -330,11 +332,12 @@ def settle(parameters: list[Parameter], run_forward: Callable[[], np.ndarray]
                          "of it: then its numerical gradient is 0)")
         else:
             unread.append(p.name)
+            unread_parameters.append(p)
     if unread:
         caches += unread
         notes.append(f"not checked, forward does not read them (the output did not change when they changed by 1e-3 "
                      f"relative): {', '.join(unread)}")
-    return kept, caches, notes
+    return kept, caches, notes, unread_parameters
 
 
 def _moves(p: Parameter, base: np.ndarray, run_forward: Callable[[], np.ndarray], in_place: bool) -> bool:

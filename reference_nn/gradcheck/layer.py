@@ -152,7 +152,7 @@ def _check(calls: LayerCalls, params, grads, outputs, seed, options) -> Gradient
         settled_outputs.append(out)
         return np.concatenate([np.ravel(o) for o in out])
 
-    parameters, caches, settle_notes = settle(found.parameters, flat_forward)
+    parameters, caches, settle_notes, unread = settle(found.parameters, flat_forward)
     notes += settle_notes
     slots = {p.name: p.slot for p in parameters}
     point = {**input_point, **{p.name: p.slot.original for p in parameters}}
@@ -217,6 +217,15 @@ def _check(calls: LayerCalls, params, grads, outputs, seed, options) -> Gradient
                         "pass params= and grads=")
     if found.buffers:
         notes.append(f"not checked, no gradient found (buffers, cached values): {', '.join(found.buffers)}")
+    # a dead unit's weights do not move the output either: their gradient must be 0, unverified here;
+    # an unread array equal to an input or output of forward is a cache (self.x = x keeps the very input)
+    seen = [np.asarray(v) for v in input_point.values()] + [np.asarray(o) for o in outs]
+    unverified = [p.name for p in unread if _nonzero(p.gradient()) and not _equal_to_any(p.slot.original, seen)]
+    if unverified:
+        report.problems.append(
+            f"{', '.join(unverified)}: the output did not move when they moved by 1e-3 (weights whose units are all "
+            "inactive at this input, such as dead ReLU units, or arrays forward does not read), yet their gradients "
+            "are not 0: not verified (a point where the units are active checks them)")
     static = [f"{names[i]} ({describe(v)})" for i, v in enumerate(inputs) if i not in calls.positions]
     static += [f"{k}={v!r}" for k, v in calls.kwargs.items()]
     if static:
@@ -224,6 +233,16 @@ def _check(calls: LayerCalls, params, grads, outputs, seed, options) -> Gradient
     upstream = _upstream_note(outs, driven, _output_names(calls.backward, len(outs)), seed)
     report.notes[:0] = [WARNING + w for w in warnings] + [upstream] + notes
     return report
+
+
+def _nonzero(gradient) -> bool:
+    """Whether a gradient read from the layer holds anything but exact zeros (non-arrays: no)."""
+    return isinstance(gradient, np.ndarray | np.generic) and bool(np.any(np.asarray(gradient) != 0))
+
+
+def _equal_to_any(array, arrays) -> bool:
+    a = np.asarray(array)
+    return any(b.shape == a.shape and np.array_equal(a, b) for b in arrays)
 
 
 def _copy(value):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from user_code import caching_layers as C
 
-from reference_nn.gradcheck import check_layer, check_value_and_grad, check_vjp
+from reference_nn.gradcheck import PASS, check_layer, check_value_and_grad, check_vjp
 
 
 def x_rows(shape=(5, 4), seed=0, dtype=np.float64):
@@ -149,3 +149,36 @@ def test_value_and_grad_wrong_on_its_first_call_only_never_passes():
     report = check_value_and_grad(loss_and_grads, {"W": np.random.default_rng(2).standard_normal((2, 3))})
     assert not report.passed and report.inconclusive, str(report)
     assert any("dW[" in r and "on the first call" in r for r in report.reasons), report.reasons
+
+
+class _DeadUnitLayer:
+    """A two-layer block written by hand, caching x and out: relu(x W1 + b1) W2. At the checked input
+    its only hidden unit is dead (pre-activation < 0), so W1 and b1 do not move the output."""
+
+    def __init__(self, plant: float = 0.0):
+        self.W1, self.b1 = np.array([[1.0], [2.0]]), np.array([-50.0])
+        self.W2 = np.array([[0.5, -1.0]])
+        self.plant = plant
+
+    def forward(self, x):
+        self.x = x
+        self.h = x @ self.W1 + self.b1
+        self.out = np.maximum(self.h, 0) @ self.W2
+        return self.out
+
+    def backward(self, dout):
+        dh = (dout @ self.W2.T) * (self.h > 0)
+        self.dW2 = np.maximum(self.h, 0).T @ dout
+        self.dW1 = self.x.T @ dh
+        self.dW1[0, 0] += self.plant  # a planted error in a dead unit's weight gradient
+        self.db1 = dh.sum(axis=0)
+        return dh @ self.W1.T
+
+
+def test_a_dead_units_weights_with_a_nonzero_gradient_are_never_passed():
+    x = np.array([[0.3, -0.2], [0.1, 0.4]])
+    right = check_layer(_DeadUnitLayer(), x)
+    assert right.verdict == PASS, f"a right layer whose unit is dead here (dW1 = 0) must PASS\n{right}"
+    wrong = check_layer(_DeadUnitLayer(plant=0.7), x)
+    assert wrong.verdict != PASS, f"a nonzero dW1 of a dead unit was not verified: never PASS\n{wrong}"
+    assert any("W1" in p and "not verified" in p for p in wrong.problems), f"the reason names W1\n{wrong.problems}"
