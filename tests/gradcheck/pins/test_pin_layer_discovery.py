@@ -7,6 +7,7 @@ import numpy as np
 
 from reference_nn.gradcheck import PASS, check_layer
 from tests.gradcheck.user_code import layer_objects as LO
+from tests.gradcheck.user_code import self_updating
 
 X = np.random.default_rng(0).standard_normal((5, 4)) * 2 + 1
 
@@ -66,3 +67,12 @@ def test_a_parameter_dict_may_hold_other_values_before_the_arrays():
 
     report = check_layer(NamedDense(), X)
     assert report.verdict == PASS and list(report.results) == ["input", "W", "b"], f"params with a name\n{report}"
+
+
+def test_parameters_an_optimizer_receives_are_named_with_their_source():
+    """backward hands (W, dW) to self.optimizer.update: W and b are checked, the note says where they were
+    found, and they are not listed among the arrays left unchecked."""
+    report = check_layer(self_updating.OptimizerDense(4, 3), X)
+    assert report.verdict == PASS and list(report.results) == ["input", "W", "b"], f"optimizer layer\n{report}"
+    assert "parameters found in the calls backward makes to layer.optimizer: W, b" in report.notes, report.notes
+    assert "not checked, no gradient found (buffers, cached values): x" in report.notes, report.notes

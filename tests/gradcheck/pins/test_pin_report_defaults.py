@@ -15,6 +15,7 @@ from reference_nn.gradcheck import (
     check_value_and_grad,
     taylor_test,
 )
+from reference_nn.gradcheck.tolerances import finite_norm
 
 W = np.array([0.5, -1.0])
 
@@ -61,3 +62,8 @@ def test_a_layer_checked_through_other_method_names_is_said_so():
 
     report = check_layer(Doubler(), np.array([[0.5, -1.0]]), forward="call", backward="grad")
     assert "called layer.call and layer.grad" in report.notes, f"notes {report.notes}"
+
+
+def test_the_norm_of_no_elements_is_zero():
+    assert finite_norm(np.array([])) == 0.0, "the Euclidean norm of an empty vector is 0"
+    assert finite_norm(np.array([3.0, np.inf, 4.0])) == 5.0, "non-finite elements are left out: |(3, 4)| = 5"
