@@ -183,3 +183,11 @@ def test_a_loss_exactly_zero_in_float64_leaves_the_precision_to_the_gradients():
         f"a loss exactly 0 in float64\n{right}")
     wrong = check_gradients(f, lambda p: grad_f(p, 1e-6), params, method="complex")
     assert wrong.verdict == FAIL and wrong.failed_parameters == ["w"], f"1e-6 at float64 precision\n{wrong}"
+
+
+def test_an_evaluation_in_float32_makes_no_comparison_with_float64():
+    """eval_dtype=float32 with mixed parameters: f is not evaluated in float64, so no note may claim that
+    f at the given dtypes differs from f in float64 (the comparison is made only for a float64 evaluation)."""
+    report = check_gradients(loss(None), grad(None), MIXED, method="richardson", eval_dtype=np.float32)
+    notes = " ".join(report.notes)
+    assert report.verdict == PASS and "differs from f in float64" not in notes, f"eval in float32\n{report}"
