@@ -45,3 +45,23 @@ def test_wrt_by_position_selects_the_same_input_as_by_name(wrt):
     assert list(report.results) == ["x"] and report.passed, f"wrt={wrt!r}\n{report}"
     with pytest.raises(ValueError, match=r"wrt must hold input names or positions 0\.\.1; got 2"):
         check_vjp(forward, backward, x, mask, wrt=2)
+
+
+def test_a_classmethod_forward_has_no_instance_parameters_to_warn_about():
+    """forward and backward as classmethods of a class holding class-level arrays (W, dW): there is no
+    instance whose parameters check_vjp would leave unperturbed, so no such warning."""
+
+    class Scaler:
+        W = np.array([[2.0]])
+        dW = np.zeros((1, 1))
+
+        @classmethod
+        def forward(cls, x):
+            return x * 2.0, x
+
+        @classmethod
+        def backward(cls, dout, x):
+            return dout * 2.0
+
+    report = check_vjp(Scaler.forward, Scaler.backward, np.random.default_rng(0).standard_normal((3, 2)))
+    assert report.passed and not any(n.startswith("WARNING") for n in report.notes), f"notes {report.notes}"

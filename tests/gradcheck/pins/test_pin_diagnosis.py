@@ -79,3 +79,12 @@ def test_a_symmetric_tensor_is_never_called_transposed():
     assert hint.startswith("one element wrong, (0, 1)"), f"hint {hint!r}"
     transposed = diagnose(NUMERIC.T.copy(), NUMERIC, ALL)
     assert "transpose" in transposed, f"a real transpose: hint {transposed!r}"
+
+
+def test_a_transpose_is_named_relative_to_the_tensors_size():
+    """The transpose's fit is relative (FIT x the norm of the numbers): a tensor of norm ~1e3 whose analytic
+    value is its transpose up to 1e-5 relative (a residual of ~0.01) is still 'the transpose'."""
+    numeric = 1000.0 * NUMERIC
+    analytic = numeric.T * (1 + 1e-5 * np.array([[1, -1, 1], [-1, 1, -1], [1, -1, 1]]))
+    hint = diagnose(analytic, numeric, ALL)
+    assert "transpose" in hint, f"a transpose of a tensor of norm 1e3: hint {hint!r}"

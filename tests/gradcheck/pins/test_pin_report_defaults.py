@@ -67,3 +67,15 @@ def test_a_layer_checked_through_other_method_names_is_said_so():
 def test_the_norm_of_no_elements_is_zero():
     assert finite_norm(np.array([])) == 0.0, "the Euclidean norm of an empty vector is 0"
     assert finite_norm(np.array([3.0, np.inf, 4.0])) == 5.0, "non-finite elements are left out: |(3, 4)| = 5"
+
+
+def test_a_directional_pass_counts_its_own_evaluations():
+    """method='directional' on a 64-element tensor: the row's evaluation count is the evaluations made for
+    it, at least the one projection's, never more than the whole check's."""
+    rng = np.random.default_rng(1)
+    g = rng.standard_normal(64)
+    report = check_gradients(lambda p: float(np.sum(g * np.sin(p["w"]))), lambda p: {"w": g * np.cos(p["w"])},
+                             {"w": rng.uniform(-1, 1, 64)}, method="directional")  # fmt: skip
+    row = report["w"]
+    assert row.method.startswith("directional") and 1 <= row.n_evaluations <= report.n_evaluations, (
+        f"row {row.n_evaluations} evaluations, check {report.n_evaluations}\n{report}")
