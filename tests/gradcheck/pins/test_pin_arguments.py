@@ -65,3 +65,23 @@ def test_a_classmethod_forward_has_no_instance_parameters_to_warn_about():
 
     report = check_vjp(Scaler.forward, Scaler.backward, np.random.default_rng(0).standard_normal((3, 2)))
     assert report.passed and not any(n.startswith("WARNING") for n in report.notes), f"notes {report.notes}"
+
+
+def test_the_cache_is_found_where_forward_returns_it():
+    """forward returns (cache, out): the one value that is no array is the cache, wherever it stands; several
+    such values are an error naming them and the option to use."""
+    x = np.random.default_rng(0).standard_normal((3, 2))
+
+    def backward(dout, cache):
+        return dout * (1 - np.tanh(cache["x"]) ** 2)
+
+    report = check_vjp(lambda x: ({"x": x}, np.tanh(x)), backward, x)
+    assert report.passed and any("cache at position 0" in n for n in report.notes), f"cache first\n{report}"
+    with pytest.raises(ValueError, match=r"positions \[1, 2, 3\] could each be the cache; say which: cache=3"):
+        check_vjp(lambda x: (np.tanh(x), {"x": x}, {"y": 1}, {"z": 2}), backward, x)
+
+
+def test_wrt_beyond_the_inputs_is_a_clear_error():
+    x, mask = np.ones((2, 2)), np.ones((2, 2))
+    with pytest.raises(ValueError, match=r"wrt must hold input names or positions 0\.\.1; got 3"):
+        check_vjp(lambda x, mask: (x * mask, mask), lambda dout, mask: dout * mask, x, mask, wrt=3)
