@@ -25,3 +25,18 @@ def test_a_failed_element_keeps_the_central_estimate():
     assert row.step == central_step, f"the failed element's step {row.step!r}, central step {central_step!r}"
     assert abs(row.numeric - np.cos(W[0])) <= row.numeric_error, (
         f"the central estimate {row.numeric!r} within its bound {row.numeric_error!r} of cos(0.3)")
+    assert not any(n.startswith("0 element(s)") for n in row.note.split("; ")), (
+        f"no second opinion cleared a failure: no note counts zero of them: {row.note!r}")
+    assert report.cost["determinism"]["extra_f_evaluations"] == 2, (
+        f"f once more at the start and once after the check: {report.cost['determinism']}")
+
+
+def test_a_non_deterministic_f_stops_the_check_after_one_extra_call():
+    calls = iter(range(100))
+
+    def f(p):
+        return float(np.sum(np.sin(p["w"]))) + 1e-3 * next(calls)
+
+    report = check_gradients(f, lambda p: {"w": np.cos(p["w"])}, {"w": W.copy()})
+    assert report.problems and report.cost["determinism"]["extra_f_evaluations"] == 1, (
+        f"f called once more, then nothing is computed: {report.cost['determinism']}\n{report}")
