@@ -13,6 +13,7 @@ from reference_nn.gradcheck import (
     check_gradients,
     check_layer,
     check_value_and_grad,
+    numerical_gradient,
     taylor_test,
 )
 from reference_nn.gradcheck.tolerances import finite_norm
@@ -79,3 +80,15 @@ def test_a_directional_pass_counts_its_own_evaluations():
     row = report["w"]
     assert row.method.startswith("directional") and 1 <= row.n_evaluations <= report.n_evaluations, (
         f"row {row.n_evaluations} evaluations, check {report.n_evaluations}\n{report}")
+
+
+def test_numerical_gradient_probes_complex_step_before_using_it():
+    """numerical_gradient(method="complex") on a loss that calls float() (complex step impossible) is a clear
+    error naming the tensor; method="auto" falls back to Richardson there and returns cos(w) to 1e-8."""
+    def f(p):
+        return float(np.sum(np.sin(p["w"])))
+
+    with pytest.raises(ValueError, match="complex step is not usable for 'w'"):
+        numerical_gradient(f, {"w": W.copy()}, method="complex")
+    values = numerical_gradient(f, {"w": W.copy()}, method="auto")["w"]
+    assert np.allclose(values, np.cos(W), rtol=1e-8, atol=0), f"auto: {values} vs cos(w) {np.cos(W)}"
