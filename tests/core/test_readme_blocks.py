@@ -238,6 +238,7 @@ def test_python_block_runs(block, tmp_path, monkeypatch):
         assert namespace["costs"][-1] < namespace["costs"][0], "the documented fit must learn"
 
 
+@pytest.mark.slow  # ~10 s: a pytest subprocess (see tests/conftest.py: slow tests run first)
 @pytest.mark.parametrize("block", blocks_of("plugin_test_file"), ids=lambda block: f"line{block.line}")
 def test_plugin_example_is_a_test_file_that_passes(block, pytester):
     """The README's plugin example, saved as a test file as it is, passes under pytest (its names are all
@@ -277,6 +278,7 @@ def test_setup_commands_name_existing_extras_and_commands(block):
     assert "-c constraints/ci.txt" in block.body and (ROOT / "constraints" / "ci.txt").is_file()
 
 
+@pytest.mark.slow  # ~10 s: a pytest subprocess (see tests/conftest.py: slow tests run first)
 @pytest.mark.parametrize("block", blocks_of("pytest_commands"), ids=lambda block: f"line{block.line}")
 def test_pytest_command_lines_use_real_settings_and_select_tests(block):
     """Environment variables the project reads, valid --tx specs, and a -k that selects tests."""

@@ -59,6 +59,7 @@ def test_tf(gradient_checker, wrong):
 '''
 
 
+@pytest.mark.slow  # ~11 s: a pytest subprocess that imports torch, JAX and TensorFlow
 @pytest.mark.torch
 @pytest.mark.jax
 @pytest.mark.tensorflow
