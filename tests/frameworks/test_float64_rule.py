@@ -114,7 +114,9 @@ def test_forward_that_computes_below_float64_keeps_the_direct_check_with_a_note(
     assert report.verdict in (PASS, INCONCLUSIVE), f"a right rule is not FAIL\n{report}"
 
 
-def test_forward_that_refuses_float64_keeps_the_direct_check_with_a_note():
+def float32_only_sigmoid(factor: float = 1.0):
+    """A sigmoid kernel with no float64 version (it raises on float64); its backward x factor."""
+
     class NoDouble(torch.autograd.Function):
         @staticmethod
         def forward(ctx, x):
@@ -127,30 +129,17 @@ def test_forward_that_refuses_float64_keeps_the_direct_check_with_a_note():
         def backward(ctx, g):
             (x,) = ctx.saved_tensors
             s = torch.sigmoid(x)
-            return g * s * (1 - s)
+            return factor * g * s * (1 - s)
 
-    report = check_torch(NoDouble.apply, _x(40, torch.float32))
+    return NoDouble
+
+
+def test_forward_that_refuses_float64_keeps_the_direct_check_with_a_note():
+    report = check_torch(float32_only_sigmoid().apply, _x(40, torch.float32))
     assert any("raised on float64 copies" in n and "no float64 version" in n for n in report.notes), report.notes
     assert report.verdict == PASS, f"a right float32 rule checked directly must PASS\n{report}"
-    wrong = check_torch(_Doubled.apply, _x(40, torch.float32))
+    wrong = check_torch(float32_only_sigmoid(2.0).apply, _x(40, torch.float32))
     assert wrong.verdict == FAIL, f"x2 in the same kernel must FAIL through the direct check\n{wrong}"
-
-
-class _Doubled(torch.autograd.Function):
-    """A float32-only sigmoid whose backward is x 2."""
-
-    @staticmethod
-    def forward(ctx, x):
-        if x.dtype == torch.float64:
-            raise TypeError("this kernel has no float64 version")
-        ctx.save_for_backward(x)
-        return torch.sigmoid(x)
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        s = torch.sigmoid(x)
-        return 2 * g * s * (1 - s)
 
 
 def test_a_bias_whose_gradient_is_exactly_zero_passes_in_bfloat16():
