@@ -155,9 +155,9 @@ class _DeadUnitLayer:
     """A two-layer block written by hand, caching x and out: relu(x W1 + b1) W2. At the checked input
     its only hidden unit is dead (pre-activation < 0), so W1 and b1 do not move the output."""
 
-    def __init__(self, plant: float = 0.0):
-        self.W1, self.b1 = np.array([[1.0], [2.0]]), np.array([-50.0])
-        self.W2 = np.array([[0.5, -1.0]])
+    def __init__(self, plant: float = 0.0, dtype=np.float64):
+        self.W1, self.b1 = np.array([[1.0], [2.0]], dtype), np.array([-50.0], dtype)
+        self.W2 = np.array([[0.5, -1.0]], dtype)
         self.plant = plant
 
     def forward(self, x):
@@ -175,10 +175,11 @@ class _DeadUnitLayer:
         return dh @ self.W1.T
 
 
-def test_a_dead_units_weights_with_a_nonzero_gradient_are_never_passed():
-    x = np.array([[0.3, -0.2], [0.1, 0.4]])
-    right = check_layer(_DeadUnitLayer(), x)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+def test_a_dead_units_weights_with_a_nonzero_gradient_are_never_passed(dtype):
+    x = np.array([[0.3, -0.2], [0.1, 0.4]], dtype)
+    right = check_layer(_DeadUnitLayer(dtype=dtype), x)
     assert right.verdict == PASS, f"a right layer whose unit is dead here (dW1 = 0) must PASS\n{right}"
-    wrong = check_layer(_DeadUnitLayer(plant=0.7), x)
+    wrong = check_layer(_DeadUnitLayer(plant=0.7, dtype=dtype), x)
     assert wrong.verdict != PASS, f"a nonzero dW1 of a dead unit was not verified: never PASS\n{wrong}"
     assert any("W1" in p and "not verified" in p for p in wrong.problems), f"the reason names W1\n{wrong.problems}"
