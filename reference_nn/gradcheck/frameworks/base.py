@@ -61,3 +61,16 @@ def numpy_precision(dtype_name: str):
                               "(or reference-nn[torch])") from error
         return np.dtype(ml_dtypes.bfloat16)
     return np.dtype(dtype_name)
+
+
+def dense(grad, shape) -> np.ndarray:
+    """A gradient as a float64 array of ``shape``; None (the rule returned no gradient) is zero."""
+    return np.zeros(shape) if grad is None else np.asarray(grad, dtype=np.float64).reshape(shape)
+
+
+def rms(x: np.ndarray) -> float:
+    """Root mean square, scaled by the largest |x| first (no overflow of the squares near 1e154)."""
+    largest = float(np.max(np.abs(x))) if x.size else 0.0
+    if largest == 0.0 or not np.isfinite(largest):
+        return largest
+    return largest * float(np.sqrt(np.mean(np.square(x / largest))))

@@ -30,7 +30,7 @@ import numpy as np
 from .. import tolerances as tol
 from ..report import FAIL, PASS, GradientReport, ParameterResult
 from ..validation import UserCodeError
-from .base import run_user
+from .base import dense, rms, run_user
 
 # The cap the float64 check of the rule is held to: 0.1% of max(|g|, |n|, RMS). Right float64 rules
 # verify far below it (errors ~1e-8 of the RMS by complex step or Richardson), and it leaves 0.4 of
@@ -93,17 +93,18 @@ def compare_gradients(low: dict, high: dict, shapes: dict, precisions: dict, ver
                       seed: int, what: str) -> GradientReport:  # fmt: skip
     """Per tensor: |low - high| within (cap - RULE_SHARE) max(|high|, |low|, RMS(high)), high the
     verified float64 gradients (None: zero), cap the dtype's (verified_share if given)."""
-    dense = {n: _dense(high.get(n), shapes[n]) for n in shapes}
-    largest_rms = max((_rms(g) for g in dense.values()), default=0.0)
+    verified = {n: dense(high.get(n), shapes[n]) for n in shapes}
+    largest_rms = max((rms(g) for g in verified.values()), default=0.0)
     results = {}
     for name in shapes:
-        g64, g = dense[name], _dense(low.get(name), shapes[name])
+        g64, g = verified[name], dense(low.get(name), shapes[name])
         dtype = np.dtype(precisions[name])
         cap = verified_share if verified_share is not None else max(tol.VERIFIED_SHARE, 4 * tol.eps(dtype))
         share = cap - RULE_SHARE
-        rms = _rms(g64)
-        scale = np.maximum(np.maximum(np.abs(g64), np.abs(g)), rms) if rms > 0 else np.full(g.shape, largest_rms)
-        allowed = share * scale if rms > 0 else tol.ZERO_SHARE * np.sqrt(tol.eps(dtype)) * scale
+        own_rms = rms(g64)
+        size = np.maximum(np.abs(g64), np.abs(g))
+        scale = np.maximum(size, own_rms) if own_rms > 0 else np.full(g.shape, largest_rms)
+        allowed = share * scale if own_rms > 0 else tol.ZERO_SHARE * np.sqrt(tol.eps(dtype)) * scale
         error = np.abs(g - g64)
         bad = ~np.isfinite(g) | (error > allowed)
         ratio_all = np.where(allowed > 0, error / np.where(allowed > 0, allowed, 1.0), np.where(error > 0, np.inf, 0))
@@ -140,15 +141,3 @@ def merged(first: GradientReport, second: GradientReport) -> GradientReport:
     return GradientReport({**first.results, **second.results}, first.method, first.seed,
                           first.n_evaluations + second.n_evaluations, first.notes + second.notes,
                           first.problems + second.problems, {**first.cost, **second.cost})  # fmt: skip
-
-
-def _dense(grad, shape) -> np.ndarray:
-    return np.zeros(shape) if grad is None else np.asarray(grad, dtype=np.float64).reshape(shape)
-
-
-def _rms(x: np.ndarray) -> float:
-    """Root mean square, scaled by the largest |x| first (no overflow of the squares near 1e154)."""
-    largest = float(np.max(np.abs(x))) if x.size else 0.0
-    if largest == 0.0 or not np.isfinite(largest):
-        return largest
-    return largest * float(np.sqrt(np.mean(np.square(x / largest))))

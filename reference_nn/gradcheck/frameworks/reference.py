@@ -23,7 +23,7 @@ import numpy as np
 
 from .. import tolerances as tol
 from ..report import FAIL, PASS, GradientReport, ParameterResult
-from .base import run_user
+from .base import dense, rms, run_user
 
 REFERENCE_FACTOR = 4.0
 SUFFIX = " (vs reference)"
@@ -39,34 +39,27 @@ def check_against_reference(adapter, reference_adapter, values: dict, douts: lis
     g_ref = run_user("grad_f", reference_adapter.vjp, values, douts).grads
     results = {}
     for name in values:
-        true = _dense(g_true.get(name), values[name])
-        fn_error = np.abs(_dense(g_fn.get(name), values[name]) - true)
-        ref_error = np.abs(_dense(g_ref.get(name), values[name]) - true)
-        ulp = tol.eps(precisions[name]) * _rms(true)
+        true = dense(g_true.get(name), values[name].shape)
+        fn_grad = dense(g_fn.get(name), values[name].shape)
+        fn_error = np.abs(fn_grad - true)
+        ref_error = np.abs(dense(g_ref.get(name), values[name].shape) - true)
+        ulp = tol.eps(precisions[name]) * rms(true)
         allowed_max = REFERENCE_FACTOR * max(float(ref_error.max()), ulp)
-        allowed_rms = REFERENCE_FACTOR * max(_rms(ref_error), ulp)
-        ok = bool(fn_error.max() <= allowed_max and _rms(fn_error) <= allowed_rms)
+        allowed_rms = REFERENCE_FACTOR * max(rms(ref_error), ulp)
+        ok = bool(fn_error.max() <= allowed_max and rms(fn_error) <= allowed_rms)
         worst = tuple(int(i) for i in np.unravel_index(int(np.argmax(fn_error)), fn_error.shape))
-        ratio = max(float(fn_error.max()) / allowed_max, _rms(fn_error) / allowed_rms)
+        ratio = max(float(fn_error.max()) / allowed_max, rms(fn_error) / allowed_rms)
         key = name + SUFFIX
         results[key] = ParameterResult(
             name=key, gradient_key=key, shape=values[name].shape, dtype=np.dtype(precisions[name]).name,
             eval_dtype="float64", method=f"reference x{REFERENCE_FACTOR:g}", step=float("nan"),
             status=PASS if ok else FAIL, max_abs_error=float(fn_error.max()),
             max_rel_error=float(fn_error.max()) / max(float(np.abs(true).max()), np.finfo(float).tiny),
-            worst_index=worst, analytic=float(_dense(g_fn.get(name), values[name])[worst]), numeric=float(true[worst]),
+            worst_index=worst, analytic=float(fn_grad[worst]), numeric=float(true[worst]),
             numeric_error=float(ref_error[worst]), tolerance=allowed_max, n_elements=int(true.size),
             n_failed=0 if ok else int(np.sum(fn_error > allowed_max)) or 1, error_ratio=ratio,
-            note=f"error vs the float64 reference: max {fn_error.max():.2g}, RMS {_rms(fn_error):.2g}; the "
-                 f"reference's own at this precision: max {ref_error.max():.2g}, RMS {_rms(ref_error):.2g}")
+            note=f"error vs the float64 reference: max {fn_error.max():.2g}, RMS {rms(fn_error):.2g}; the "
+                 f"reference's own at this precision: max {ref_error.max():.2g}, RMS {rms(ref_error):.2g}")
     note = (f"reference=: each gradient's error against the reference's float64 gradient must stay within "
             f"{REFERENCE_FACTOR:g}x the reference's own error at the kernel's precision (max and RMS)")
     return GradientReport(results, "reference", seed, 0, [note], [])
-
-
-def _dense(grad, like) -> np.ndarray:
-    return np.zeros(like.shape) if grad is None else np.asarray(grad, dtype=np.float64)
-
-
-def _rms(x: np.ndarray) -> float:
-    return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if x.size else 0.0
