@@ -75,7 +75,9 @@ TARGETS: dict[str, tuple[list[str], list[list[str]]]] = {
     ),
     "tolerances": (
         ["equivalence_tests/tolerances.py", "equivalence_tests/error_scale.py"],
-        [["tests/oracles/test_fd_method_tolerances.py", "tests/oracles/test_readme_tolerance_table.py",
+        # the pins (tests/oracles/test_tolerance_pins.py, ~0.2 s) first: hand-derived error scales and table invariants
+        [["tests/oracles/test_tolerance_pins.py"],
+         ["tests/oracles/test_fd_method_tolerances.py", "tests/oracles/test_readme_tolerance_table.py",
           "tests/oracles/test_compare.py"]],
     ),
 }  # fmt: skip
