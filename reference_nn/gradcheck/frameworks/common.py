@@ -25,8 +25,9 @@ import numpy as np
 from .. import tolerances as tol
 from ..arguments import contract_scale
 from ..check import check_gradients
-from ..report import FAIL, PASS, GradientReport
+from ..report import FAIL, GradientReport
 from ..vjp import UPSTREAM_SEED
+from . import float64_rule as rule
 from .base import Prepared, run_user
 from .contracts import run_contracts
 from .report import FrameworkReport
@@ -70,70 +71,60 @@ def check_framework(adapter, prepared: Prepared, *, order: int = 1, seed: int = 
     contracts, first = run_contracts(adapter, values, douts, prepared, rng)
     gradient_dtypes = {name: prepared.precisions[name] for name in values}
     shapes_fail = any(c.name == "shapes and dtypes" and c.status == FAIL for c in contracts)
+    probe = None if shapes_fail else rule.probe_float64(adapter, values, gradient_dtypes, driven)
     if shapes_fail:  # gradients of the wrong shape cannot be compared element by element
         base = GradientReport({}, options.get("method", "auto"), seed, 0, [], [])
     else:
-        base = _first_order_by_precision(adapter, values, outs, douts, driven, gradient_dtypes, seed, options)
+        base = _first_order_by_precision(adapter, values, outs, douts, driven, gradient_dtypes, seed, options, probe)
     report = FrameworkReport.from_report(base, contracts, adapter.framework)
     report.notes[:0] = [_upstream_note(outs, driven, seed), *prepared.notes]
     if prepared.static:
         report.notes.insert(1, f"passed unchanged on every call: {', '.join(prepared.static)}")
     if order == 2 and not shapes_fail:
-        report.add_second_order(_second_order_by_precision(adapter, values, douts, driven, gradient_dtypes, seed,
-                                                           options))  # fmt: skip
+        report.add_second_order(_second_order_by_precision(adapter, values, douts, gradient_dtypes, seed, options,
+                                                           probe))  # fmt: skip
     for extra in extra_checks if not shapes_fail else ():
         report.add_results(extra(values, douts))
     del first
     return report
 
 
-def _first_order_by_precision(adapter, values, outs, douts, driven, gradient_dtypes, seed, options) -> GradientReport:
+def _first_order_by_precision(adapter, values, outs, douts, driven, gradient_dtypes, seed, options,
+                              probe) -> GradientReport:  # fmt: skip
     """float64 inputs: _first_order. Below float64: the rule's math in float64 first where fn runs in
     float64 on float64 copies, then the low-precision run against that verified gradient
     (float64_rule.py); the direct check at the low precision where that is not possible."""
-    if all(np.dtype(d) == np.float64 for d in gradient_dtypes.values()):
+    if probe is None:
         return _first_order(adapter, values, outs, douts, driven, gradient_dtypes, seed, options)
-    from . import float64_rule as rule
-
-    wide = rule.float64_copies(values)
-    runs, why_not, refused = rule.runs_in_float64(adapter, wide, driven)
-    if not runs:
-        base = _first_order(adapter, values, outs, douts, driven, gradient_dtypes, seed, options, narrow=refused)
-        base.notes.append(f"the rule's math not checked in float64 apart: {why_not}")
+    if not probe.runs:
+        base = _first_order(adapter, values, outs, douts, driven, gradient_dtypes, seed, options, narrow=probe.refused)
+        base.notes.append(f"the rule's math not checked in float64 apart: {probe.why_not}")
         return base
-    in_float64 = rule.check_rule_in_float64(_first_order, adapter, wide, douts, driven, seed, options)
-    if in_float64.verdict == PASS:
-        low = rule.compare_with_float64_rule(adapter, values, wide, douts, gradient_dtypes,
-                                             options.get("verified_share"), seed)  # fmt: skip
-    elif in_float64.verdict == FAIL:
-        low = rule.not_judged({n: v.shape for n, v in values.items()}, gradient_dtypes, seed, "backward")
-    else:
-        low = _first_order(adapter, values, outs, douts, driven, gradient_dtypes, seed, options)
-    return rule.merged(low, in_float64)
+    wide = probe.wide
+    return rule.two_steps(
+        lambda: _first_order(adapter, wide, run_user("f", adapter.outputs, wide), douts, driven,
+                             dict.fromkeys(wide, np.dtype(np.float64)), seed, rule.rule_options(options)),
+        lambda: rule.compare_with_float64_rule(adapter, values, wide, douts, gradient_dtypes,
+                                               options.get("verified_share"), seed),
+        lambda: _first_order(adapter, values, outs, douts, driven, gradient_dtypes, seed, options),
+        {n: v.shape for n, v in values.items()}, gradient_dtypes, seed, "backward")  # fmt: skip
 
 
-def _second_order_by_precision(adapter, values, douts, driven, gradient_dtypes, seed, options) -> GradientReport:
+def _second_order_by_precision(adapter, values, douts, gradient_dtypes, seed, options, probe) -> GradientReport:
     """order=2 as _first_order_by_precision does order 1: the double backward's math in float64 first
     where fn runs in float64, then its low-precision run against it; else directly."""
-    from . import float64_rule as rule
     from .second_order import check_second_order, compare_double_backward
 
-    if all(np.dtype(d) == np.float64 for d in gradient_dtypes.values()):
+    if probe is None or not probe.runs:
         return check_second_order(adapter, values, douts, gradient_dtypes, seed, options)
-    wide = rule.float64_copies(values)
-    if not rule.runs_in_float64(adapter, wide, driven)[0]:
-        return check_second_order(adapter, values, douts, gradient_dtypes, seed, options)
-    in_float64 = rule.renamed(check_second_order(adapter, wide, douts, dict.fromkeys(wide, np.dtype(np.float64)),
-                                                 seed, rule.rule_options(options), wide=True))  # fmt: skip
-    if in_float64.verdict == PASS:
-        low = compare_double_backward(adapter, values, wide, douts, gradient_dtypes, options.get("verified_share"),
-                                      seed)  # fmt: skip
-    elif in_float64.verdict == FAIL:
-        shapes = {n: v.shape for n, v in values.items()}
-        low = rule.not_judged(shapes, gradient_dtypes, seed, "double backward")
-    else:
-        low = check_second_order(adapter, values, douts, gradient_dtypes, seed, options)
-    return rule.merged(low, in_float64)
+    wide = probe.wide
+    return rule.two_steps(
+        lambda: check_second_order(adapter, wide, douts, dict.fromkeys(wide, np.dtype(np.float64)), seed,
+                                   rule.rule_options(options), wide=True),
+        lambda: compare_double_backward(adapter, values, wide, douts, gradient_dtypes, options.get("verified_share"),
+                                        seed),
+        lambda: check_second_order(adapter, values, douts, gradient_dtypes, seed, options),
+        {n: v.shape for n, v in values.items()}, gradient_dtypes, seed, "double backward")  # fmt: skip
 
 
 def _first_order(adapter, values, outs, douts, driven, gradient_dtypes, seed, options, narrow=False) -> GradientReport:

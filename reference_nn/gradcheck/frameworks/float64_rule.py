@@ -25,6 +25,8 @@ INCONCLUSIVE, or fn does not run in float64: the direct check at the low precisi
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from .. import tolerances as tol
@@ -39,28 +41,45 @@ RULE_SHARE = 1e-3
 SUFFIX = " (rule in float64)"
 
 
-def float64_copies(values: dict) -> dict:
-    return {name: np.asarray(v, dtype=np.float64) for name, v in values.items()}
+@dataclass
+class Float64Probe:
+    """fn on float64 copies of its inputs, tried once per check: wide (the copies), runs (every driven
+    output came out float64), why_not (the reason when not), refused (fn raised on them: every
+    evaluation must then be at the inputs' own dtypes)."""
+
+    wide: dict
+    runs: bool
+    why_not: str = ""
+    refused: bool = False
 
 
-def runs_in_float64(adapter, wide: dict, driven: list) -> tuple[bool, str, bool]:
-    """(whether fn's driven outputs are float64 on float64 copies, the reason when not, whether fn
-    raised on them: then every evaluation must be at the inputs' own dtypes)."""
+def probe_float64(adapter, values: dict, precisions: dict, driven: list) -> Float64Probe | None:
+    """None where every input is float64 (nothing below it to split); else the probe."""
+    if all(np.dtype(d) == np.float64 for d in precisions.values()):
+        return None
+    wide = {name: np.asarray(v, dtype=np.float64) for name, v in values.items()}
     try:
         outs = run_user("f", adapter.outputs, wide)
     except UserCodeError as error:
-        return False, f"fn raised on float64 copies of its inputs ({error}); evaluated at their own dtypes", True
+        return Float64Probe(wide, False, f"fn raised on float64 copies of its inputs ({error}); evaluated at their "
+                                         "own dtypes", refused=True)  # fmt: skip
     narrow = [f"output{k} {np.asarray(outs[k]).dtype}" for k in driven if np.asarray(outs[k]).dtype != np.float64]
-    return (not narrow), ("fn computes below float64 on float64 copies: " + ", ".join(narrow)) if narrow else "", False
+    return Float64Probe(wide, not narrow, "fn computes below float64 on float64 copies: " + ", ".join(narrow)
+                        if narrow else "")  # fmt: skip
 
 
-def check_rule_in_float64(first_order, adapter, wide: dict, douts: list, driven: list, seed: int,
-                          options: dict) -> GradientReport:  # fmt: skip
-    """Step 1: first_order (common._first_order) on the float64 copies, at RULE_SHARE; results renamed."""
-    outs = run_user("f", adapter.outputs, wide)
-    report = first_order(adapter, wide, outs, douts, driven, dict.fromkeys(wide, np.dtype(np.float64)), seed,
-                         rule_options(options))  # fmt: skip
-    return renamed(report)
+def two_steps(step_one, compare, direct, shapes: dict, precisions: dict, seed: int, what: str) -> GradientReport:
+    """Step 1 (step_one(): the check on the float64 copies, renamed here); then, by its verdict, PASS:
+    compare() (step 2); FAIL: the low-precision run not judged; INCONCLUSIVE: direct(), the check at
+    the low precision. One report with both."""
+    first = renamed(step_one())
+    if first.verdict == PASS:
+        low = compare()
+    elif first.verdict == FAIL:
+        low = not_judged(shapes, precisions, seed, what)
+    else:
+        low = direct()
+    return merged(low, first)
 
 
 def rule_options(options: dict) -> dict:
