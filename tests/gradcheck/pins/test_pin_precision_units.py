@@ -95,8 +95,10 @@ def test_grad_f_refusing_float64_leaves_every_tensor_at_float32():
 
     precision, notes, extra = pr.computation_precision(_first(1.0, GRADS), _ev(), MIXED, refuses)
     assert precision == {"w": F32, "b": F32} and extra == 1, (precision, extra)
-    assert notes == ["grad_f does not run on float64 copies (UserCodeError): every gradient of this "
-                     "mixed-precision check judged at float32 precision"], notes
+    assert notes == [
+        "grad_f does not run on float64 copies (UserCodeError): every gradient of this "
+        "mixed-precision check judged at float32 precision"
+    ], notes
 
 
 @pytest.mark.parametrize("share, rounded", [(1.1, True), (0.9, False)])
@@ -106,8 +108,14 @@ def test_gradient_moved_beyond_float64_rounding_is_judged_at_float32(share, roun
     grad_f, _ = _grad_f(moved_by=share * T * scale)
     precision, notes, extra = pr.computation_precision(_first(1.0, GRADS), _ev(), MIXED, grad_f)
     assert precision == {"w": F32 if rounded else F64, "b": F64} and extra == 1, (share, precision)
-    expected = ["measured: the gradients of w carry float32 rounding (they move beyond float64 rounding when every "
-                "parameter is float64): judged at float32 precision"] if rounded else []
+    expected = (
+        [
+            "measured: the gradients of w carry float32 rounding (they move beyond float64 rounding when every "
+            "parameter is float64): judged at float32 precision"
+        ]
+        if rounded
+        else []
+    )
     assert notes == expected, notes
 
 

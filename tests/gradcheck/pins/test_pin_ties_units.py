@@ -93,7 +93,8 @@ def test_tie_persists_for_a_max_and_not_for_coincidental_relu_kinks():
     assert tie_persists(evaluator(max_pool(), [C, C, 0.7]), "w", np.array([0, 1]), C), "a max keeps its tie"
     for f in (coincidence, coincidence_falling):
         assert not tie_persists(evaluator(f, [C, C, 0.7]), "w", np.array([0, 1]), C), (
-            f"{f.__name__}: weights equal by coincidence: moved together, each leaves its own kink")
+            f"{f.__name__}: weights equal by coincidence: moved together, each leaves its own kink"
+        )
 
 
 def _judge(f, a, failed, at_kink, values=(C, C, 0.7), bound=1e-6):
@@ -113,19 +114,22 @@ def test_full_gradient_to_every_tied_maximum_fails_the_set():
 # bound 0: the derivative's own error bound (x ESTIMATE_SAFETY, ~2e-8 here) is all that covers rounding
 @pytest.mark.parametrize("bound", [1e-6, 0.0])
 def test_first_maximum_convention_is_rescued_at_a_kink(bound):
-    failed, at_kink, notes = _judge(max_pool(), [3.0, 0.0, 1.4], [True, True, False], [False, False, False],
-                                    bound=bound)
+    failed, at_kink, notes = _judge(
+        max_pool(), [3.0, 0.0, 1.4], [True, True, False], [False, False, False], bound=bound
+    )
     assert failed.tolist() == [False, False, False], f"a valid subgradient does not fail: {failed}"
     assert at_kink.tolist() == [True, True, False], f"its elements are at a kink: {at_kink}"
     assert notes == [
         "2 element(s) outside their own one-sided slopes belong to ties whose summed gradient matches the derivative "
-        "moving the tie together (a convention such as the first maximum): at a kink, not failed"], notes
+        "moving the tie together (a convention such as the first maximum): at a kink, not failed"
+    ], notes
 
 
 def test_coincidental_ties_conclude_nothing():
     failed, at_kink, notes = _judge(coincidence, [9.0, 9.0, 1.4], [True, False, False], [False, True, False])
     assert failed.tolist() == [True, False, False] and at_kink.tolist() == [False, True, False], (
-        f"nothing concluded, the element verdicts stay: failed {failed}, at_kink {at_kink}")
+        f"nothing concluded, the element verdicts stay: failed {failed}, at_kink {at_kink}"
+    )
     assert notes == [], notes
 
 
