@@ -90,7 +90,8 @@ def coincidence_falling(p):
 
 
 def test_tie_persists_for_a_max_and_not_for_coincidental_relu_kinks():
-    assert tie_persists(evaluator(max_pool(), [C, C, 0.7]), "w", np.array([0, 1]), C), "a max keeps its tie"
+    for slope in (3.0, 0.5):  # a slope jump below 1 is a kink too (floor division of the differences is not)
+        assert tie_persists(evaluator(max_pool(slope), [C, C, 0.7]), "w", np.array([0, 1]), C), f"max x {slope}"
     for f in (coincidence, coincidence_falling):
         assert not tie_persists(evaluator(f, [C, C, 0.7]), "w", np.array([0, 1]), C), (
             f"{f.__name__}: weights equal by coincidence: moved together, each leaves its own kink"
