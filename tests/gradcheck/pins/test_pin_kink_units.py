@@ -1,0 +1,115 @@
+"""Pins of kink detection (kinks.py) at each documented bound, on one-sided slopes chosen here.
+
+``is_kink(sides, tolerance, f_scale, precision)``: with D(s) = forward(s) - backward(s) at s = h, h/2, h/4,
+a kink needs |D(h)| above max(tolerance, KINK_NOISE_MARGIN * noise) (noise = 2 eps f_scale / (h/4)) and
+D(h/2) or D(h/4) departing from proportionality to s by more than KINK_NONLINEARITY |D(h)| + 2 noise.
+Each bound is hit at 1.05x and 0.95x. ``one_sided_differences`` and ``explained_by_kink`` are pinned on
+f = 2|w0| + 0.5 w0 (slopes 2.5 and -1.5 at 0), ``kinked_at_point`` on a smooth and a kinked f.
+"""
+
+import numpy as np
+import pytest
+
+from reference_nn.gradcheck import tolerances as tol
+from reference_nn.gradcheck.evaluation import LossEvaluator
+from reference_nn.gradcheck.kinks import OneSided, explained_by_kink, is_kink, kinked_at_point, one_sided_differences
+
+H = 2.0**-18  # float64's central step at |x| <= 1: eps^(1/3) = 6.1e-6 rounded down to a power of two
+STEPS = H / np.array([1.0, 2.0, 4.0])
+F64 = np.dtype(np.float64)
+
+
+def sides(d, backward=(0.0, 0.0, 0.0)):
+    """OneSided whose jumps D are ``d`` (forward = backward + d)."""
+    backward = np.asarray(backward, float)
+    return OneSided(backward + np.asarray(d, float), backward, STEPS)
+
+
+def test_a_constant_jump_is_a_kink_and_a_proportional_one_is_not():
+    assert is_kink(sides([1.0, 1.0, 1.0], [0.3, -0.2, 0.1]), 0.0, 1.0, F64), "a jump that stays as s shrinks"
+    assert not is_kink(sides([1.0, 0.5, 0.25]), 0.0, 1.0, F64), "D proportional to s: curvature"
+    assert not is_kink(sides([1.0, np.nan, 1.0]), 0.0, 1.0, F64), "a non-finite jump proves nothing"
+
+
+@pytest.mark.parametrize("share, kink", [(0.95, True), (1.05, False)])
+def test_the_jump_must_exceed_the_tolerance(share, kink):
+    assert is_kink(sides([1.0, 1.0, 1.0]), share * 1.0, 0.0, F64) is kink, f"tolerance {share} x the jump"
+
+
+@pytest.mark.parametrize("share, kink", [(0.95, True), (1.05, False)])
+def test_the_jump_must_exceed_three_times_the_noise(share, kink):
+    # noise = 2 eps f_scale / (h/4); f_scale chosen so that KINK_NOISE_MARGIN * noise = share * |D(h)| = share
+    f_scale = share / (tol.KINK_NOISE_MARGIN * 2.0 * tol.eps(F64) / STEPS[-1])
+    assert tol.KINK_NOISE_MARGIN == 3.0, "the margin this test is named for"
+    # (the departure test then has 0.5 |D| > 0.1 |D| + 2 noise = 0.1 + 0.67 share: true for both shares)
+    assert is_kink(sides([1.0, 1.0, 1.0]), 0.0, f_scale, F64) is kink, f"3 noise = {share} x the jump"
+
+
+@pytest.mark.parametrize("share, kink", [(1.05, True), (0.95, False)])
+@pytest.mark.parametrize("where", [1, 2])
+def test_the_departure_from_proportionality_must_exceed_a_tenth_of_the_jump(share, kink, where):
+    d = np.array([1.0, 0.5, 0.25])  # proportional to s, no noise (f_scale 0)
+    d[where] += share * tol.KINK_NONLINEARITY  # departure = share x 0.1 |D(h)| at one of the smaller steps
+    assert tol.KINK_NONLINEARITY == 0.1, "the share this test is named for"
+    assert is_kink(sides(d), 0.0, 0.0, F64) is kink, f"departure {share} x 0.1 |D(h)| at step {where}"
+
+
+@pytest.mark.parametrize("share, kink", [(1.05, True), (0.95, False)])
+def test_the_departure_must_also_exceed_twice_the_noise(share, kink):
+    # D = (1, 0.8, 0.55): departure 0.3 at h/2 and h/4; 0.1 |D| + 2 noise = 0.3 / share, so
+    # noise = (0.3 / share - 0.1) / 2
+    noise = (0.3 / share - 0.1) / 2.0
+    f_scale = noise * STEPS[-1] / (2.0 * tol.eps(F64))
+    # (3 noise = 0.28-0.32 < |D(h)| = 1: the first test passes for both)
+    assert is_kink(sides([1.0, 0.8, 0.55]), 0.0, f_scale, F64) is kink, f"departure {share} x its bound"
+
+
+def abs_kink(p):
+    w = p["w"]
+    return float(2.0 * abs(w[0]) + 0.5 * w[0] + w[1] ** 2)
+
+
+def evaluator(f, values):
+    return LossEvaluator(f, {"w": np.array(values, dtype=np.float64)}, np.float64)
+
+
+def test_one_sided_differences_of_abs_are_its_two_slopes():
+    ev = evaluator(abs_kink, [0.0, 0.5])
+    s = one_sided_differences(ev, "w", 0)
+    # f is linear on each side of 0 and the steps are powers of two: the differences are exact to rounding
+    assert np.allclose(s.forward, 2.5, rtol=1e-9, atol=0) and np.allclose(s.backward, -1.5, rtol=1e-9, atol=0), s
+    assert np.array_equal(s.steps, STEPS), f"steps h, h/2, h/4 of the central step: {s.steps}"
+    smooth = one_sided_differences(ev, "w", 1)  # w1^2 at 0.5: forward 1 + s, backward 1 - s
+    assert np.allclose(smooth.forward, 1.0 + STEPS, rtol=1e-9) and np.allclose(smooth.backward, 1.0 - STEPS, rtol=1e-9)
+
+
+@pytest.mark.parametrize(
+    "analytic, tolerance, explained",
+    [(0.5, 0.0, True), (2.5, 0.0, True), (-1.5, 0.0, True), (3.0, 0.6, True), (3.0, 0.4, False), (-2.0, 0.4, False)],
+)
+def test_explained_by_kink_within_the_one_sided_slopes_widened_by_the_tolerance(analytic, tolerance, explained):
+    ev = evaluator(abs_kink, [0.0, 0.5])
+    ok, kink, (low, high), coincident = explained_by_kink(ev, "w", 0, analytic, tolerance, probe_pieces=False)
+    assert kink and not coincident, f"a kink of |w0| at 0: kink {kink}, coincident {coincident}"
+    assert abs(low + 1.5) < 1e-9 and abs(high - 2.5) < 1e-9, f"slopes ({low}, {high})"
+    assert ok is explained, f"{analytic} with tolerance {tolerance} in [-1.5, 2.5]: {ok}"
+
+
+def test_explained_by_kink_on_a_smooth_element_is_no_kink():
+    ev = evaluator(abs_kink, [0.0, 0.5])
+    ok, kink, (low, high), _ = explained_by_kink(ev, "w", 1, 1.0, 0.0, probe_pieces=False)
+    assert not ok and not kink, f"w1^2 is smooth: {ok}, {kink}"
+    assert abs(low - (1 - STEPS[0])) < 1e-9 and abs(high - (1 + STEPS[0])) < 1e-9, (low, high)
+
+
+def test_kinked_at_point_probes_once_and_caches():
+    smooth = evaluator(lambda p: float(np.sum(np.sin(p["w"]))), [0.0, 0.5])
+    before = smooth.count
+    assert kinked_at_point(smooth) is False and smooth.kinked is False, "sin is smooth"
+    # 6 evaluations per direction (3 steps, both sides), KINK_PROBE_DIRECTIONS directions for a smooth f
+    assert smooth.count - before == 6 * tol.KINK_PROBE_DIRECTIONS, f"{smooth.count - before} evaluations"
+    assert kinked_at_point(smooth) is False and smooth.count - before == 6 * tol.KINK_PROBE_DIRECTIONS, "cached"
+    kinked = evaluator(lambda p: float(np.maximum(p["w"][0] + p["w"][1], 0.0)), [0.25, -0.25])
+    assert kinked_at_point(kinked) is True and kinked.count - 1 <= 6 * tol.KINK_PROBE_DIRECTIONS + 12, (
+        "a ReLU at 0 in every direction that moves w0 + w1"
+    )
