@@ -162,6 +162,9 @@ def test_across_cells_with_a_gradient_moves_along_it_by_enough_cells():
     # 2000 cells, rounded up to a power of two: 2048 (below MAX_CELLS_ACROSS = 4096)
     moved = pr._across_cells(x, F32, g, size=1000.0)
     assert np.array_equal(moved - x, np.array([-2048.0, -2048.0]) * ulp), f"{(moved - x) / ulp}"
+    # wanted / predicted = 1024.5: just above a power of two, rounded up to 2048 (not down to 1024)
+    above = pr._across_cells(x, F32, g, size=512.25)
+    assert np.array_equal(above - x, np.array([-2048.0, -2048.0]) * ulp), f"{(above - x) / ulp}"
     capped = pr._across_cells(x, F32, g, size=1e6)  # 2e6 cells wanted: capped at MAX_CELLS_ACROSS
     assert np.array_equal(capped - x, np.array([-1.0, -1.0]) * pr.MAX_CELLS_ACROSS * ulp), f"{(capped - x) / ulp}"
     small = pr._across_cells(x, F32, g, size=1.0)  # wanted 4 ulp <= 4 x predicted 2 ulp: CELLS_ACROSS as it is
