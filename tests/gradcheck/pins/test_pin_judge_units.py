@@ -1,0 +1,114 @@
+"""Pins of the element verdict (judge.py) at its bounds, with estimates chosen here on f = sum(sin(w)).
+
+* FAIL iff |a - n| > T + E (T = atol + rtol * max(|a|, |n|, RMS), E = ESTIMATE_SAFETY * the estimate's
+  error): a planted analytic error at 1.05x and 0.95x of T + E (the estimate is the true derivative, so
+  the second opinion at smaller steps agrees with it and the verdict stands);
+* PASS only within the cap: |a - n| + E <= VERIFIED_SHARE * scale (``_within_cap``), and the zero rule
+  for an exactly-zero analytic value (|n| <= E or rounding, proven <= ZERO_SHARE sqrt(eps) G);
+* the report row (``_result``): worst element, its step and bound, err/tol, max abs / rel error;
+* ``_required``, ``_rtols``, ``_finite_or_infinite``.
+"""
+
+import numpy as np
+import pytest
+
+from reference_nn.gradcheck import FAIL, PASS
+from reference_nn.gradcheck import tolerances as tol
+from reference_nn.gradcheck.evaluation import LossEvaluator
+from reference_nn.gradcheck.judge import _finite_or_infinite, _required, _rtols, _within_cap, judge_elements
+from reference_nn.gradcheck.numerical import Estimate
+
+W = np.array([[0.3, -0.4, 0.5], [0.6, -0.2, 0.1]])
+TRUE = np.cos(W)  # every |g| in [0.82, 0.99]: the RMS (0.93) is the scale of the smaller ones
+SCALE = np.maximum(np.abs(TRUE), tol.finite_rms(TRUE))
+SAFETY = tol.ESTIMATE_SAFETY
+
+
+def _sin(p):
+    return float(np.sum(np.sin(p["w"])))
+
+
+def _judge(analytic, values, errors, rtol=1e-3, atol=0.0, method="richardson"):
+    ev = LossEvaluator(_sin, {"w": W.copy()}, np.float64)
+    steps = 0.01 * np.arange(1, 7, dtype=float)  # distinct: the row's step says which element is worst
+    estimate = Estimate(np.asarray(values, float).reshape(-1), np.broadcast_to(np.asarray(errors, float), (6,)).copy(),
+                        steps, method)  # fmt: skip
+    return judge_elements(ev, "w", np.asarray(analytic, float), "dw", np.float64, estimate, rtol, atol,
+                          tol.finite_rms(TRUE))  # fmt: skip
+
+
+@pytest.mark.parametrize("share, status", [(1.05, FAIL), (0.95, PASS)])
+def test_an_analytic_error_fails_beyond_tolerance_plus_the_estimates_bound(share, status):
+    error = 1e-6  # the estimate's stated error: E = 4e-6, beside T = 1e-3 x scale
+    t = TRUE[1, 2]  # cos(0.1) = 0.995, the largest: its scale is |a| = t + delta itself
+    # delta = share x (T + E) with T = 1e-3 (t + delta): solved for delta
+    delta = share * (1e-3 * t + SAFETY * error) / (1 - share * 1e-3)
+    bound = 1e-3 * (t + delta) + SAFETY * error
+    analytic = TRUE.copy()
+    analytic[1, 2] += delta
+    row = _judge(analytic, TRUE, error)
+    assert row.status == status, f"{share} x (T + E) on element (1, 2)\n{row}"
+    assert row.worst_index == (1, 2) and row.step == 0.06, f"the worst element and its step: {row.worst_index}"
+    assert row.tolerance == pytest.approx(bound, rel=1e-12), f"the bound T + E: {row.tolerance!r} vs {bound!r}"
+    assert row.error_ratio == pytest.approx(share, rel=1e-9), f"err/tol {row.error_ratio!r}"
+    assert row.max_abs_error == pytest.approx(delta, rel=1e-9), row.max_abs_error
+    assert row.max_rel_error == pytest.approx(delta / (t + delta), rel=1e-9), row.max_rel_error
+    assert row.n_failed == (status == FAIL) and row.n_elements == 6 and row.n_inconclusive == 0, str(row)
+
+
+def test_an_absolute_floor_adds_to_the_tolerance():
+    analytic = TRUE.copy()
+    analytic[0, 0] += 1e-3 * SCALE[0, 0] + 2e-4  # beyond T without a floor, within it with atol = 3e-4
+    assert _judge(analytic, TRUE, 0.0).status == FAIL, "no floor: 2e-4 beyond T"
+    row = _judge(analytic, TRUE, 0.0, atol=3e-4)
+    scale = abs(analytic[0, 0])  # the largest |a| of the tensor now: above the RMS
+    assert row.status == PASS and row.tolerance == pytest.approx(3e-4 + 1e-3 * scale, rel=1e-12), str(row)
+
+
+@pytest.mark.parametrize("share, verified", [(0.95, True), (1.05, False)])
+def test_within_cap_at_the_verified_share(share, verified):
+    a = np.full(4, 2.0)
+    # proven |a - n| + E = share x 0.5% of the scale (2): split between the disagreement and the bound
+    gap = share * tol.VERIFIED_SHARE * 2.0
+    n = a - np.array([gap / 2, 0.0, gap, 0.0])
+    errors = np.array([gap / 2, gap, 0.0, 0.0]) / SAFETY
+    got = _within_cap(a, n, errors, (0.0, 0.0, 0.0), tol.VERIFIED_SHARE)
+    assert got.tolist() == [verified, verified, verified, True], f"{share} x the cap: {got}"
+
+
+@pytest.mark.parametrize("which", ["rounding_level", "numeric", "proven"])
+@pytest.mark.parametrize("share", [0.95, 1.05])
+def test_within_cap_of_a_zero_analytic_element(which, share):
+    """a ~ 0 in a tensor of ~0 values (the relative cap verifies nothing there): verified iff |a| <= the
+    rounding level, |n| <= max(E, the numerical
+    rounding level) and |a - n| + E <= ZERO_SHARE sqrt(eps) G; each bound moved by ``share`` alone."""
+    root_eps_g, rounding, numeric_rounding = 1e-6, 1e-9, 1e-10
+    a = np.array([0.0, 0.9 * rounding])
+    n = np.array([0.0, 0.5 * numeric_rounding])
+    errors = np.array([0.0, 0.0])
+    if which == "rounding_level":
+        a[1] = share * rounding
+    elif which == "numeric":
+        n[1] = share * numeric_rounding
+    else:  # the estimate's bound at share x what ZERO_SHARE sqrt(eps) G allows, |n| within it
+        errors[1] = share * tol.ZERO_SHARE * root_eps_g / SAFETY
+        a[1], n[1] = 0.0, 0.0
+    got = _within_cap(a, n, errors, (root_eps_g, rounding, numeric_rounding), tol.VERIFIED_SHARE)
+    assert got[0] and got[1] == (share < 1), f"{which} at {share} x its bound: {got}"
+
+
+def test_required_rtols_and_infinite_bounds():
+    a, n = np.array([2.0, -0.1]), np.array([2.0, 0.0])
+    rms = tol.finite_rms(a)
+    assert np.allclose(_required(a, n, np.array([1e-3, 1e-2]), 1e-5), [1e-5 + 2e-3, 1e-5 + 1e-2 * rms]), "T"
+    est = Estimate(n, np.zeros(2), np.zeros(2), "central")
+    assert _rtols(est, np.float64, np.float64, 0.5, 2).tolist() == [0.5, 0.5], "the user's rtol as given"
+    central = tol.method_rtol("central", np.float64)
+    assert central > tol.analytic_rtol(np.float64), "central's truncation allowance is the larger"
+    assert np.allclose(_rtols(est, np.float64, np.float64, None, 2), central), "the method's allowance"
+    assert np.allclose(_rtols(est, np.float32, np.float64, None, 2), tol.analytic_rtol(np.float32)), "float32's"
+    mixed = Estimate(n, np.zeros(2), np.zeros(2), "richardson", rtols=np.array([0.0, central]))
+    assert np.allclose(_rtols(mixed, np.float64, np.float64, None, 2), [tol.analytic_rtol(np.float64), central]), (
+        "per element: a Richardson element that fell back to central has central's allowance"
+    )
+    assert _finite_or_infinite([1.0, np.nan, -np.inf]).tolist() == [1.0, np.inf, np.inf], "no bound: infinite"
