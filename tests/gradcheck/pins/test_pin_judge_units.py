@@ -80,8 +80,8 @@ def test_within_cap_at_the_verified_share(share, verified):
 @pytest.mark.parametrize("share", [0.95, 1.05])
 def test_within_cap_of_a_zero_analytic_element(which, share):
     """a ~ 0 in a tensor of ~0 values (the relative cap verifies nothing there): verified iff |a| <= the
-    rounding level, |n| <= max(E, the numerical
-    rounding level) and |a - n| + E <= ZERO_SHARE sqrt(eps) G; each bound moved by ``share`` alone."""
+    rounding level, |n| <= max(E, the numerical rounding level) and |a - n| + E <= ZERO_SHARE sqrt(eps) G;
+    each bound moved by ``share`` alone."""
     root_eps_g, rounding, numeric_rounding = 1e-6, 1e-9, 1e-10
     a = np.array([0.0, 0.9 * rounding])
     n = np.array([0.0, 0.5 * numeric_rounding])
