@@ -37,9 +37,11 @@ def _judge(analytic, values, errors, rtol=1e-3, atol=0.0, method="richardson"):
                           tol.finite_rms(TRUE))  # fmt: skip
 
 
+# the estimate's stated error: E = 4e-6 beside T = 1e-3 x scale, or E = T (then T - E, T * E or T alone is far
+# from T + E; the proven bound |a - n| + E stays within the 0.5% cap either way)
+@pytest.mark.parametrize("error", [1e-6, 2.5e-4])
 @pytest.mark.parametrize("share, status", [(1.05, FAIL), (0.95, PASS)])
-def test_an_analytic_error_fails_beyond_tolerance_plus_the_estimates_bound(share, status):
-    error = 1e-6  # the estimate's stated error: E = 4e-6, beside T = 1e-3 x scale
+def test_an_analytic_error_fails_beyond_tolerance_plus_the_estimates_bound(share, status, error):
     t = TRUE[1, 2]  # cos(0.1) = 0.995, the largest: its scale is |a| = t + delta itself
     # delta = share x (T + E) with T = 1e-3 (t + delta): solved for delta
     delta = share * (1e-3 * t + SAFETY * error) / (1 - share * 1e-3)
@@ -112,3 +114,13 @@ def test_required_rtols_and_infinite_bounds():
         "per element: a Richardson element that fell back to central has central's allowance"
     )
     assert _finite_or_infinite([1.0, np.nan, -np.inf]).tolist() == [1.0, np.inf, np.inf], "no bound: infinite"
+
+
+def test_a_central_estimate_with_a_bound_above_the_cap_is_redone_by_richardson():
+    # central values exact but stated to 2e-3 (E = 8e-3 > the 0.5% cap): every element is re-estimated by
+    # Richardson from 2^-10 s, which agrees within both bounds and is far more precise: taken, PASS
+    row = _judge(TRUE, TRUE, 2e-3, method="central")
+    assert row.status == PASS and row.n_inconclusive == 0, str(row)
+    assert row.note.startswith("6 element(s) re-estimated by Richardson from a step of 2^-10: the central "
+                               "difference's rounding bound was larger than the tolerance"), row.note  # fmt: skip
+    assert row.numeric_error < 1e-8, f"Richardson's bound replaced central's: {row.numeric_error!r}"
