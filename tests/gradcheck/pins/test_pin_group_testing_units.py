@@ -1,0 +1,123 @@
+"""Pins of group testing's pieces (group_testing.py) on stand-in problems whose projections are scripted
+here: halves at row boundaries, even spreads, blocks, the |D| / T ratio, the "mostly wrong" rule, the
+certification loop (clean / dirty / unresolved, and its draws), the initial cut by predicted rounding,
+and the patterns followed from wrong elements (shared columns, blocks of wrong rows)."""
+
+from types import SimpleNamespace
+
+import numpy as np
+
+from reference_nn.gradcheck import group_testing as gt
+from reference_nn.gradcheck.projection import DIRECTIONS, LEAF_SIZE
+
+
+def test_halves_cut_at_a_row_boundary_when_the_set_spans_rows():
+    idx = np.arange(12)
+    assert [h.tolist() for h in gt._halves(idx, 1)] == [list(range(6)), list(range(6, 12))], "a vector: the middle"
+    # rows of 5: the middle element (6) is in row 1, which starts at 5
+    assert [h.tolist() for h in gt._halves(idx, 5)] == [list(range(5)), list(range(5, 12))], "at row 1's start"
+    # within one row (size <= row_length): the middle
+    assert [h.tolist() for h in gt._halves(np.arange(3, 9), 8)] == [[3, 4, 5], [6, 7, 8]], "inside a row"
+    # the middle element's row starts the set: no boundary inside, the middle is kept
+    assert [h.tolist() for h in gt._halves(np.array([0, 1, 2, 3, 10]), 4)] == [[0, 1], [2, 3, 10]], "boundary 0"
+
+
+def test_spread_and_blocks():
+    assert gt._spread(np.arange(10, 20), 4).tolist() == [10, 13, 16, 19], "evenly, both ends"
+    assert gt._spread(np.arange(3), 4).tolist() == [0, 1, 2], "all of them if fewer"
+    assert [b.tolist() for b in gt._blocks(np.arange(7), 3)] == [[0, 1, 2], [3, 4, 5], [6]], "blocks of 3"
+    assert [b.tolist() for b in gt._blocks(np.arange(2), 0)] == [[0], [1]], "size at least 1"
+
+
+def test_ratio_and_mostly_wrong():
+    assert gt._ratio(SimpleNamespace(discrepancy=-3.0, threshold=2.0)) == 1.5, "|D| / T"
+    assert gt._ratio(SimpleNamespace(discrepancy=1e-290, threshold=0.0)) == 1e10, "T floored at 1e-300"
+    out = gt.SearchOutcome(np.zeros(2, bool), np.zeros(2, bool))
+    assert not gt._mostly_wrong(out), "nothing sampled"
+    out.sampled, out.sample_failing = 24, 12
+    assert not gt._mostly_wrong(out), "half is not most"
+    out.sample_failing = 13
+    assert gt._mostly_wrong(out), "more than half"
+
+
+def test_unverified_is_neither_certified_estimated_nor_unresolvable():
+    out = gt.SearchOutcome(np.array([True, False, False, False]), np.array([False, False, True, False]))
+    problem = SimpleNamespace(values=np.array([np.nan, 1.0, np.nan, np.nan]))
+    assert out.unverified(problem).tolist() == [False, False, False, True], out.unverified(problem)
+
+
+class Scripted:
+    """A stand-in TensorProblem: project() passes unless the set holds a wrong element (then |D| = 2 T),
+    and is unresolved on sets larger than ``resolves``; predicted rounding grows with the set's size."""
+
+    def __init__(self, n, wrong=(), resolves=10**9, rounding_per_element=0.0):
+        self.n, self.wrong, self.resolves = n, set(wrong), resolves
+        self.values = np.full(n, np.nan)
+        self.rounding_per_element = rounding_per_element
+        self.draws = []
+
+    def project(self, idx, draw, generated_on=None):
+        self.draws.append(draw)
+        dirty = bool(self.wrong & set(int(i) for i in idx))
+        return SimpleNamespace(passed=not dirty, resolved=idx.size <= self.resolves, discrepancy=2.0 if dirty else 0.5,
+                               threshold=1.0)  # fmt: skip
+
+    def predicted_rounding(self, idx):
+        return self.rounding_per_element * idx.size
+
+    def tolerance_threshold(self, idx, size):
+        return 1.0
+
+
+def test_certify_stops_at_the_first_dirty_or_unresolved_projection():
+    status, _, draw = gt._certify(Scripted(40), np.arange(40), DIRECTIONS)
+    assert (status, draw) == ("clean", DIRECTIONS - 1), "every direction passes: clean after the last"
+    problem = Scripted(40, wrong=[3])
+    status, projection, draw = gt._certify(problem, np.arange(40), DIRECTIONS)
+    assert (status, draw, problem.draws) == ("dirty", 0, [0]), "the first failing direction ends it"
+    status, _, draw = gt._certify(Scripted(40, resolves=20), np.arange(40), DIRECTIONS)
+    assert (status, draw) == ("unresolved", 0), "an unresolved direction verifies nothing"
+
+
+def test_initial_blocks_halve_until_rounding_is_below_half_the_threshold():
+    # predicted rounding 0.01 per element against half a threshold of 1: blocks of at most 50 elements
+    blocks = gt.initial_blocks(Scripted(200, rounding_per_element=0.01))
+    assert sorted(b.size for b in blocks) == [50, 50, 50, 50], [b.size for b in blocks]
+    assert np.array_equal(np.sort(np.concatenate(blocks)), np.arange(200)), "every index once"
+    assert [b.size for b in gt.initial_blocks(Scripted(200))] == [200], "no rounding: one block"
+    tiny = gt.initial_blocks(Scripted(LEAF_SIZE, rounding_per_element=10.0))
+    assert [b.size for b in tiny] == [LEAF_SIZE], "a leaf is never cut"
+
+
+def _outcome(n, failing, sampled=0, sample_failing=0):
+    out = gt.SearchOutcome(np.zeros(n, bool), np.zeros(n, bool), failing=list(failing))
+    out.sampled, out.sample_failing = sampled, sample_failing
+    return out
+
+
+def test_follow_patterns_extends_a_block_of_wrong_rows():
+    # rows of 10; elements of rows 4-6 are wrong (every projection touching them fails); found: one in row 5
+    problem = Scripted(100, wrong=range(40, 70))
+    out = _outcome(100, [52])
+    gt._follow_patterns(problem, out, 10)
+    assert out.wrong_rows == [4, 5, 6] and out.wrong_columns == [], (out.wrong_rows, out.wrong_columns)
+
+
+def test_follow_patterns_names_a_shared_column():
+    problem = Scripted(100, wrong=[3, 13, 23])
+    out = _outcome(100, [3, 13, 23])
+    gt._follow_patterns(problem, out, 10)
+    assert out.wrong_columns == [3], f"column 3 in three rows: {out.wrong_columns}"
+    assert out.wrong_rows == [], "a column pattern: its rows are not followed"
+    two = _outcome(100, [3, 13])
+    gt._follow_patterns(Scripted(100, wrong=[3, 13]), two, 10)
+    assert two.wrong_columns == [3] and two.wrong_rows == [0, 1], "two rows: followed (rows 0 and 1 only fail)"
+
+
+def test_follow_patterns_skips_vectors_and_mostly_wrong_tensors():
+    out = _outcome(100, [52])
+    gt._follow_patterns(Scripted(100, wrong=range(40, 70)), out, 1)
+    assert out.wrong_rows == [] and out.wrong_columns == [], "a vector"
+    mostly = _outcome(100, [52], sampled=10, sample_failing=6)
+    gt._follow_patterns(Scripted(100, wrong=range(40, 70)), mostly, 10)
+    assert mostly.wrong_rows == [], "most sampled elements wrong: the fraction is the pattern"
