@@ -124,3 +124,30 @@ def test_a_central_estimate_with_a_bound_above_the_cap_is_redone_by_richardson()
     assert row.note.startswith("6 element(s) re-estimated by Richardson from a step of 2^-10: the central "
                                "difference's rounding bound was larger than the tolerance"), row.note  # fmt: skip
     assert row.numeric_error < 1e-8, f"Richardson's bound replaced central's: {row.numeric_error!r}"
+
+
+@pytest.mark.parametrize(
+    "method, note",
+    [
+        ("richardson", "failed at the method's steps and agree at smaller ones, which disagree with the first "
+                       "estimate beyond both error bounds (f curves on a finer scale there)"),
+        ("complex", "failed by complex step agree with real differences, which disagree with complex step beyond "
+                    "both error bounds (f is not complex-analytic there: abs, max or .real on some path)"),
+    ],
+)  # fmt: skip
+def test_an_estimate_contradicted_at_smaller_steps_is_replaced(method, note):
+    # the numerical side is off by 0.2% on three elements (within the cap, beyond T + E = 0.1% + 4e-9): the
+    # second opinion at smaller steps agrees with the hand-written value and contradicts the estimate
+    values = TRUE.copy().reshape(-1)
+    values[[0, 2, 5]] *= 1.002
+    row = _judge(TRUE, values, 1e-9, method=method)
+    assert row.status == PASS and row.n_failed == 0, str(row)
+    assert row.note == f"3 element(s) {note}", row.note
+    assert row.max_abs_error < 1e-9, f"the replaced values are the true derivative: {row.max_abs_error!r}"
+
+
+def test_a_wrong_analytic_value_agrees_with_the_estimate_at_every_step_and_fails():
+    analytic = TRUE.copy()
+    analytic[0, 1] *= 1.002  # the hand-written side off by 0.2%: the second opinion agrees with the estimate
+    row = _judge(analytic, TRUE, 1e-9)
+    assert row.status == FAIL and row.n_failed == 1 and row.worst_index == (0, 1) and row.note == "", str(row)
