@@ -68,17 +68,36 @@ def test_f_returning_float32_puts_every_tensor_at_float32():
     assert out == ({"w": F32, "b": F32}, ["f returns float32: every gradient judged at float32 precision"], 0), out
 
 
-@pytest.mark.parametrize("value0, f_scale", [(2.0, 0.5), (0.5, 2.0)])  # size = max(f_scale, |f|) = 2 both times
-def test_f_moved_by_float32_rounding_just_above_the_threshold(value0, f_scale):
+# size = max(f_scale, |f|): 2 either way, or 0.5 (below 1: still relative)
+@pytest.mark.parametrize("value0, f_scale, size", [(2.0, 0.5, 2.0), (0.5, 2.0, 2.0), (0.5, 0.25, 0.5)])
+def test_f_moved_by_float32_rounding_just_above_the_threshold(value0, f_scale, size):
     grad_f, calls = _grad_f()
-    above = _first(value0 + 1.1 * T * 2.0, GRADS)  # 1.1x the threshold of size 2
+    above = _first(value0 + 1.1 * T * size, GRADS)  # 1.1x the threshold
     precision, notes, extra = pr.computation_precision(above, _ev(value0, f_scale), MIXED, grad_f)
     assert precision == {"w": F32, "b": F32} and extra == 0 and calls == [], (precision, notes, extra, calls)
     assert notes and "differs from f in float64 by 5.7e-12 relative" in notes[0], notes
-    below = _first(value0 + 0.9 * T * 2.0, GRADS)  # 0.9x: not float32 rounding, grad_f is asked
+    below = _first(value0 + 0.9 * T * size, GRADS)  # 0.9x: not float32 rounding, grad_f is asked
     precision, notes, extra = pr.computation_precision(below, _ev(value0, f_scale), MIXED, grad_f)
     assert precision == {"w": F64, "b": F64} and notes == [] and extra == 1, (precision, notes, extra)
     assert calls == [{"w": F64, "b": F64}], f"grad_f once, on float64 copies of every parameter: {calls}"
+
+
+def test_a_change_of_exactly_the_threshold_is_not_beyond_it():
+    grad_f, _ = _grad_f()
+    out = pr.computation_precision(_first(T, GRADS), _ev(0.0, 1.0), MIXED, grad_f)  # change T, size 1: equal
+    assert out == ({"w": F64, "b": F64}, [], 1), f"|f - f64| = THRESHOLD exactly: not beyond ({out})"
+
+
+def test_a_zero_gradient_unchanged_in_float64_stays_float64():
+    zeros = {"w": np.zeros(2), "b": np.zeros(1, np.float32)}
+    out = pr.computation_precision(_first(1.0, zeros), _ev(), MIXED, lambda p: {"w": np.zeros(2), "b": np.zeros(1)})
+    assert out == ({"w": F64, "b": F64}, [], 1), f"0 moved by 0: no rounding to see ({out})"
+
+
+def test_f_returning_float16_is_not_read_as_float32():
+    grad_f, _ = _grad_f()
+    out = pr.computation_precision(_first(1.0, GRADS, value_dtype=F16), _ev(), MIXED, grad_f)
+    assert out == ({"w": F64, "b": F64}, [], 1), f"float16 is not float32: measured as mixed ({out})"
 
 
 def test_a_zero_f_is_never_read_as_moved():
@@ -167,6 +186,10 @@ def test_across_cells_with_a_gradient_moves_along_it_by_enough_cells():
     assert np.array_equal(above - x, np.array([-2048.0, -2048.0]) * ulp), f"{(above - x) / ulp}"
     capped = pr._across_cells(x, F32, g, size=1e6)  # 2e6 cells wanted: capped at MAX_CELLS_ACROSS
     assert np.array_equal(capped - x, np.array([-1.0, -1.0]) * pr.MAX_CELLS_ACROSS * ulp), f"{(capped - x) / ulp}"
+    positive = pr._across_cells(x, F32, np.array([0.0, 5.0]), size=1.0)  # g > 0 at an odd index: +, not -
+    assert np.array_equal(positive - x, np.array([4.0, 4.0]) * ulp), f"{(positive - x) / ulp}"
+    zero = pr._across_cells(x, F32, np.zeros(2), size=1e6)  # no predicted change: CELLS_ACROSS, alternating
+    assert np.array_equal(zero - x, np.array([4.0, -4.0]) * ulp), f"{(zero - x) / ulp}"
     small = pr._across_cells(x, F32, g, size=1.0)  # wanted 4 ulp <= 4 x predicted 2 ulp: CELLS_ACROSS as it is
     assert np.array_equal(small - x, np.array([-4.0, -4.0]) * ulp), f"{(small - x) / ulp}"
 
@@ -178,6 +201,12 @@ def test_visible_at_a_thousand_float64_ulps_of_f(share, visible):
     move = np.array([share * bound / 2, 0.0])
     ev = SimpleNamespace(eval_dtype=F64, noise=0.0)
     assert pr._visible(move, np.array([2.0, 5.0]), ev, size) is visible, f"{share} x the bound"
+
+
+def test_visible_means_strictly_above():
+    ev = SimpleNamespace(eval_dtype=F64, noise=0.0)
+    bound = pr.VISIBLE_ULPS * tol.eps(F64) * 4.0
+    assert pr._visible(np.array([bound]), np.array([1.0]), ev, 4.0) is False, "a change of exactly the bound"
 
 
 @pytest.mark.parametrize("share, visible", [(1.005, True), (0.995, False)])
