@@ -10,6 +10,7 @@ f = 2|w0| + 0.5 w0 (slopes 2.5 and -1.5 at 0), ``kinked_at_point`` on a smooth a
 import numpy as np
 import pytest
 
+from reference_nn.gradcheck import kinks
 from reference_nn.gradcheck import tolerances as tol
 from reference_nn.gradcheck.evaluation import LossEvaluator
 from reference_nn.gradcheck.kinks import OneSided, explained_by_kink, is_kink, kinked_at_point, one_sided_differences
@@ -113,3 +114,30 @@ def test_kinked_at_point_probes_once_and_caches():
     assert kinked_at_point(kinked) is True and kinked.count - 1 <= 6 * tol.KINK_PROBE_DIRECTIONS + 12, (
         "a ReLU at 0 in every direction that moves w0 + w1"
     )
+
+
+def test_central_slope_at_a_point_of_a_cubic():
+    ev = evaluator(lambda p: float(np.sum(p["w"] ** 3)), [0.5, -2.0])
+    h = 2.0**-10
+    # (f(x + h) - f(x - h)) / 2h = 3 x^2 + h^2 exactly for a cubic (dyadic x, h: no rounding in the steps)
+    assert kinks._central_slope_at(ev, ev.point, "w", 1, h) == pytest.approx(12.0 + h * h, rel=1e-14), "3 x^2 + h^2"
+    moved = {"w": np.array([0.5, 1.0])}
+    assert kinks._central_slope_at(ev, moved, "w", 1, h) == pytest.approx(3.0 + h * h, rel=1e-14), "at another point"
+
+
+def test_nearby_slopes_find_the_pieces_of_coincident_kinks_and_none_of_a_smooth_f():
+    def two_relus(p):  # relu(w0 + w1) + relu(w0 - w1) at (0, 0): d/dw0 is 0, 1 or 2 in the four pieces
+        w = p["w"]
+        return float(max(w[0] + w[1], 0.0) + max(w[0] - w[1], 0.0) + w[2] ** 2)
+
+    ev = evaluator(two_relus, [0.0, 0.0, 0.5])
+    before = ev.count
+    slopes = kinks.nearby_slopes(ev, "w", 0, 1e-6)
+    # 1 + 16 pairs x 2 signs x 2 radii x 2 evaluations + the slope at x (2): the documented 130
+    assert ev.count - before == 2 + tol.NEARBY_PAIRS * 2 * 2 * 2, f"{ev.count - before} evaluations"
+    assert 0 < slopes.size <= 2 * tol.NEARBY_PAIRS, slopes
+    # the extreme pieces' slopes, exact for piecewise-linear f (a step straddling a kink gives a value between)
+    assert abs(slopes.min()) < 1e-6 and abs(slopes.max() - 2.0) < 1e-6, slopes
+    assert np.all((slopes > -1e-6) & (slopes < 2 + 1e-6)), f"every slope within the pieces' range: {slopes}"
+    smooth = evaluator(lambda p: float(np.sum(np.sin(p["w"]))), [0.3, 0.2])
+    assert kinks.nearby_slopes(smooth, "w", 0, 1e-6).size == 0, "a smooth f shows no piece"
