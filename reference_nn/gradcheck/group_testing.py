@@ -175,7 +175,8 @@ def initial_blocks(problem: TensorProblem) -> list[np.ndarray]:
     blocks, work = [], [np.arange(problem.n)]
     while work:
         idx = work.pop()
-        if idx.size > LEAF_SIZE and problem.predicted_rounding(idx) > 0.5 * problem.tolerance_threshold(idx, idx.size):
+        if idx.size > LEAF_SIZE and problem.predicted_rounding(idx) > 0.5 * problem.tolerance_threshold(idx, idx.size,
+                                                                                                       "verify"):
             work.extend(_blocks(idx, (idx.size + 1) // 2))
         else:
             blocks.append(idx)
@@ -184,14 +185,16 @@ def initial_blocks(problem: TensorProblem) -> list[np.ndarray]:
 
 def _certify(problem: TensorProblem, idx: np.ndarray, directions: int):
     """('clean' | 'dirty' | 'unresolved', last projection, its draw number)."""
-    projection = None
+    projection, loose = None, None
     for draw in range(directions):
         projection = problem.project(idx, draw)
         if not projection.passed:  # |D| > T >= E: an error, whatever the resolution
             return "dirty", projection, draw
         if not projection.resolved:
             return "unresolved", projection, draw
-    return "clean", projection, directions - 1
+        loose = loose or (None if projection.tight else projection)
+    # the set's resolution is its weakest test's: a test passed at T only (not at T_v) certifies to T's
+    return "clean", loose or projection, directions - 1
 
 
 def _bisect(problem: TensorProblem, idx: np.ndarray, failed: Projection, draw: int, row_length: int):

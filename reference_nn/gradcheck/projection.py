@@ -12,7 +12,10 @@ compares it with the hand-written g.v. With D = g.v - m the test
     passes  iff  |D| <= T = max(T_tol, E),     T_tol = MISS * min_{i in S}(tol_i c_i) / (4 sqrt(|S|))
 
 where tol_i = atol_i + rtol * max(|g_i|, RMS of g) is the element-wise tolerance (tolerances.py,
-the same rtol / atol as the element-wise check).
+the same rtol / atol as the element-wise check). Its floors (atol) only widen what FAILs: the same
+test at T_v, with tol_i capped at the cap (verified_share * max(|g_i|, RMS), 0.5%), is the one a
+verification rests on (``Projection.tight``); a set passed at T but not at T_v is certified only to
+T's resolution, above the cap where the floors are (scale.FLOOR_TOO_LARGE).
 
 Detection guarantee (one direction). Let e = g - g_true and j be an element with |e_j| > delta_j,
 
@@ -94,6 +97,8 @@ class Projection:
     analytic: float
     numeric: float
     generated_size: int  # size of the set the direction was drawn on (its 1 / sqrt scale)
+    tight: bool = False  # |D| <= T_v as well (the verification tier; T_v = T where no floor exceeds the cap)
+    tight_threshold: float = 0.0  # T_v
 
 
 class TensorProblem:
@@ -113,6 +118,12 @@ class TensorProblem:
         self.tol = np.broadcast_to(np.asarray(atol, dtype=np.float64), self.a.shape) + self.rtol * self.scale
         self.c = np.maximum(1.0, np.abs(ev.point[key].reshape(-1).astype(np.float64)))
         self.tc = self.tol * self.c
+        # the verification tier: tolerances no wider than the cap (a PASS rests on the cap, never on the
+        # floors; tolerances.VERIFIED_SHARE). Where the floors widen tol beyond it (a float32 gradient
+        # judged against many outputs' rounding: check_vjp of a large layer), a test that passes only the
+        # floor tier shows no error but verifies nothing (scale.FLOOR_TOO_LARGE); one that passes this
+        # tier too verifies to under the cap.
+        self.verify_tc = np.minimum(self.tol, ev.verified_share * self.scale) * self.c
         self.limit = self.c * (self.tol + MAX_RMS_SHARE * rms)
         self.seed = seed
         self.tests = 0
@@ -135,9 +146,11 @@ class TensorProblem:
         terms = self.scale[idx] * self.c[idx]
         return GRADIENT_ROUNDING_ULPS * tol.eps(self.dtype) * tol.finite_rms(terms)
 
-    def tolerance_threshold(self, idx: np.ndarray, generated_size: int) -> float:
-        """T_tol of the module docstring for a direction drawn on a set of ``generated_size``."""
-        return MISS_PER_DIRECTION * float(np.min(self.tc[idx])) / (4.0 * math.sqrt(generated_size))
+    def tolerance_threshold(self, idx: np.ndarray, generated_size: int, tier: str = "fail") -> float:
+        """T_tol of the module docstring for a direction drawn on a set of ``generated_size``; tier
+        "verify": the same with the tolerances capped at the cap (T_v)."""
+        tc = self.verify_tc if tier == "verify" else self.tc
+        return MISS_PER_DIRECTION * float(np.min(tc[idx])) / (4.0 * math.sqrt(generated_size))
 
     def project(self, idx: np.ndarray, draw: int, generated_on: np.ndarray | None = None) -> Projection:
         """One projection test of the elements ``idx`` with direction ``draw`` of ``generated_on``
@@ -169,12 +182,16 @@ class TensorProblem:
         # delta grows as sqrt(|S|): a set (needed / available)^2 times smaller is at the cap, SPLIT_TARGET^-2 more
         shrink = 1.0 if resolved else max(2.0, (needed / (SPLIT_TARGET * available)) ** 2)
         discrepancy = analytic - numeric
+        tight_threshold = max(self.tolerance_threshold(idx, generated_size, "verify"), error)
         return Projection(discrepancy, threshold, error, resolved, abs(discrepancy) <= threshold,
-                          shrink, analytic, numeric, generated_size)
+                          shrink, analytic, numeric, generated_size, abs(discrepancy) <= tight_threshold,
+                          tight_threshold)
 
     def delta(self, idx: np.ndarray, projection: Projection) -> np.ndarray:
-        """delta_j (idx's shape): the error of element j that a passing test rules out (module docstring)."""
-        delta = 2.0 * (projection.threshold + projection.error) * math.sqrt(projection.generated_size)
+        """delta_j (idx's shape): the error of element j that a passing test rules out (module docstring):
+        at T_v where the test passed that tier too, else at T."""
+        threshold = projection.tight_threshold if projection.tight else projection.threshold
+        delta = 2.0 * (threshold + projection.error) * math.sqrt(projection.generated_size)
         return delta / (MISS_PER_DIRECTION * self.c[idx])
 
     def resolution(self, idx: np.ndarray, projection: Projection) -> float:

@@ -53,7 +53,7 @@ def check_tensor_by_projection(ev, key, analytic, grad_key, dtype, inner, rtol, 
     row_length = int(np.prod(analytic.shape[1:])) if analytic.ndim >= 2 else 1
     outcome = search(problem, budget, row_length)
     pending = np.flatnonzero(outcome.certified & ~np.isfinite(problem.values))
-    if outcome.resolution > tol.VERIFIED_SHARE and 0 < pending.size <= FALLBACK_ELEMENTS:
+    if outcome.resolution > ev.verified_share and 0 < pending.size <= FALLBACK_ELEMENTS:
         # projections resolve less than the cap (their thresholds carry the floors; issue 21): a small
         # set is estimated element by element, where a PASS rests on the proven bound instead
         problem.estimate_elements(pending)
@@ -64,7 +64,7 @@ def check_tensor_by_projection(ev, key, analytic, grad_key, dtype, inner, rtol, 
     # than the cap, are not.
     # The cap (tolerances.VERIFIED_SHARE): projections certify an element to their relative
     # resolution (floors included); beyond the cap they verify nothing
-    coarse = outcome.resolution > tol.VERIFIED_SHARE
+    coarse = outcome.resolution > ev.verified_share
     floor_bound = outcome.certified & coarse & ~np.isfinite(problem.values)
     unverified = outcome.unverified(problem)
     result.method = f"projection({inner})"

@@ -39,10 +39,16 @@ from .check import check_gradients
 from .containers import conform_gradient
 from .determinism import Recorded
 from .discovery import discover
-from .report import GradientReport
+from .frameworks import float64_rule as rule
+from .report import FAIL, PASS, GradientReport
+from .validation import UserCodeError
 from .vjp_function import adapt, is_function_class
 
 UPSTREAM_SEED = 2**31 - 1  # second seed word for the upstream gradients (check_layer uses the same)
+FLOAT64_FAIL_NOTE = ("checked on float64 copies of the float32 inputs (forward and backward run in float64): "
+                     "the backward is wrong there, so its float32 run was not judged")
+FLOAT64_PROBLEM_NOTE = ("checked on float64 copies of the float32 inputs first (forward and backward run in float64): "
+                        "see the problem there")
 WARNING = "WARNING: "  # prefix of a report note that must not be missed (printed by refnn check)
 
 
@@ -74,6 +80,69 @@ def check_vjp(forward: Callable, backward: Callable | None = None, *inputs, outp
         )
     if not inputs:
         raise ValueError("check_vjp needs forward's inputs: check_vjp(forward, backward, x, w, b)")
+    report = _by_precision(forward, backward, inputs, outputs, wrt, cache, seed, options)
+    if function_note:
+        report.notes.insert(0, function_note)
+    return report
+
+
+def _by_precision(forward, backward, inputs, outputs, wrt, cache, seed, options) -> GradientReport:
+    """float32 inputs: in two steps where forward and backward also run in float64 on float64 copies
+    (frameworks/float64_rule.py, as check_torch does): the backward's math verified in float64 (to
+    RULE_SHARE), then the float32 backward against it element by element (within the cap less
+    RULE_SHARE; the float64 results are named "x (rule in float64)"). A FAIL in float64 is the
+    report, at the inputs' own names (the float32 run is not judged: FLOAT64_FAIL_NOTE). Why: a
+    float32 gradient judged directly against numerical derivatives of L carries floors sized by all of L's terms (f_scale = sum |out * dout|, thousands of outputs for a layer's batch)
+    where one input element sees a row of them: beside a small input's gradients they are 1-5%, so a
+    5% error there was INCONCLUSIVE. Otherwise (all float64, code that casts down, raises on float64,
+    or returns another structure there): the direct check."""
+    low = [i for i, v in enumerate(inputs) if is_differentiable(v) and v.dtype != np.float64]
+    if not low:
+        return _check_vjp_at(forward, backward, inputs, outputs, wrt, cache, seed, options)[0]
+    wide = tuple(np.asarray(v, dtype=np.float64) if i in low else v for i, v in enumerate(inputs))
+    why_not, probed = _runs_in_float64(forward, backward, wide, outputs, wrt, cache, seed)
+    if why_not:
+        report = _check_vjp_at(forward, backward, inputs, outputs, wrt, cache, seed, options)[0]
+        report.notes.append(f"checked at the inputs' own dtypes: {why_not}")
+        return report
+    # the probe's call is part of step 1's determinism check (a backward wrong on its first call only)
+    first_report, first = _check_vjp_at(forward, backward, wide, outputs, wrt, cache, seed, rule.rule_options(options),
+                                        earlier=[("the float64 probe", probed)])[:2]
+    if first_report.verdict == FAIL or first_report.problems:
+        # FAIL: the element named at its own name, the float32 run not judged; problems (a backward or
+        # forward that changes between calls): nothing is judged, at either precision
+        first_report.notes.insert(0, FLOAT64_FAIL_NOTE if first_report.verdict == FAIL else FLOAT64_PROBLEM_NOTE)
+        return first_report
+    if first_report.verdict != PASS:
+        return _check_vjp_at(forward, backward, inputs, outputs, wrt, cache, seed, options)[0]
+    low, precisions = _check_vjp_at(forward, backward, inputs, outputs, wrt, cache, seed, None)[1:]
+    again = _check_vjp_at(forward, backward, inputs, outputs, wrt, cache, seed, None)[1]
+    if any(not np.array_equal(low[name], again[name], equal_nan=True) for name in low):
+        # two float32 calls at one point disagree: the direct check reports it (determinism.py)
+        return _check_vjp_at(forward, backward, inputs, outputs, wrt, cache, seed, options)[0]
+    shapes = {name: np.shape(g) for name, g in first.items()}
+    second = rule.compare_gradients(low, first, shapes, precisions, options.get("verified_share"), seed, "backward")
+    return rule.merged(second, rule.renamed(first_report))
+
+
+def _runs_in_float64(forward, backward, wide, outputs, wrt, cache, seed) -> str:
+    """'' where forward and backward, given float64 copies, return float64 outputs and gradients;
+    else why not (the reason the direct check is used)."""
+    try:
+        grads, dtypes = _check_vjp_at(forward, backward, wide, outputs, wrt, cache, seed, None)[1:]
+    except UserCodeError as error:
+        return f"forward/backward raised on float64 copies of the inputs ({error})", {}
+    except (TypeError, ValueError) as error:
+        return f"forward/backward on float64 copies of the inputs: {error}", {}
+    narrow = [f"{name} {np.dtype(dtypes[name]).name}" for name in grads if np.dtype(dtypes[name]) != np.float64]
+    return (f"backward computes below float64 on float64 copies: {', '.join(narrow)}" if narrow else ""), grads
+
+
+def _check_vjp_at(forward, backward, inputs, outputs, wrt, cache, seed, options, earlier=()):
+    """(report, gradients, dtypes): check_vjp at these inputs; gradients: backward's first return
+    value by input name (float64 copies); dtypes: the dtype each gradient came back in. options
+    None: only the gradients (no check, report None). earlier: (label, gradients by input name) of
+    calls at this point made before, compared by the determinism check too."""
     names = argument_names(forward, len(inputs))
     positions = _differentiable_positions(inputs, names, wrt)
     keys = {i: names[i] for i in positions}
@@ -142,14 +211,18 @@ def check_vjp(forward: Callable, backward: Callable | None = None, *inputs, outp
 
     # bad counts or shapes raise here, before any numerical work; every call so far is part of the
     # determinism check (a backward wrong on its first call only is not skipped)
-    earlier_grads = [("the first call", as_dict(first_grads)), ("the second call", grad_f(point))]
+    returned = _assign(first_grads, positions, len(inputs), names)
+    gradients = {names[i]: np.asarray(returned[i], dtype=np.float64) for i in keys}
+    dtypes = {names[i]: np.asarray(returned[i]).dtype for i in keys}
+    if options is None:
+        return None, gradients, dtypes
+    earlier_grads = [(label, {grad_keys[i]: grads[names[i]] for i in keys}) for label, grads in earlier]
+    earlier_grads += [("the first call", as_dict(first_grads)), ("the second call", grad_f(point))]
     earlier_values = [("the first call", contract(outs, douts, driven))]
     report = check_gradients(Recorded(loss, earlier_values), Recorded(grad_f, earlier_grads), point, seed=seed,
                              f_scale=contract_scale(outs, douts, driven), **options)
     output_names = _output_names(backward, len(outs))
     report.notes[:0] = [_upstream_note(outs, driven, output_names, seed)] + return_notes + shape_notes
-    if function_note:
-        report.notes.insert(0, function_note)
     static = [f"{names[i]} ({describe(v)})" for i, v in enumerate(inputs) if i not in keys]
     if static:
         report.notes.insert(1, f"passed unchanged on every call: {', '.join(static)}")
@@ -161,7 +234,7 @@ def check_vjp(forward: Callable, backward: Callable | None = None, *inputs, outp
     if unanswered:
         report.notes.insert(0, f"{WARNING}backward returned None for {', '.join(names[i] for i in unanswered)}: "
                                "not checked")
-    return report
+    return report, gradients, dtypes
 
 
 def _owner_parameters(forward) -> tuple[str, list[str]]:

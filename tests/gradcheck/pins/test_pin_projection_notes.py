@@ -6,7 +6,8 @@ import re
 
 import numpy as np
 
-from reference_nn.gradcheck import FAIL, INCONCLUSIVE, check_gradients
+from reference_nn.gradcheck import FAIL, INCONCLUSIVE, PASS, check_gradients
+from reference_nn.gradcheck import tolerances as tol
 from reference_nn.gradcheck.budget import Budget
 from reference_nn.gradcheck.evaluation import LossEvaluator
 from reference_nn.gradcheck.projection import TensorProblem
@@ -64,19 +65,37 @@ def test_a_pass_by_projections_states_the_miss_probability_of_eight_directions()
 
 
 def test_a_floor_that_leaves_projections_coarse_verifies_no_element():
-    """2000 gradients of ~1e-3 with atol=1e-4 (10% of each): the projections resolve ~5% of the RMS,
-    beyond the cap a PASS must meet, and too many elements (> FALLBACK_ELEMENTS) to estimate one by one:
-    INCONCLUSIVE, every element counted 'tolerance floor too large', and the note says 0 verified."""
+    """2000 gradients of ~1e-3 with atol=1e-4 (10% of each): the floor tier of the projections resolves
+    ~5% of the RMS, beyond the cap a PASS must meet. One element 0.15% off moves a projection by
+    2e-8..7e-8 (its direction's weight 0.5-1.5 / sqrt(2000)): inside the floor tier's threshold (T >= 7e-8:
+    1/8 of the 1e-4 floor / (4 sqrt(2000))) but beyond the verification tier's (tolerances capped at
+    the cap: 1.7e-9). Too many elements (> FALLBACK_ELEMENTS) to estimate one by one: INCONCLUSIVE, every
+    element counted 'tolerance floor too large', the note says 0 verified. The right gradient passes
+    both tiers: PASS (the floor only widens what FAILs), certified to under the cap. A 3% error is beyond
+    the floor tier: found and named (INCONCLUSIVE, inside the user's 10% atol), the rest verified."""
     m = 2000
     gradient = np.random.default_rng(4).uniform(0.5, 1.5, m) * 1e-3
-    report = check_gradients(lambda p: np.sum(gradient * p["w"]), lambda p: {"w": gradient.copy()},
-                             {"w": np.random.default_rng(5).uniform(-0.9, 0.9, m)}, method="projection", atol=1e-4)
+    point = {"w": np.random.default_rng(5).uniform(-0.9, 0.9, m)}
+    wrong = gradient.copy()
+    wrong[7] *= 1.0015
+    report = check_gradients(lambda p: np.sum(gradient * p["w"]), lambda p: {"w": wrong.copy()}, point,
+                             method="projection", atol=1e-4)
     row = report["w"]
-    assert report.verdict == INCONCLUSIVE, f"floors 10% of the gradients verify nothing\n{report}"
+    assert report.verdict == INCONCLUSIVE, f"a 0.15% error inside floors of 10% is not verified, nor failed\n{report}"
     assert sum(row.inconclusive_reasons.values()) == m and row.n_verified == 0, (
         f"every element unverified: {row.inconclusive_reasons}, {row.n_verified} verified")
     assert "0 element(s) verified by 8 random projections" in row.note, f"note {row.note!r}"
     assert row.step == 0.0, f"no element was estimated, so no step is reported: step {row.step}"
+    right = check_gradients(lambda p: np.sum(gradient * p["w"]), lambda p: {"w": gradient.copy()}, point,
+                            method="projection", atol=1e-4)
+    assert right.verdict == PASS and right["w"].tolerance_rms_share <= tol.VERIFIED_SHARE, (
+        f"the right gradient passes the verification tier, under the cap\n{right}")
+    wrong[7] = gradient[7] * 1.03
+    found = check_gradients(lambda p: np.sum(gradient * p["w"]), lambda p: {"w": wrong.copy()}, point,
+                            method="projection", atol=1e-4)
+    assert found.verdict == INCONCLUSIVE and found["w"].inconclusive_indices == [(7,)], (
+        f"a 3% error fails the floor tier: element 7 estimated, inside the 10% atol\n{found}")
+    assert found["w"].n_verified == m - 1, f"the other elements are verified\n{found}"
 
 
 def test_the_advice_for_unresolvable_elements_states_richardsons_cost():
