@@ -91,10 +91,11 @@ def _by_precision(forward, backward, inputs, outputs, wrt, cache, seed, options)
     (frameworks/float64_rule.py, as check_torch does): the backward's math verified in float64 (to
     RULE_SHARE), then the float32 backward against it element by element (within the cap less
     RULE_SHARE; the float64 results are named "x (rule in float64)"). A FAIL in float64 is the
-    report, at the inputs' own names (the float32 run is not judged: FLOAT64_FAIL_NOTE). Why: a
-    float32 gradient judged directly against numerical derivatives of L carries floors sized by all of L's terms (f_scale = sum |out * dout|, thousands of outputs for a layer's batch)
-    where one input element sees a row of them: beside a small input's gradients they are 1-5%, so a
-    5% error there was INCONCLUSIVE. Otherwise (all float64, code that casts down, raises on float64,
+    report, at the inputs' own names (the float32 run is not judged: FLOAT64_FAIL_NOTE).
+    Why: a float32 gradient judged directly against numerical derivatives of L carries floors sized
+    by all of L's terms (f_scale = sum |out * dout|, thousands of outputs for a layer's batch) where
+    one input element sees a row of them: beside a small input's gradients they are 1-5%, so a 5%
+    error there was INCONCLUSIVE. Otherwise (all float64, code that casts down, raises on float64,
     or returns another structure there): the direct check."""
     low = [i for i, v in enumerate(inputs) if is_differentiable(v) and v.dtype != np.float64]
     if not low:
