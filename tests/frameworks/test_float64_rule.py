@@ -142,6 +142,17 @@ def test_forward_that_refuses_float64_keeps_the_direct_check_with_a_note():
     assert wrong.verdict == FAIL, f"x2 in the same kernel must FAIL through the direct check\n{wrong}"
 
 
+def test_order_2_of_a_forward_that_refuses_float64_is_checked_directly():
+    """order=2 evaluates the double backward at the inputs' own dtypes too (it raised the user's
+    TypeError before the float64 probe was shared by both orders)."""
+    report = check_torch(float32_only_sigmoid().apply, _x(40, torch.float32), order=2)
+    assert report.verdict == PASS and report["x (order 2)"].status == PASS, f"right at order 2\n{report}"
+    wrong = check_torch(float32_only_sigmoid(2.0).apply, _x(40, torch.float32), order=2)
+    # x2 is a first-order error: order 2 checks the derivative of that backward, which is consistent
+    assert wrong.verdict == FAIL and wrong.failed_parameters == ["x"], f"x2 in the backward\n{wrong}"
+    assert wrong["x (order 2)"].status == PASS, f"the derivative of the backward as written\n{wrong}"
+
+
 def test_a_bias_whose_gradient_is_exactly_zero_passes_in_bfloat16():
     # x - mean(x) + b: the gradient of sum(out * u) with respect to b is sum(u) ... and with respect to
     # x it is u - mean(u); a normalization after a bias makes the bias gradient exactly 0

@@ -116,7 +116,8 @@ def _second_order_by_precision(adapter, values, douts, gradient_dtypes, seed, op
     from .second_order import check_second_order, compare_double_backward
 
     if probe is None or not probe.runs:
-        return check_second_order(adapter, values, douts, gradient_dtypes, seed, options)
+        return check_second_order(adapter, values, douts, gradient_dtypes, seed, options,
+                                  narrow=probe is not None and probe.refused)
     wide = probe.wide
     return rule.two_steps(
         lambda: check_second_order(adapter, wide, douts, dict.fromkeys(wide, np.dtype(np.float64)), seed,

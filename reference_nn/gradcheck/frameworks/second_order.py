@@ -32,10 +32,11 @@ def weights(adapter, values: dict, seed: int) -> dict:
 
 
 def check_second_order(adapter, values: dict, douts: list, gradient_dtypes: dict, seed: int,
-                       options: dict, wide: bool = False) -> GradientReport:  # fmt: skip
+                       options: dict, wide: bool = False, narrow: bool = False) -> GradientReport:  # fmt: skip
     """check_gradients on h(x, u) = <vjp(x, u), w> against the framework's double backward. wide:
     values are float64 copies of lower-precision inputs, and the upstream gradients are taken in
-    float64 too (float64_rule.py's first step)."""
+    float64 too (float64_rule.py's first step). narrow: fn refuses float64, so the float64 points
+    check_gradients evaluates h at are rounded to float32 first (common._first_order's narrow)."""
     w = weights(adapter, values, seed)
     driven = [k for k, d in enumerate(douts) if d is not None]
     keys = {UPSTREAM.format(k): k for k in driven}
@@ -46,6 +47,9 @@ def check_second_order(adapter, values: dict, douts: list, gradient_dtypes: dict
 
     def split(theta):
         x = {n: theta[n] for n in values}
+        if narrow:
+            x = {n: v.astype(np.float32) if v.dtype == np.float64 and np.dtype(gradient_dtypes[n]) != np.float64
+                 else v for n, v in x.items()}  # fmt: skip
         u = [theta[key] if (key := UPSTREAM.format(k)) in keys else None for k in range(len(douts))]
         return x, u
 
