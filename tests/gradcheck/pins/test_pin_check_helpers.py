@@ -1,0 +1,60 @@
+"""Pins of check.py's helpers: the row of a gradient with non-finite elements (FAIL naming the first, the
+finite rest not checked), assert_gradients' message, numerical_gradient per method on a known f, and the
+report when the budget runs out before the end-of-check determinism call."""
+
+import numpy as np
+import pytest
+
+from reference_nn.gradcheck import FAIL, INCONCLUSIVE, check_gradients
+from reference_nn.gradcheck.check import NOT_CHECKED_NONFINITE, assert_gradients, nonfinite_result, numerical_gradient
+
+
+def test_a_non_finite_gradient_fails_naming_its_first_bad_element():
+    g = np.array([[1.0, 2.0, np.inf], [np.nan, 5.0, 6.0]])
+    row = nonfinite_result("W", "dW", g, "float64")
+    assert row.status == FAIL and (row.n_failed, row.n_inconclusive, row.n_elements) == (2, 4, 6), row
+    assert row.worst_index == (0, 2) and row.analytic == np.inf and row.error_ratio == np.inf, row
+    assert row.inconclusive_reasons == {NOT_CHECKED_NONFINITE: 4}, row.inconclusive_reasons
+    assert row.note == ("2 non-finite element(s) in dW, first inf at (0, 2): a gradient is finite; the finite "
+                        "elements were not checked"), row.note  # fmt: skip
+    alone = nonfinite_result("b", "db", np.array([np.nan]), "float32")
+    assert alone.inconclusive_reasons == {} and alone.n_inconclusive == 0 and alone.worst_index == (0,), alone
+
+
+def f(p):
+    return np.sum(np.sin(p["w"])) * 2.0  # complex-safe
+
+
+W = np.array([0.3, -1.2, 2.5])
+
+
+@pytest.mark.parametrize("method", ["auto", "central", "richardson", "complex"])
+def test_numerical_gradient_of_a_known_f(method):
+    got = numerical_gradient(f, {"w": W.copy()}, method=method)["w"]
+    # central: truncation h^2 |f'''| / 6 ~ 1e-11 at h = 3.8e-6, rounding ~1e-10; the others ~1e-12
+    tolerance = 1e-8 if method == "central" else 1e-10
+    assert got.shape == W.shape and np.allclose(got, 2 * np.cos(W), rtol=0, atol=tolerance), (method, got)
+
+
+def test_numerical_gradient_refuses_directional_and_complex_where_it_cannot_work():
+    with pytest.raises(ValueError, match="numerical_gradient method must be auto, central, richardson or complex"):
+        numerical_gradient(f, {"w": W.copy()}, method="directional")
+    with pytest.raises(ValueError, match="complex step is not usable for 'w'"):
+        numerical_gradient(lambda p: float(np.sum(p["w"] ** 2)), {"w": W.copy()}, method="complex")
+    auto = numerical_gradient(lambda p: float(np.sum(p["w"] ** 2)), {"w": W.copy()}, method="auto")["w"]
+    assert np.allclose(auto, 2 * W, rtol=1e-9), f"auto falls back to Richardson for a float() loss: {auto}"
+
+
+def test_assert_gradients_raises_the_report():
+    assert assert_gradients(f, lambda p: {"w": 2 * np.cos(p["w"])}, {"w": W.copy()}).passed, "a right gradient"
+    with pytest.raises(AssertionError, match=r"^Gradient check FAIL \(w\)"):
+        assert_gradients(f, lambda p: {"w": 2 * np.cos(p["w"]) * 1.01}, {"w": W.copy()})
+
+
+def test_a_spent_budget_skips_the_last_determinism_call_and_says_so():
+    report = check_gradients(f, lambda p: {"w": 2 * np.cos(p["w"])}, {"w": W.copy()}, max_evaluations=3)
+    assert report.verdict == INCONCLUSIVE and report["w"].inconclusive_reasons == {"budget exhausted": 3}, str(report)
+    assert report.notes[-1].startswith("f was not evaluated again at the given point after the check"), report.notes
+    assert report.cost["determinism"]["extra_f_evaluations"] == 1, report.cost
+    full = check_gradients(f, lambda p: {"w": 2 * np.cos(p["w"])}, {"w": W.copy()})
+    assert full.cost["determinism"]["extra_f_evaluations"] == 2, "with room: f once more at the end"
