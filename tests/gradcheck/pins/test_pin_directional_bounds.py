@@ -43,3 +43,14 @@ def test_the_floor_share(share, verified):
     floor = share * PROJECTION_FLOOR_SHARE * np.sqrt(N) / (PROJECTION_SPREAD * np.sqrt(N))
     row = _check(1e-6, floor)
     assert (row is not None) is verified, f"floors {share} x their share: {row}"
+
+
+def test_the_error_ratio_when_the_estimate_is_exactly_zero():
+    # f ignores w: complex step gives exactly 0 with a bound of 0 (E = 100 eps |0|); g.v = 1e-10 lies within
+    # required = 4 ||1.5e-8 v|| = 2.4e-7, so the single projection passes, and err/tol is 1e-10 / 2.4e-7, not 0
+    ev, _ = make_evaluator(lambda p: np.sum(p["w"] * 0.0) + 1.0, {"w": np.linspace(-0.5, 0.5, N)}, None, None)
+    g = np.where(np.arange(N) % 2 == 0, 1.0, -1.0)
+    g[0] += 1e-10
+    row = directional_check(ev, "w", g, "dw", np.float64, "complex", ONES.copy(), None, 0.0)
+    assert row is not None and row.numeric == 0.0 and row.numeric_error == 0.0, row
+    assert row.max_abs_error > 0 and row.error_ratio == pytest.approx(row.max_abs_error / row.tolerance, rel=1e-12), row
