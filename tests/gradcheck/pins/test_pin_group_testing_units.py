@@ -121,3 +121,42 @@ def test_follow_patterns_skips_vectors_and_mostly_wrong_tensors():
     mostly = _outcome(100, [52], sampled=10, sample_failing=6)
     gt._follow_patterns(Scripted(100, wrong=range(40, 70)), mostly, 10)
     assert mostly.wrong_rows == [], "most sampled elements wrong: the fraction is the pattern"
+
+
+def _search(wrong):
+    """search() on a real 16 x 16 problem (complex step, exact to rounding) with the given elements 10% off."""
+    from reference_nn.gradcheck.budget import Budget
+    from reference_nn.gradcheck.evaluation import LossEvaluator
+    from reference_nn.gradcheck.projection import TensorProblem
+
+    rng = np.random.default_rng(1)
+    c, x = rng.normal(size=(16, 16)), rng.uniform(-1, 1, (16, 16))
+    analytic = c * np.cos(x)
+    for ij in wrong:
+        analytic[ij] *= 1.1
+    ev = LossEvaluator(lambda p: np.sum(c * np.sin(p["w"])), {"w": x}, np.float64)
+    problem = TensorProblem(ev, "w", analytic, np.float64, "complex", None, 0.0, (0, 0))
+    return problem, gt.search(problem, Budget(), 16)
+
+
+def _settled(problem, out):
+    return int(out.certified.sum() + np.isfinite(problem.values).sum())
+
+
+def test_search_names_one_wrong_element_and_settles_every_other():
+    problem, out = _search([(4, 9)])
+    assert sorted(set(out.failing)) == [73] and out.wrong_rows == [4] and out.wrong_columns == [], out
+    assert out.sampled == gt.SAMPLE_SIZE and out.sample_failing == 0 and out.rounds == 1, out
+    assert _settled(problem, out) == 256 and out.exhausted is None and out.failing_sets == [], "nothing left over"
+
+
+def test_search_names_a_wrong_row():
+    problem, out = _search([(3, j) for j in range(16)])
+    assert sorted(set(out.failing)) == list(range(48, 64)) and out.wrong_rows == [3], out
+    assert _settled(problem, out) == 256 and out.wrong_columns == [], out
+
+
+def test_search_names_a_wrong_column():
+    problem, out = _search([(2, 5), (11, 5), (7, 5)])
+    assert sorted(set(out.failing)) == [37, 117, 181] and out.wrong_columns == [5] and out.wrong_rows == [], out
+    assert out.rounds == 3 and _settled(problem, out) == 256, "one bisection per wrong element (3 rows)"
