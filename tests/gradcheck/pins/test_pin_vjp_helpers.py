@@ -67,3 +67,27 @@ def test_a_float16_gradient_is_refused_and_an_integer_one_accepted():
     with pytest.raises(TypeError, match="dw must be float32 or float64; got dtype float16"):
         _require_float(np.zeros(2, np.float16), "dw", allow_int=True)
     _require_float(np.zeros(2, np.int8), "dw", allow_int=True)  # an all-zero int gradient (a constant): accepted
+
+
+def test_the_diagnosis_speaks_only_of_failed_finite_tensors():
+    from reference_nn.gradcheck.diagnosis import diagnose
+
+    n = np.array([[1.0, -2.0], [3.0, 0.5]])
+    failed = np.ones((2, 2), bool)
+    assert diagnose(2 * n, n, failed).startswith("every element x 2: a factor of 2"), "the pattern, when failed"
+    assert diagnose(2 * n, n, ~failed) == "", "nothing failed: no hint"
+    with_nan = n.copy()
+    with_nan[0, 1] = np.nan
+    assert diagnose(2 * n, with_nan, failed) == "", "a non-finite numerical value: no pattern is read"
+
+
+def test_directions_of_sets_differing_in_their_first_index_differ():
+    from reference_nn.gradcheck.evaluation import LossEvaluator
+    from reference_nn.gradcheck.projection import TensorProblem
+
+    ev = LossEvaluator(lambda p: np.sum(p["w"] ** 2), {"w": np.linspace(-1, 1, 12)}, np.float64)
+    problem = TensorProblem(ev, "w", np.linspace(-2, 2, 12), np.float64, "complex", None, 0.0, (0, 0))
+    # seeded by (seed, first index, size, last index, draw): only the first index differs here
+    first = problem.direction(np.array([2, 3, 5, 11]), 0)[[3, 5, 11]]
+    other = problem.direction(np.array([1, 3, 5, 11]), 0)[[3, 5, 11]]
+    assert not np.array_equal(first, other), "the first index is a seed word"
