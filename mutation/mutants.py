@@ -70,7 +70,10 @@ TARGETS: dict[str, tuple[list[str], list[list[str]]]] = {
     ),
     "reference_nn": (
         ["reference_nn/*.py"],
-        [["tests/core/test_numerics.py", "tests/core/test_special.py", "tests/core/test_saturation.py",
+        # the derivative pins (tests/core/test_reference_backward_pins.py, ~0.3 s) first: every activation,
+        # loss and normalization backward verified by reference_nn.gradcheck
+        [["tests/core/test_reference_backward_pins.py"],
+         ["tests/core/test_numerics.py", "tests/core/test_special.py", "tests/core/test_saturation.py",
           "tests/core/test_bad_input.py", "tests/core/test_worked_examples.py"]],
     ),
     "tolerances": (
