@@ -70,9 +70,9 @@ TARGETS: dict[str, tuple[list[str], list[list[str]]]] = {
     ),
     "reference_nn": (
         ["reference_nn/*.py"],
-        # the derivative pins (tests/core/test_reference_backward_pins.py, ~0.3 s) first: every activation,
-        # loss and normalization backward verified by reference_nn.gradcheck
-        [["tests/core/test_reference_backward_pins.py"],
+        # the pins first (~0.4 s): every activation, loss and normalization backward verified by
+        # reference_nn.gradcheck, and every optimizer's update against torch's documented rule
+        [["tests/core/test_reference_backward_pins.py", "tests/core/test_reference_optimizer_pins.py"],
          ["tests/core/test_numerics.py", "tests/core/test_special.py", "tests/core/test_saturation.py",
           "tests/core/test_bad_input.py", "tests/core/test_worked_examples.py"]],
     ),
