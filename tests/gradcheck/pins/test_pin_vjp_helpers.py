@@ -53,3 +53,49 @@ def test_validate_params_takes_its_name_by_keyword_only():
         validate_params({"w": OUT}, "weights")  # positional: refused, the name is keyword-only
     with pytest.raises(ValueError, match="weights is empty"):
         validate_params({}, name="weights")
+
+
+def test_differentiable_positions():
+    from reference_nn.gradcheck.vjp import _differentiable_positions
+
+    inputs, names = (OUT, LABELS, {"p": 1}, np.ones(2)), ["x", "y", "config", "w"]
+    assert _differentiable_positions(inputs, names, None) == [0, 3], "every float array"
+    assert _differentiable_positions(inputs, names, ["w", 0, "w"]) == [0, 3], "names and positions, once each"
+    assert _differentiable_positions(inputs, names, 3) == [3] and _differentiable_positions(inputs, names, "x") == [0]
+    with pytest.raises(ValueError, match=r"wrt names 'z', which is not one of forward's inputs"):
+        _differentiable_positions(inputs, names, "z")
+    for bad in (4, -1, 1.0):
+        with pytest.raises(ValueError, match=r"wrt must hold input names or positions 0\.\.3"):
+            _differentiable_positions(inputs, names, [bad])
+    with pytest.raises(TypeError, match=r"wrt names 'y', a int64 array \(2,\): only float arrays have gradients"):
+        _differentiable_positions(inputs, names, "y")
+    with pytest.raises(ValueError, match=r"nothing to differentiate; got y \(int64 array \(2,\)\), config \(dict\)"):
+        _differentiable_positions((LABELS, {}), ["y", "config"], None)
+
+
+def test_assign_and_output_names():
+    from reference_nn.gradcheck.vjp import _assign, _output_names, _upstream_note
+
+    assert _assign((1, 2), [0, 3], 4, list("abcd")) == {0: 1, 3: 2}, "one per differentiable input"
+    assert _assign([1, None, None, 2], [0, 3], 4, list("abcd")) == {0: 1, 3: 2}, "one per input"
+    assert _assign(5, [2], 3, list("abc")) == {2: 5}, "a single array"
+    with pytest.raises(
+        ValueError,
+        match=r"returned 1 gradient\(s\) but forward has 2 differentiable input\(s\) "
+        r"\(a, d\): expected one per float input, in input order \(if it returns",
+    ):
+        _assign([1], [0, 3], 4, list("abcd"))
+    with pytest.raises(ValueError, match=r"returned 3 gradient\(s\) .* input order$"):
+        _assign([1, 2, 3], [0, 3], 4, list("abcd"))
+
+    def backward(dnext_h, dLdy, grad_output, out_grad, dout, d, cache):
+        return None
+
+    assert _output_names(backward, 6) == ["next_h", "y", "output", "out", "out", "d"], _output_names(backward, 6)
+    assert _output_names(lambda *douts: None, 2) == ["output0", "output1"], "*args"
+    note = _upstream_note([OUT, np.float64(1.0), OUT], [0, 1], ["h", "loss", "att"], 7)
+    assert note == (
+        "drove output(s) h (2, 3), loss (a scalar: upstream gradient 1) with upstream gradients N(0, 1), "
+        "seed 7; not driven (zero upstream gradient): att"
+    ), note
+    assert _upstream_note([np.float64(1.0)], [0], ["loss"], 0) == "drove output(s) loss (a scalar: upstream gradient 1)"
