@@ -12,11 +12,12 @@
 import numpy as np
 import pytest
 
-from reference_nn.gradcheck import FAIL, PASS
+from reference_nn.gradcheck import FAIL, INCONCLUSIVE, PASS
 from reference_nn.gradcheck import tolerances as tol
 from reference_nn.gradcheck.evaluation import LossEvaluator
 from reference_nn.gradcheck.judge import _finite_or_infinite, _required, _rtols, _within_cap, judge_elements
 from reference_nn.gradcheck.numerical import Estimate
+from reference_nn.gradcheck.report import BOUND_TOO_LARGE, FLOOR_TOO_LARGE, SMALL_BESIDE_LARGEST
 
 W = np.array([[0.3, -0.4, 0.5], [0.6, -0.2, 0.1]])
 TRUE = np.cos(W)  # every |g| in [0.82, 0.99]: the RMS (0.93) is the scale of the smaller ones
@@ -28,13 +29,15 @@ def _sin(p):
     return float(np.sum(np.sin(p["w"])))
 
 
-def _judge(analytic, values, errors, rtol=1e-3, atol=0.0, method="richardson"):
+def _judge(analytic, values, errors, rtol=1e-3, atol=0.0, method="richardson", auto_floor=0.0, precision=None):
     ev = LossEvaluator(_sin, {"w": W.copy()}, np.float64)
+    if precision is not None:  # as if measured (precision.measure_input_precision)
+        ev.precision["w"] = np.dtype(precision)
     steps = 0.01 * np.arange(1, 7, dtype=float)  # distinct: the row's step says which element is worst
     estimate = Estimate(np.asarray(values, float).reshape(-1), np.broadcast_to(np.asarray(errors, float), (6,)).copy(),
                         steps, method)  # fmt: skip
     return judge_elements(ev, "w", np.asarray(analytic, float), "dw", np.float64, estimate, rtol, atol,
-                          tol.finite_rms(TRUE))  # fmt: skip
+                          tol.finite_rms(TRUE), auto_floor)  # fmt: skip
 
 
 # the estimate's stated error: E = 4e-6 beside T = 1e-3 x scale, or E = T (then T - E, T * E or T alone is far
@@ -151,3 +154,22 @@ def test_a_wrong_analytic_value_agrees_with_the_estimate_at_every_step_and_fails
     analytic[0, 1] *= 1.002  # the hand-written side off by 0.2%: the second opinion agrees with the estimate
     row = _judge(analytic, TRUE, 1e-9)
     assert row.status == FAIL and row.n_failed == 1 and row.worst_index == (0, 1) and row.note == "", str(row)
+
+
+def test_an_estimate_bound_above_the_cap_is_inconclusive_with_its_reason():
+    # E = 4 x 0.01 = 0.04, 4% of the gradients: agreeing (a = n) but proving nothing within the 0.5% cap; f
+    # measured to compute in float32, so no second opinion at smaller steps is tried (rounding only grows)
+    row = _judge(TRUE, TRUE, 0.01, precision=np.float32)
+    assert row.status == INCONCLUSIVE and row.inconclusive_reasons == {BOUND_TOO_LARGE: 6}, str(row)
+    assert row.note == (
+        f"6 element(s) not verified: the numerical derivative's error bound (up to 4.0e-02, gradients up to "
+        f"{np.max(SCALE):.1e}) is above the cap of 0.5% of their size (f computes in float32: its rounding over "
+        "the steps)"), row.note  # fmt: skip
+
+
+@pytest.mark.parametrize("auto_floor, reason", [(0.026, FLOOR_TOO_LARGE), (0.024, SMALL_BESIDE_LARGEST)])
+def test_agreement_only_a_floor_allows_is_inconclusive_naming_the_floor(auto_floor, reason):
+    # n 1% off, E = 0: within T only because of atol = 0.05 (not failed), beyond the cap (not verified); the
+    # loss floor is most of atol (>= half of it: 0.026 of 0.05) or not (0.024)
+    row = _judge(TRUE, TRUE * 1.01, 0.0, atol=0.05, auto_floor=auto_floor)
+    assert row.status == INCONCLUSIVE and row.inconclusive_reasons == {reason: 6}, str(row)
