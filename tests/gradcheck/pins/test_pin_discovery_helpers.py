@@ -2,6 +2,7 @@
 with seeded signs of both kinds), bit-identity (shape, dtype and bytes), and the gradient names tried."""
 
 import numpy as np
+import pytest
 
 from reference_nn.gradcheck import discovery as d
 
@@ -28,3 +29,24 @@ def test_same_bits():
     assert not d._same_bits(a.reshape(2, 3), a.reshape(2, 3).astype(np.float32)), "other dtype"
     assert not d._same_bits(np.array([0.0]), np.array([-0.0])), "equal values, other bits"
     assert d.GRADIENT_ATTRIBUTE_PATTERNS == ("d{}", "d_{}", "{}_grad", "grad_{}"), "the names tried, in order"
+
+
+class _Holder:
+    def __init__(self, **attributes):
+        self.__dict__.update(attributes)
+
+
+def test_the_gradient_container_named_params_is_paired_with_the_first_that_exists():
+    W = np.ones((2, 2))
+    found = d.discover(_Holder(params={"W": W}, gradients={"W": np.zeros((2, 2))}), params="params")
+    assert [p.name for p in found.parameters] == ["W"] and found.source == "layer.params / layer.gradients", found
+    found = d.discover(_Holder(params={"W": W}, grads={"W": np.zeros((2, 2))}, gradients={}), params="params")
+    assert found.source == "layer.params / layer.grads", "grads first"
+    with pytest.raises(
+        ValueError,
+        match=r"layer.params holds parameters but no gradient container was found after "
+        r"backward \(looked for layer.grads and layer.gradients\); pass grads=",
+    ):
+        d.discover(_Holder(params={"W": W}), params="params")
+    with pytest.raises(ValueError, match=r"\(looked for layer.grads\)"):
+        d.discover(_Holder(params={"W": W}))  # the default pairing params / grads names its one candidate
