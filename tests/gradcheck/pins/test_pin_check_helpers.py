@@ -58,3 +58,22 @@ def test_a_spent_budget_skips_the_last_determinism_call_and_says_so():
     assert report.cost["determinism"]["extra_f_evaluations"] == 1, report.cost
     full = check_gradients(f, lambda p: {"w": 2 * np.cos(p["w"])}, {"w": W.copy()})
     assert full.cost["determinism"]["extra_f_evaluations"] == 2, "with room: f once more at the end"
+
+
+@pytest.mark.parametrize("drift_after", [None, 30])
+def test_the_report_counts_every_call_of_f(drift_after):
+    """n_evaluations is the number of times f was called, counted here (complex calls included), also when
+    f drifts during the check (a mask redrawn after 30 calls) and the report is INCONCLUSIVE for it."""
+    calls = [0]
+
+    def counted(p):
+        calls[0] += 1
+        drift = 1e-3 if drift_after is not None and calls[0] > drift_after else 0.0
+        return np.sum(np.sin(p["w"])) * 2.0 + drift
+
+    report = check_gradients(counted, lambda p: {"w": 2 * np.cos(p["w"])}, {"w": W.copy()})
+    assert report.n_evaluations == calls[0], f"{report.n_evaluations} reported, {calls[0]} made"
+    if drift_after is not None:
+        assert report.verdict == INCONCLUSIVE and report.problems[0].startswith("f is not deterministic"), report
+        # "elsewhere": all but the two first calls (determinism) and the last one at the point
+        assert f"after {calls[0] - 3} evaluations elsewhere" in report.problems[0], report.problems
