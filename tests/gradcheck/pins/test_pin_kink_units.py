@@ -141,3 +141,12 @@ def test_nearby_slopes_find_the_pieces_of_coincident_kinks_and_none_of_a_smooth_
     assert np.all((slopes > -1e-6) & (slopes < 2 + 1e-6)), f"every slope within the pieces' range: {slopes}"
     smooth = evaluator(lambda p: float(np.sum(np.sin(p["w"]))), [0.3, 0.2])
     assert kinks.nearby_slopes(smooth, "w", 0, 1e-6).size == 0, "a smooth f shows no piece"
+
+
+def test_kinked_at_point_reaches_about_one_central_step():
+    # the probe's steps are the coarsest tensor's central step eps^(1/3) = 6e-6 (x 0.5-1.5 per element, halved
+    # twice): a kink 5e-5 away is beyond its reach (a smooth f there), one at the point is not
+    far = evaluator(lambda p: float(max(p["w"][0] - 5e-5, 0.0) + p["w"][1] ** 2), [0.0, 0.5])
+    assert kinked_at_point(far) is False, "a kink 8 central steps away is not at the point"
+    near = evaluator(lambda p: float(max(p["w"][0], 0.0) + p["w"][1] ** 2), [0.0, 0.5])
+    assert kinked_at_point(near) is True, "a kink at the point"

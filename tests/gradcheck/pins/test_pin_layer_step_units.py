@@ -114,3 +114,8 @@ def test_optimizer_attributes():
     holder = Holder()
     holder.momentum_layer = Sub()
     assert ls.optimizer_attributes(holder) == ["optimizer", "helper", "opt"], ls.optimizer_attributes(holder)
+
+
+def test_a_zero_step_doubled_is_linear():
+    zeros = np.zeros((2, 2))
+    assert ls.not_linear("W", zeros, zeros, zeros) is None, "0 doubled is 0: excess exactly 0 is no refusal"
