@@ -58,6 +58,11 @@ def test_upstream_count():
     assert upstream_count(two, 3, others=0, skip=("cache",)) == 2, "a parameter named in skip is not counted"
     assert upstream_count(backward, 3, others=5) == 1, "at least one"
     assert upstream_count(star, 4) == 4, "*args: every output"
+
+    def keyword(dout, cache, *, lr=0.1, **options):
+        return dout
+
+    assert upstream_count(keyword, 3, others=1) == 1, "keyword-only parameters and **options are no *args"
     assert upstream_count(max, 3) == 3, "a signature that cannot be read: every output"
 
 
