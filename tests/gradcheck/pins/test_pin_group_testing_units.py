@@ -160,3 +160,28 @@ def test_search_names_a_wrong_column():
     problem, out = _search([(2, 5), (11, 5), (7, 5)])
     assert sorted(set(out.failing)) == [37, 117, 181] and out.wrong_columns == [5] and out.wrong_rows == [], out
     assert out.rounds == 3 and _settled(problem, out) == 256, "one bisection per wrong element (3 rows)"
+
+
+class Graded(Scripted):
+    """Every set passes, |D| / T shrinking with the set's first index (the sets are certified last block
+    first: the closest comes last); resolution and share per set."""
+
+    def project(self, idx, draw, generated_on=None):
+        return SimpleNamespace(passed=True, resolved=True, discrepancy=(64 - idx[0]) / 100, threshold=1.0)
+
+    def resolution(self, idx, projection):
+        return projection.discrepancy / 10
+
+    def rms_share(self, idx, projection):
+        return projection.discrepancy / 20
+
+
+def test_a_clean_search_keeps_the_projection_closest_to_its_threshold():
+    from reference_nn.gradcheck.budget import Budget
+
+    # predicted rounding 1/32 per element against half a threshold of 1: four blocks of 16, each certified
+    problem = Graded(64, rounding_per_element=1 / 32)
+    out = gt.search(problem, Budget(), 1)
+    assert out.certified.all() and out.failing == [], out
+    assert out.closest.discrepancy == 0.64, f"the block from 0 has the largest |D| / T: {out.closest}"
+    assert out.resolution == 0.064 and out.rms_share == 0.032, "the largest resolution and share over the sets"
