@@ -150,3 +150,9 @@ def test_kinked_at_point_reaches_about_one_central_step():
     assert kinked_at_point(far) is False, "a kink 8 central steps away is not at the point"
     near = evaluator(lambda p: float(max(p["w"][0], 0.0) + p["w"][1] ** 2), [0.0, 0.5])
     assert kinked_at_point(near) is True, "a kink at the point"
+
+
+def test_a_departure_of_exactly_a_tenth_is_no_kink():
+    # D(h) = 10: the bound is 0.1 x 10 = 1 exactly; D(h/2) = 6 departs from 10 / 2 by exactly 1 (binary-exact)
+    assert not is_kink(sides([10.0, 6.0, 2.5]), 0.0, 0.0, F64), "departure equal to the bound: smooth"
+    assert is_kink(sides([10.0, 6.0 + 2**-40, 2.5]), 0.0, 0.0, F64), "a hair beyond it: a kink"
