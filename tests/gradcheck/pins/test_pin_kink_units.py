@@ -156,3 +156,20 @@ def test_a_departure_of_exactly_a_tenth_is_no_kink():
     # D(h) = 10: the bound is 0.1 x 10 = 1 exactly; D(h/2) = 6 departs from 10 / 2 by exactly 1 (binary-exact)
     assert not is_kink(sides([10.0, 6.0, 2.5]), 0.0, 0.0, F64), "departure equal to the bound: smooth"
     assert is_kink(sides([10.0, 6.0 + 2**-40, 2.5]), 0.0, 0.0, F64), "a hair beyond it: a kink"
+
+
+def test_random_patterns_are_scaled_by_each_elements_size():
+    x = np.linspace(-3.0, 3.0, 200)
+    ev = evaluator(lambda p: float(np.sum(p["w"] ** 2)), x)
+    rms = float(np.sqrt(np.mean(x**2)))
+    for pattern, magnitude in (
+        (kinks._random_pattern(ev, np.random.default_rng(1)), np.maximum(np.abs(x), rms)),
+        (kinks._step_pattern(ev, np.random.default_rng(1)), np.maximum(1.0, np.abs(x))),
+    ):
+        share = np.abs(pattern["w"]) / magnitude
+        # U(0.5, 1.5): the seeded 200 draws come within 2% of both ends (a wider range would pass them)
+        assert share.min() >= 0.5 and share.max() <= 1.5 and share.min() < 0.52 and share.max() > 1.48, share
+        assert 0.3 < np.mean(pattern["w"] > 0) < 0.7, "random signs"
+    zero = evaluator(lambda p: float(np.sum(p["w"] ** 2)), np.zeros(50))
+    share = np.abs(kinks._random_pattern(zero, np.random.default_rng(1))["w"])
+    assert share.min() >= 0.5 and share.max() <= 1.5, "an all-zero tensor: magnitude 1"
