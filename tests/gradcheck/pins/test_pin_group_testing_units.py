@@ -185,3 +185,11 @@ def test_a_clean_search_keeps_the_projection_closest_to_its_threshold():
     assert out.certified.all() and out.failing == [], out
     assert out.closest.discrepancy == 0.64, f"the block from 0 has the largest |D| / T: {out.closest}"
     assert out.resolution == 0.064 and out.rms_share == 0.032, "the largest resolution and share over the sets"
+
+
+def test_follow_patterns_stops_at_the_last_row_of_a_tall_matrix():
+    # 300 rows of 2 (more than the 256 small ints Python caches: the bound must be compared by value)
+    problem = Scripted(600, wrong=range(596, 600))
+    out = _outcome(600, [599])
+    gt._follow_patterns(problem, out, 2)
+    assert out.wrong_rows == [298, 299], out.wrong_rows
