@@ -60,12 +60,12 @@ class Scripted:
         self.draws.append(draw)
         dirty = bool(self.wrong & set(int(i) for i in idx))
         return SimpleNamespace(passed=not dirty, resolved=idx.size <= self.resolves, discrepancy=2.0 if dirty else 0.5,
-                               threshold=1.0)  # fmt: skip
+                               threshold=1.0, tight=not dirty, tight_threshold=1.0)  # fmt: skip
 
     def predicted_rounding(self, idx):
         return self.rounding_per_element * idx.size
 
-    def tolerance_threshold(self, idx, size):
+    def tolerance_threshold(self, idx, size, tier="fail"):
         return 1.0
 
 
@@ -167,7 +167,8 @@ class Graded(Scripted):
     first: the closest comes last); resolution and share per set."""
 
     def project(self, idx, draw, generated_on=None):
-        return SimpleNamespace(passed=True, resolved=True, discrepancy=(64 - idx[0]) / 100, threshold=1.0)
+        return SimpleNamespace(passed=True, resolved=True, discrepancy=(64 - idx[0]) / 100, threshold=1.0, tight=True,
+                               tight_threshold=1.0)  # fmt: skip
 
     def resolution(self, idx, projection):
         return projection.discrepancy / 10
@@ -193,3 +194,22 @@ def test_follow_patterns_stops_at_the_last_row_of_a_tall_matrix():
     out = _outcome(600, [599])
     gt._follow_patterns(problem, out, 2)
     assert out.wrong_rows == [298, 299], out.wrong_rows
+
+
+class LooseAt(Scripted):
+    """Every direction passes; the ones in ``loose`` only at T (not at the verification tier T_v)."""
+
+    def __init__(self, n, loose):
+        super().__init__(n)
+        self.loose = set(loose)
+
+    def project(self, idx, draw, generated_on=None):
+        return SimpleNamespace(passed=True, resolved=True, discrepancy=0.1 * draw, threshold=1.0,
+                               tight=draw not in self.loose, tight_threshold=0.5, draw=draw)  # fmt: skip
+
+
+def test_a_clean_set_is_certified_to_its_weakest_test():
+    status, projection, draw = gt._certify(LooseAt(40, []), np.arange(40), DIRECTIONS)
+    assert (status, projection.draw, draw) == ("clean", DIRECTIONS - 1, DIRECTIONS - 1), "all tight: the last"
+    status, projection, _ = gt._certify(LooseAt(40, [2, 5]), np.arange(40), DIRECTIONS)
+    assert (status, projection.draw) == ("clean", 2), "the first test passed at T only sets the resolution"

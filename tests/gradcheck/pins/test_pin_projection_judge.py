@@ -129,3 +129,20 @@ def test_estimate_elements_fail_beyond_tol_plus_the_estimates_bound(share, fails
     full = p.full_estimate()
     assert full.values[0] == p.a[0] and full.errors[0] == 0.0 and full.values[7] == p.values[7], "filled with a"
     assert p.estimate_elements(np.array([], dtype=int)).size == 0, "nothing to estimate"
+
+
+def test_the_verification_tier_caps_the_tolerances_at_the_cap():
+    # atol 0.1 beside gradients ~1: tol_i ~ 0.1 is far above the cap (0.5% of scale_i); T_v uses the cap instead
+    p = problem(rtol=1e-6, atol=0.1)
+    cap = p.ev.verified_share * p.scale
+    assert np.allclose(p.verify_tc, np.minimum(p.tol, cap) * p.c, rtol=1e-14) and np.all(p.tol > cap), "T_v's tol"
+    t_v = MISS_PER_DIRECTION * float(np.min(cap * p.c)) / (4 * math.sqrt(N))
+    assert p.tolerance_threshold(IDX, N, "verify") == pytest.approx(t_v, rel=1e-12), "T_v"
+    t = p.tolerance_threshold(IDX, N)
+    assert t > 10 * t_v, (t, t_v)
+    for discrepancy, tight in ((0.9 * t_v, True), (0.5 * (t + t_v), False)):
+        projection = p.judge(IDX, N, 1.0 + discrepancy, 1.0, 0.0)
+        assert projection.passed and projection.tight is tight, (discrepancy, projection)
+        assert projection.tight_threshold == pytest.approx(t_v, rel=1e-12), projection
+        used = t_v if tight else t  # a test passed at T only rules out T's delta
+        assert np.allclose(p.delta(IDX, projection), 2 * used * math.sqrt(N) / (MISS_PER_DIRECTION * p.c), rtol=1e-9)
