@@ -85,6 +85,8 @@ def rounded_hand_value(result: ParameterResult, analytic: np.ndarray, wide: np.n
         return result
     if result.method.startswith("projection") or not np.isfinite(result.numeric_error):
         return result
+    if not result.max_rel_error <= ROUNDING_SHARE:  # x2, sign, a missing 1/m: no rounding, no extra evaluations
+        return result
     if tol.ESTIMATE_SAFETY * result.numeric_error * SHRINK / 4 > result.max_abs_error:
         return result  # the estimate cannot show the disagreement shrink
     second = recheck(g)
