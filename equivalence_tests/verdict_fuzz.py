@@ -19,7 +19,8 @@ check_layer with the upstream gradient it was given). Per tensor, the error of e
   rounding of the few operations of these models. float64: 1e-9 (1% of it, 1e-11 G, is ~5e4 ulps).
 * A gradient with no planted bug is *right* when it is within RIGHT_LIMIT of the truth (float32
   rounding of these small models stays below 1e-4 of the scale; float64 below 1e-9); a planted bug
-  measuring below the cap, or right code beyond RIGHT_LIMIT, is *gray*: run, counted, not judged.
+  measuring below the cap, or right code beyond RIGHT_LIMIT, is *gray*: run, counted, not judged;
+  so is right code at an exact kink whose twin gradient is no subgradient (no_subgradient).
 """
 
 from __future__ import annotations
@@ -172,6 +173,39 @@ def run_entry(case):
     raise ValueError(f"unknown entry point {case.entry!r}")
 
 
+def no_subgradient(case) -> bool:
+    """Right code at an exact kink where the twin's own gradient (torch's convention, relu'(0) = 0) is
+    no subgradient along some coordinate: outside [min, max] of the twin's one-sided slopes there (a
+    sample whose units all sit at 0 with upstream weights of one sign). Issue 21 (5): a gradient that
+    is no subgradient FAILs, so such a case is *gray* (torch's value, but no derivative to verify),
+    not *right*. Only the kinks category is asked (exact zeros are built there); float64 twin, steps
+    1e-7 of each coordinate's size, slopes piecewise linear there up to O(h) curvature: 1e-5 of the
+    element scale separates outside from inside."""
+    if case.recipe.structure != "kinks" or not case.probe.records:
+        return False
+    point, dout, _ = case.probe.records[0]
+    point = {k: np.asarray(v, dtype=np.float64) for k, v in point.items()}
+    params = {k: v for k, v in point.items() if k != "x"}
+    truth = case.chain.true_gradient(point["x"], params, dout)
+
+    def value(key, i, t):
+        moved = {k: v.copy() for k, v in point.items()}
+        moved[key].reshape(-1)[i] += t
+        return case.chain.true_value(moved["x"], {k: v for k, v in moved.items() if k != "x"}, dout)
+
+    base = case.chain.true_value(point["x"], params, dout)
+    for key in case.checked_keys:
+        t = truth[key].reshape(-1)
+        scale = max(float(np.sqrt(np.mean(t * t))), 1e-300)
+        for i, x_i in enumerate(point[key].reshape(-1)):
+            h = 1e-7 * max(1.0, abs(float(x_i)))
+            right, left = (value(key, i, h) - base) / h, (base - value(key, i, -h)) / h
+            lo, hi = min(left, right), max(left, right)
+            if not lo - 1e-5 * max(scale, abs(t[i])) <= t[i] <= hi + 1e-5 * max(scale, abs(t[i])):
+                return True
+    return False
+
+
 def measured_error(case) -> float:
     """The largest error, over every recorded call and checked tensor, in multiples of the element
     scale max(|t_i|, RMS t, FLOOR G) (module docstring); nan when nothing was recorded."""
@@ -205,7 +239,7 @@ def run_case(case) -> Outcome:
     error = measured_error(case)
     low = "float64" if case.chain.mode == "float64" else "low"
     if case.probe.bug is None:
-        label = "right" if error <= RIGHT_LIMIT[low] else "gray"
+        label = "right" if error <= RIGHT_LIMIT[low] and not no_subgradient(case) else "gray"
     else:
         label = "wrong" if error >= CAP else "gray"
     return Outcome(case.category, case.entry, case.chain.mode, str(case.probe.bug), label, verdict, error,

@@ -201,6 +201,19 @@ class Chain:
         return grads
 
     # ---- torch, the truth -------------------------------------------------------------------
+    def true_value(self, x, p: dict, dout=None) -> float:
+        """The float64 twin's scalar: sum(out * dout) (no head) or the loss (head)."""
+        import torch
+
+        with torch.no_grad():
+            h = torch.tensor(np.asarray(x, dtype=np.float64))
+            leaves = {k: torch.tensor(np.asarray(v, dtype=np.float64)) for k, v in p.items()}
+            for block in self.blocks:
+                h = block.twin(h, leaves)
+            if self.head is None:
+                return float(torch.sum(h * torch.tensor(np.asarray(dout, dtype=np.float64))) * self.scale)
+            return float(twin_loss(self.head, h, self.target) * self.scale)
+
     def true_gradient(self, x, p: dict, dout=None) -> dict:
         """float64 gradients of sum(out * dout) (no head) or of the loss (head), at float64 copies of x, p."""
         import torch
