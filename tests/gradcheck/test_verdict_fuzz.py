@@ -32,10 +32,10 @@ INCONCLUSIVE_BOUND = {category: 0.10 for category in CATEGORIES} | {"kinks": 1.0
 
 # Categories that fail on main, with the finding (one mark per category, never a blanket xfail).
 KNOWN_HOLES = {
-    "kinks": "a right float32-inside gradient FAILs where a second kink lies closer than float32's step (b1: twin "
-             "slope -0.0032 from the left up to 1e-5 away, 0.018 at 1e-3; the checker's one-sided steps of 1e-3..5e-3 see "
-             "only the second piece, and f's float32 rounding resolves no smaller step). Finding 6 (relu'(0) = 0 "
-             "with a sample's units all at 0: no subgradient) is gray now: verdict_fuzz.no_subgradient",
+    "kinks": "a right float32-inside gradient FAILs where a second kink lies closer than float32's step (b1: "
+             "twin slope -0.0032 from the left up to 1e-5 away, 0.018 at 1e-3; the checker's one-sided steps of "
+             "1e-3..5e-3 see only the second piece, and f's float32 rounding resolves no smaller step). Finding 6 "
+             "(relu'(0) = 0 with a sample's units all at 0: no subgradient) is gray now: verdict_fuzz.no_subgradient",
     "saturated": "right code INCONCLUSIVE above the 10% bound in the ci draw (2 of 11): fuzz finding 18's exp(-|z|) "
                  "sigmoid, no longer FAIL (complex step refused), has derivatives of ~1e-11 that real differences "
                  "at |f| ~ 0.7 cannot resolve within the cap",
