@@ -225,3 +225,13 @@ def test_the_fuzzers_truth_calls_no_subgradient_gray_and_a_one_sided_slope_right
     assert outcome.label == "gray", f"no subgradient: gray\n{outcome.describe()}"
     outcome = run_case(one_sided.build())
     assert outcome.label == "right", f"the twin's value is a one-sided slope: right\n{outcome.describe()}"
+
+
+def test_the_readme_states_the_fuzzers_bounds():
+    from pathlib import Path
+
+    text = " ".join((Path(__file__).parents[2] / "README.md").read_text().split())
+    smooth = {b for c, b in INCONCLUSIVE_BOUND.items() if c not in ("kinks", "ties")}
+    assert smooth == {0.10} and INCONCLUSIVE_BOUND["kinks"] == INCONCLUSIVE_BOUND["ties"] == 1.0, INCONCLUSIVE_BOUND
+    assert "at most 10% INCONCLUSIVE on right code (100% at exact kinks and ties)" in text, "README's fuzzer paragraph"
+    assert "python -m tests.gradcheck.verdict_fuzz_matrix --examples 500 --seed 0" in text, "the matrix command"
