@@ -161,6 +161,7 @@ def test_an_estimate_bound_above_the_cap_is_inconclusive_with_its_reason():
     # measured to compute in float32, so no second opinion at smaller steps is tried (rounding only grows)
     row = _judge(TRUE, TRUE, 0.01, precision=np.float32)
     assert row.status == INCONCLUSIVE and row.inconclusive_reasons == {BOUND_TOO_LARGE: 6}, str(row)
+    assert row.inconclusive_indices == [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1)], "the first five only"
     assert row.note == (
         f"6 element(s) not verified: the numerical derivative's error bound (up to 4.0e-02, gradients up to "
         f"{np.max(SCALE):.1e}) is above the cap of 0.5% of their size (f computes in float32: its rounding over "
