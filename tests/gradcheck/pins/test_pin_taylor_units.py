@@ -109,3 +109,12 @@ def test_the_right_gradient_has_slope_two_and_costs_forty_one_evaluations():
     d = report.to_dict()
     assert d["verdict"] == "PASS" and d["passed"] is True and d["inconclusive"] is False, d
     assert d["parameters"]["w"]["steps"] == [float(s) for s in STEPS], "steps as floats"
+
+
+def test_a_linear_term_within_a_float32_gradients_allowance_passes_with_the_figures():
+    # a float32 gradient 1e-4 off: the remainder is linear (slope ~1), but its linear term (~4e-5) is inside
+    # sqrt(eps32) sum max(|g|, RMS) |v| (~2e-3): PASS, saying so
+    report = taylor_test(_sin, lambda p: {"w": (np.cos(p["w"]) * (1 + 1e-4)).astype(np.float32)}, {"w": W.copy()})
+    row = report.results["w"]
+    assert row.status == PASS and row.slope < tol.TAYLOR_SLOPE_THRESHOLD and row.linear_term < row.allowance, row
+    assert row.note == f"linear term {row.linear_term:.1e} within the dtype's allowance {row.allowance:.1e}", row.note
