@@ -173,3 +173,14 @@ def test_random_patterns_are_scaled_by_each_elements_size():
     zero = evaluator(lambda p: float(np.sum(p["w"] ** 2)), np.zeros(50))
     share = np.abs(kinks._random_pattern(zero, np.random.default_rng(1))["w"])
     assert share.min() >= 0.5 and share.max() <= 1.5, "an all-zero tensor: magnitude 1"
+
+
+def test_nearby_slopes_stay_within_sixteen_central_steps():
+    # a second ReLU kink 3e-4 away: beyond r = 16 eps^(1/3) (1e-4, times the pattern's size ~0.3-0.4 here), so
+    # the pieces seen are those of relu(w0 + w1) only (slopes 0 and 1), never the third piece's 2
+    def two_kinks(p):
+        w = p["w"]
+        return float(max(w[0] + w[1], 0.0) + max(w[0] - w[1] - 3e-4, 0.0) + w[2] ** 2)
+
+    slopes = kinks.nearby_slopes(evaluator(two_kinks, [0.0, 0.0, 0.5]), "w", 0, 1e-6)
+    assert slopes.size and abs(slopes.max() - 1.0) < 1e-6 and abs(slopes.min()) < 1e-6, slopes
