@@ -213,3 +213,38 @@ def test_a_clean_set_is_certified_to_its_weakest_test():
     assert (status, projection.draw, draw) == ("clean", DIRECTIONS - 1, DIRECTIONS - 1), "all tight: the last"
     status, projection, _ = gt._certify(LooseAt(40, [2, 5]), np.arange(40), DIRECTIONS)
     assert (status, projection.draw) == ("clean", 2), "the first test passed at T only sets the resolution"
+
+
+class SecondDrawSees(Scripted):
+    """Row 6 (of rows of 10) fails only the second direction of a test; the ``wrong`` elements fail every one."""
+
+    def project(self, idx, draw, generated_on=None):
+        if draw == 1 and set(range(60, 70)) & set(int(i) for i in idx):
+            return SimpleNamespace(passed=False, resolved=True, discrepancy=2.0, threshold=1.0, tight=False,
+                                   tight_threshold=1.0)  # fmt: skip
+        return super().project(idx, draw, generated_on)
+
+
+def test_an_extent_row_is_tested_by_two_directions():
+    out = _outcome(100, [52])
+    gt._follow_patterns(SecondDrawSees(100, wrong=range(50, 60)), out, 10)
+    assert gt.EXTENT_DIRECTIONS == 2 and out.wrong_rows == [5, 6], f"row 6 fails the second direction: {out.wrong_rows}"
+
+
+def test_one_wrong_element_in_the_sample_is_not_widespread():
+    """40 scattered wrong elements of 32 x 32 (seeded): the sample of 24 finds one of them, fewer than
+    MANY_WRONG = 2, so bisection rounds go on to MAX_ROUNDS (naming sparse errors), and every one is found."""
+    from reference_nn.gradcheck.budget import Budget
+    from reference_nn.gradcheck.evaluation import LossEvaluator
+    from reference_nn.gradcheck.projection import TensorProblem
+
+    rng = np.random.default_rng(1)
+    c, x = rng.normal(size=(32, 32)), rng.uniform(-1, 1, (32, 32))
+    analytic = c * np.cos(x)
+    wrong = np.random.default_rng(0).choice(1024, 40, replace=False)
+    analytic.reshape(-1)[wrong] *= 1.1
+    ev = LossEvaluator(lambda p: np.sum(c * np.sin(p["w"])), {"w": x}, np.float64)
+    out = gt.search(TensorProblem(ev, "w", analytic, np.float64, "complex", None, 0.0, (0, 0)), Budget(), 32)
+    assert (gt.MANY_WRONG, gt.MAX_ROUNDS) == (2, 8), "the constants this case is built around"
+    assert out.sample_failing == 1 and out.rounds == 8, (out.sample_failing, out.rounds)
+    assert sorted(set(out.failing)) == sorted(wrong.tolist()), "every wrong element named"
