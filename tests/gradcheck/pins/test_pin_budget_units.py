@@ -127,3 +127,13 @@ def test_open_bar_off_a_terminal_is_none_unless_always(monkeypatch):
         if bar is not None:
             bar.close()
     assert time.perf_counter() - started < 2.0, "opening a bar is quick"
+
+
+def test_the_bar_redraws_after_exactly_the_refresh_interval(monkeypatch):
+    bar = Recording()
+    monkeypatch.setattr(bm, "_open_bar", lambda always: bar)
+    budget = Budget(progress=True)
+    budget.start, budget._last_draw = -5.0, 0.0
+    monkeypatch.setattr(bm.time, "perf_counter", lambda: bm.PROGRESS_REFRESH_SECONDS)  # now - last = 0.1 exactly
+    budget.advance(1)
+    assert len(bar.updates) == 1, "an interval of exactly PROGRESS_REFRESH_SECONDS is not too soon"
