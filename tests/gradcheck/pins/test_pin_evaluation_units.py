@@ -102,3 +102,11 @@ def test_complex_evaluations():
     cast.f = lambda p: np.sum(p["w"].astype(np.float64)) + 0j  # drops the imaginary part: ComplexWarning, raised
     with pytest.raises(Exception, match="[Cc]omplex"):
         cast.complex_with_element("w", 0, 1e-20)
+
+
+def test_still_at_first_step_when_f_first_moves_at_the_second_step():
+    # f rounded to 1e-9 at w = 1: the first step (1.5e-10 x |v|, |v| <= 1.5) moves it by < 5e-10, nothing;
+    # the second (1.5e-9 x |v| >= 7.5e-10) rounds to the next multiple: f did not move at the first step only
+    q = 1e-9
+    ev = LossEvaluator(lambda p: float(q * np.round(p["w"][0] / q) + 3.0), {"w": np.array([1.0])}, np.float64)
+    assert ev.still_at_first_step and not ev.flat, (ev.still_at_first_step, ev.flat)
