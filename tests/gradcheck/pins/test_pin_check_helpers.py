@@ -77,3 +77,12 @@ def test_the_report_counts_every_call_of_f(drift_after):
         assert report.verdict == INCONCLUSIVE and report.problems[0].startswith("f is not deterministic"), report
         # "elsewhere": all but the two first calls (determinism) and the last one at the point
         assert f"after {calls[0] - 3} evaluations elsewhere" in report.problems[0], report.problems
+
+
+@pytest.mark.parametrize("eval_dtype", [None, np.float64])
+def test_a_float32_result_is_read_as_such_with_or_without_eval_dtype(eval_dtype):
+    def f32(p):
+        return np.float32(np.sum(np.sin(p["w"])))
+
+    report = check_gradients(f32, lambda p: {"w": np.cos(p["w"])}, {"w": W.copy()}, eval_dtype=eval_dtype)
+    assert report.notes[0].startswith("measured: f computes in float32 (f returns float32)"), report.notes
