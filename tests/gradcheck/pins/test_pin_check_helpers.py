@@ -86,3 +86,20 @@ def test_a_float32_result_is_read_as_such_with_or_without_eval_dtype(eval_dtype)
 
     report = check_gradients(f32, lambda p: {"w": np.cos(p["w"])}, {"w": W.copy()}, eval_dtype=eval_dtype)
     assert report.notes[0].startswith("measured: f computes in float32 (f returns float32)"), report.notes
+
+
+def test_mixed_params_evaluated_in_float32_do_not_read_the_mixed_calls_result_dtype():
+    """f refuses all-float64 input, so mixed float32 / float64 params are evaluated in float32; f's float16
+    result at the mixed params says nothing about the float32 evaluation's (not the same inputs): float16
+    is measured from the noise instead, and the note says so."""
+
+    def f(p):
+        if all(v.dtype == np.float64 for v in p.values()):
+            raise TypeError("no float64")
+        return np.float16(np.sum(np.sin(p["w"].astype(np.float32))) + np.sum(p["b"].astype(np.float32) ** 2))
+
+    def grad_f(p):
+        return {"w": np.cos(p["w"]).astype(p["w"].dtype), "b": (2 * p["b"]).astype(p["b"].dtype)}
+
+    report = check_gradients(f, grad_f, {"w": W.astype(np.float32), "b": np.array([0.5, 0.25])})
+    assert "measured: f computes in float16 (f's measured rounding noise is" in report.notes[0], report.notes
