@@ -33,7 +33,7 @@ def test_the_default_chunk_holds_a_small_tensor_in_one_pass():
 def test_the_batched_complex_step_bound_is_100_eps_of_the_value():
     numeric = batched_numerical_gradient(PARAMS, X, Y, ACTS, "mse", method="complex")
     for key, values in numeric.values.items():
-        assert np.allclose(numeric.errors[key], 100 * tol.eps(np.float64) * np.abs(values), rtol=1e-12), key
+        assert np.allclose(numeric.errors[key], 100 * tol.eps(np.float64) * np.abs(values), rtol=1e-12, atol=0), key
 
 
 def test_check_model_gradients_defaults_to_no_l2():

@@ -105,17 +105,17 @@ def test_within_cap_of_a_zero_analytic_element(which, share):
 def test_required_rtols_and_infinite_bounds():
     a, n = np.array([2.0, -0.1]), np.array([2.0, 0.0])
     rms = tol.finite_rms(a)
-    assert np.allclose(_required(a, n, np.array([1e-3, 1e-2]), 1e-5), [1e-5 + 2e-3, 1e-5 + 1e-2 * rms]), "T"
+    assert np.allclose(_required(a, n, np.array([1e-3, 1e-2]), 1e-5), [1e-5 + 2e-3, 1e-5 + 1e-2 * rms], atol=0), "T"
     est = Estimate(n, np.zeros(2), np.zeros(2), "central")
     assert _rtols(est, np.float64, np.float64, 0.5, 2).tolist() == [0.5, 0.5], "the user's rtol as given"
     central = tol.method_rtol("central", np.float64)
     assert central > tol.analytic_rtol(np.float64), "central's truncation allowance is the larger"
-    assert np.allclose(_rtols(est, np.float64, np.float64, None, 2), central), "the method's allowance"
-    assert np.allclose(_rtols(est, np.float32, np.float64, None, 2), tol.analytic_rtol(np.float32)), "float32's"
+    assert np.allclose(_rtols(est, np.float64, np.float64, None, 2), central, atol=0), "the method's allowance"
+    assert np.allclose(_rtols(est, np.float32, np.float64, None, 2), tol.analytic_rtol(np.float32), atol=0), "float32's"
     mixed = Estimate(n, np.zeros(2), np.zeros(2), "richardson", rtols=np.array([0.0, central]))
-    assert np.allclose(_rtols(mixed, np.float64, np.float64, None, 2), [tol.analytic_rtol(np.float64), central]), (
-        "per element: a Richardson element that fell back to central has central's allowance"
-    )
+    assert np.allclose(
+        _rtols(mixed, np.float64, np.float64, None, 2), [tol.analytic_rtol(np.float64), central], atol=0
+    ), "per element: a Richardson element that fell back to central has central's allowance"
     assert _finite_or_infinite([1.0, np.nan, -np.inf]).tolist() == [1.0, np.inf, np.inf], "no bound: infinite"
 
 

@@ -81,7 +81,9 @@ def test_one_sided_differences_of_abs_are_its_two_slopes():
     assert np.allclose(s.forward, 2.5, rtol=1e-9, atol=0) and np.allclose(s.backward, -1.5, rtol=1e-9, atol=0), s
     assert np.array_equal(s.steps, STEPS), f"steps h, h/2, h/4 of the central step: {s.steps}"
     smooth = one_sided_differences(ev, "w", 1)  # w1^2 at 0.5: forward 1 + s, backward 1 - s
-    assert np.allclose(smooth.forward, 1.0 + STEPS, rtol=1e-9) and np.allclose(smooth.backward, 1.0 - STEPS, rtol=1e-9)
+    assert np.allclose(smooth.forward, 1.0 + STEPS, rtol=1e-9, atol=0) and np.allclose(
+        smooth.backward, 1.0 - STEPS, rtol=1e-9, atol=0
+    )
 
 
 @pytest.mark.parametrize(

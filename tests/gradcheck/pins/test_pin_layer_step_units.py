@@ -54,9 +54,9 @@ def test_recovered_gradient_and_its_rounding_bound():
     before, after = np.array([1.0, -2.0], np.float32), np.array([0.5, -1.0], np.float32)
     assert np.array_equal(ls.recovered(before, after, 0.25), [2.0, -4.0]), "(before - after) / rate"
     bound = ls.recovery_allowance(before, after, 0.25)
-    assert np.allclose(bound, tol.eps(np.float32) * np.array([1.0, 2.0]) / 0.25, rtol=1e-15), bound
+    assert np.allclose(bound, tol.eps(np.float32) * np.array([1.0, 2.0]) / 0.25, rtol=1e-15, atol=0), bound
     wide = ls.recovery_allowance(before.astype(np.float64), after.astype(np.float64), 0.5)
-    assert np.allclose(wide, tol.eps(np.float64) * np.array([1.0, 2.0]) / 0.5, rtol=1e-15), "float64's eps"
+    assert np.allclose(wide, tol.eps(np.float64) * np.array([1.0, 2.0]) / 0.5, rtol=1e-15, atol=0), "float64's eps"
 
 
 def test_choose_rate_is_the_power_of_two_that_steps_past_the_largest_weight():

@@ -48,9 +48,11 @@ def _expected(p, idx, error):
 def test_the_problems_scales():
     p = problem(rtol=1e-3, atol=1e-4)
     rms = tol.finite_rms(G)
-    assert np.allclose(p.c, np.maximum(1.0, np.abs(X))) and p.rms == rms, "c_j and the RMS"
-    assert np.allclose(p.tol, 1e-4 + 1e-3 * np.maximum(np.abs(G), rms), rtol=1e-14), "tol_j = atol + rtol scale_j"
-    assert np.allclose(p.limit, p.c * (p.tol + MAX_RMS_SHARE * rms), rtol=1e-14), "the cap per element"
+    assert np.allclose(p.c, np.maximum(1.0, np.abs(X)), atol=0) and p.rms == rms, "c_j and the RMS"
+    assert np.allclose(p.tol, 1e-4 + 1e-3 * np.maximum(np.abs(G), rms), rtol=1e-14, atol=0), (
+        "tol_j = atol + rtol scale_j"
+    )
+    assert np.allclose(p.limit, p.c * (p.tol + MAX_RMS_SHARE * rms), rtol=1e-14, atol=0), "the cap per element"
     default = problem(rtol=None)
     assert default.rtol == tol.default_rtol(np.float64, "complex", np.float64), "rtol None: the method's default"
 
@@ -96,7 +98,7 @@ def test_resolution_and_rms_share_are_the_largest_delta():
     p = problem()
     projection = p.judge(IDX, N, 1.0, 1.0, 1e-9)
     delta = 2.0 * (projection.threshold + 1e-9) * math.sqrt(N) / (MISS_PER_DIRECTION * p.c)
-    assert np.allclose(p.delta(IDX, projection), delta, rtol=1e-14), "delta_j"
+    assert np.allclose(p.delta(IDX, projection), delta, rtol=1e-14, atol=0), "delta_j"
     assert p.resolution(IDX, projection) == pytest.approx(np.max(delta / p.scale), rel=1e-14), "over scale_j"
     assert p.rms_share(IDX, projection) == pytest.approx(np.max(delta) / p.rms, rel=1e-14), "over the RMS"
 
@@ -135,7 +137,9 @@ def test_the_verification_tier_caps_the_tolerances_at_the_cap():
     # atol 0.1 beside gradients ~1: tol_i ~ 0.1 is far above the cap (0.5% of scale_i); T_v uses the cap instead
     p = problem(rtol=1e-6, atol=0.1)
     cap = p.ev.verified_share * p.scale
-    assert np.allclose(p.verify_tc, np.minimum(p.tol, cap) * p.c, rtol=1e-14) and np.all(p.tol > cap), "T_v's tol"
+    assert np.allclose(p.verify_tc, np.minimum(p.tol, cap) * p.c, rtol=1e-14, atol=0) and np.all(p.tol > cap), (
+        "T_v's tol"
+    )
     t_v = MISS_PER_DIRECTION * float(np.min(cap * p.c)) / (4 * math.sqrt(N))
     assert p.tolerance_threshold(IDX, N, "verify") == pytest.approx(t_v, rel=1e-12), "T_v"
     t = p.tolerance_threshold(IDX, N)
@@ -145,4 +149,6 @@ def test_the_verification_tier_caps_the_tolerances_at_the_cap():
         assert projection.passed and projection.tight is tight, (discrepancy, projection)
         assert projection.tight_threshold == pytest.approx(t_v, rel=1e-12), projection
         used = t_v if tight else t  # a test passed at T only rules out T's delta
-        assert np.allclose(p.delta(IDX, projection), 2 * used * math.sqrt(N) / (MISS_PER_DIRECTION * p.c), rtol=1e-9)
+        assert np.allclose(
+            p.delta(IDX, projection), 2 * used * math.sqrt(N) / (MISS_PER_DIRECTION * p.c), rtol=1e-9, atol=0
+        )

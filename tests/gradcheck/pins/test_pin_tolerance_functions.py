@@ -35,9 +35,11 @@ def test_richardson_first_steps_and_complex_steps():
 
 def test_rounding_error_is_ten_ulps_in_float64_and_three_in_coarser_precisions():
     steps = np.array([1e-3, 1e-5])
-    assert np.allclose(tol.rounding_error(2.0, steps, np.float64), 10 * E64 * 2.0 / steps, rtol=1e-15), "float64"
-    assert np.allclose(tol.rounding_error(2.0, steps, np.float32), 3 * E32 * 2.0 / steps, rtol=1e-15), "float32"
-    assert np.allclose(tol.rounding_error(2.0, steps, np.float16), 3 * E16 * 2.0 / steps, rtol=1e-15), "float16"
+    assert np.allclose(tol.rounding_error(2.0, steps, np.float64), 10 * E64 * 2.0 / steps, rtol=1e-15, atol=0), (
+        "float64"
+    )
+    assert np.allclose(tol.rounding_error(2.0, steps, np.float32), 3 * E32 * 2.0 / steps, rtol=1e-15, atol=0), "float32"
+    assert np.allclose(tol.rounding_error(2.0, steps, np.float16), 3 * E16 * 2.0 / steps, rtol=1e-15, atol=0), "float16"
 
 
 def test_rtols():
@@ -56,11 +58,13 @@ def test_loss_resolution_floor():
     x = np.array([0.5, -4.0])
     s = np.array([1.0, 4.0])
     got = tol.loss_resolution_floor(np.float64, 0.01, x, np.float64)
-    assert np.allclose(got, 100 * E64 * 0.01 / s, rtol=1e-15), f"100 ulps of f over s: {got}"
+    assert np.allclose(got, 100 * E64 * 0.01 / s, rtol=1e-15, atol=0), f"100 ulps of f over s: {got}"
     got = tol.loss_resolution_floor(np.float32, 0.01, x, np.float64)
-    assert np.allclose(got, 100 * E32 * 1.0 / s, rtol=1e-15), f"float32 gradient, float64 f: f_scale >= 1: {got}"
+    assert np.allclose(got, 100 * E32 * 1.0 / s, rtol=1e-15, atol=0), (
+        f"float32 gradient, float64 f: f_scale >= 1: {got}"
+    )
     got = tol.loss_resolution_floor(np.float32, 0.01, x, np.float32)
-    assert np.allclose(got, 100 * E32 * 0.01 / s, rtol=1e-15), f"float32 f: its own f_scale: {got}"
+    assert np.allclose(got, 100 * E32 * 0.01 / s, rtol=1e-15, atol=0), f"float32 f: its own f_scale: {got}"
 
 
 def test_allowances_and_floors_of_the_largest_rms():
@@ -69,7 +73,7 @@ def test_allowances_and_floors_of_the_largest_rms():
     a, n = np.array([2.0, 0.0]), np.array([2.0, 0.1])
     rms = np.sqrt((4 + 0.01) / 2)  # the larger RMS of a (sqrt(2)) and n: n's
     got = tol.element_tolerance(a, n, np.array([1e-3, 2e-3]), 1e-2, 1e-4)
-    assert np.allclose(got, 1e-4 + 1e-2 * np.array([2.0, rms]) + 4 * np.array([1e-3, 2e-3]), rtol=1e-14), got
+    assert np.allclose(got, 1e-4 + 1e-2 * np.array([2.0, rms]) + 4 * np.array([1e-3, 2e-3]), rtol=1e-14, atol=0), got
 
 
 def test_element_scale_over_finite_values_without_overflow():
@@ -77,7 +81,7 @@ def test_element_scale_over_finite_values_without_overflow():
     n = np.array([2.0, 0.5, 1.0, np.nan])
     rms_a, rms_n = np.sqrt((9 + 0 + 0 + 1) / 4), np.sqrt((4 + 0.25 + 1 + 0) / 4)
     expected = np.maximum(np.maximum([3.0, 0.0, 0.0, 1.0], [2.0, 0.5, 1.0, 0.0]), max(rms_a, rms_n))
-    assert np.allclose(tol.element_scale(a, n), expected, rtol=1e-15), tol.element_scale(a, n)
+    assert np.allclose(tol.element_scale(a, n), expected, rtol=1e-15, atol=0), tol.element_scale(a, n)
     big = tol.element_scale(np.array([1e200, 1.0]), np.array([1e200, 1.0]))
     assert np.all(np.isfinite(big)) and big[0] == 1e200, f"no overflow: {big}"
 
