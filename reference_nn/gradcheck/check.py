@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from . import extended, scale
+from . import by_precision, extended, scale
 from . import tolerances as tol
 from .budget import Budget, BudgetExhausted
 from .containers import as_flat
@@ -104,6 +104,16 @@ def check_gradients(
     notes += [eval_note] if eval_note else []
     notes += [n for n in precision_notes if n not in notes]
     cost["precision"] = {"extra_grad_f_evaluations": precision_calls}
+    if eval_dtype is None and not by_precision.DIRECT.get() and by_precision.candidate(params, ev, method):
+        # float32 parameters of code that also runs in float64: its math there, then float32 against it
+        wide = by_precision.float64_gradients(grad_f, params, extra_keys)
+        if wide is not None:
+            options = dict(method=method, rtol=rtol, atol=atol, seed=seed, f_scale=f_scale, extra_keys=extra_keys,
+                           max_evaluations=max_evaluations, time_budget=time_budget, progress=progress,
+                           grad_f_sees_loss=grad_f_sees_loss, verified_share=verified_share)
+            return by_precision.check_in_two_steps(f, grad_f, params, grads, wide, options,
+                                                   lambda: by_precision.direct(check_gradients, f, grad_f, params,
+                                                                               options))
     if method == "directional":
         notes.append("directional: a passing tensor is verified by one projection g.v (no element named)")
     largest_rms = max(tol.finite_rms(g) for g in grads.values())  # overflow-safe: 1e200 is not inf

@@ -24,6 +24,7 @@ import inspect
 import numpy as np
 
 from .arguments import contract, contract_scale, describe, upstream_gradient
+from .by_precision import no_split
 from .check import check_gradients
 from .containers import conform_gradient
 from .determinism import Recorded
@@ -203,8 +204,9 @@ def _check(calls: LayerCalls, params, grads, outputs, seed, options) -> Gradient
         earlier_grads = [(FIRST_PASS, first, allowance), (PREFLIGHT, grad_f(point))]  # numerical work
         earlier_values = [(FIRST_PASS, contract(outs, douts, driven))]
         earlier_values += [(SETTLE_PASS, contract(o, douts, driven)) for o in settled_outputs[:1]]
-        report = check_gradients(Recorded(loss, earlier_values), Recorded(grad_f, earlier_grads), point, seed=seed,
-                                 f_scale=contract_scale(outs, douts, driven), **options)
+        with no_split():
+            report = check_gradients(Recorded(loss, earlier_values), Recorded(grad_f, earlier_grads), point, seed=seed,
+                                     f_scale=contract_scale(outs, douts, driven), **options)
     finally:
         for slot in slots.values():
             slot.restore()

@@ -35,6 +35,7 @@ from .arguments import (
     upstream_gradient,
     user_call,
 )
+from .by_precision import no_split
 from .check import check_gradients
 from .containers import conform_gradient
 from .determinism import Recorded
@@ -225,8 +226,9 @@ def _check_vjp_at(forward, backward, inputs, outputs, wrt, cache, seed, options,
     earlier_grads = [(label, {grad_keys[i]: grads[names[i]] for i in keys}) for label, grads in earlier]
     earlier_grads += [("the first call", as_dict(first_grads)), ("the second call", grad_f(point))]
     earlier_values = [("the first call", contract(outs, douts, driven))]
-    report = check_gradients(Recorded(loss, earlier_values), Recorded(grad_f, earlier_grads), point, seed=seed,
-                             f_scale=contract_scale(outs, douts, driven), **options)
+    with no_split():
+        report = check_gradients(Recorded(loss, earlier_values), Recorded(grad_f, earlier_grads), point, seed=seed,
+                                 f_scale=contract_scale(outs, douts, driven), **options)
     output_names = _output_names(backward, len(outs))
     report.notes[:0] = [_upstream_note(outs, driven, output_names, seed)] + return_notes + shape_notes
     static = [f"{names[i]} ({describe(v)})" for i, v in enumerate(inputs) if i not in keys]

@@ -10,6 +10,7 @@ from gradcheck_nets import BUGS, make_net
 
 from reference_nn.gradcheck import check_gradients
 from reference_nn.gradcheck.budget import Budget, BudgetExhausted
+from reference_nn.gradcheck.by_precision import no_split
 from reference_nn.gradcheck.check import make_evaluator
 from reference_nn.gradcheck.projection import MAX_RMS_SHARE, MISS_PER_DIRECTION, TensorProblem
 from reference_nn.gradcheck.report import INCONCLUSIVE
@@ -107,10 +108,15 @@ def test_1e7_relative_error_in_one_float64_element_is_caught_and_named(complex_s
 
 
 def test_right_float32_gradient_of_a_larger_net_passes_by_projection():
+    """In two steps (by_precision.py: the float64 run by projections, float32 against it) and directly."""
     params, loss, grads = user_mlp((30, 40, 10), dtype=np.float32)
     report = check_gradients(loss, grads, params)
     assert report.passed and not report.inconclusive, str(report)
-    assert report["W1"].method == "projection(complex)", str(report)
+    assert report["W1 (rule in float64)"].method == "projection(complex)", str(report)
+    assert report["W1"].method == "vs float64 rule", str(report)
+    with no_split():
+        direct = check_gradients(loss, grads, params)
+    assert direct.passed and direct["W1"].method == "projection(complex)", str(direct)
 
 
 # --------------------------------------------------------------------------- localization

@@ -45,11 +45,21 @@ for _method in ("central", "richardson"):
     KNOWN_WRONG["vg/TwoLayerNet/tiny_w_1e-8[float64]", _method] = TINY_RELU
 for _method in ("auto", "elementwise", "projection", "richardson", "directional"):
     KNOWN_WRONG["columns/L_model/tiny_w_1e-8_float_cost[float64]", _method] = TINY_RELU
+# float32 parameters of the same models: checked on float64 copies first (by_precision.py), so they meet
+# the float64 hole above (before that split they were INCONCLUSIVE, their floors far above gradients of 1e-9)
+TINY_RELU_FLOAT32 = "the float32 run is checked on float64 copies first (reference_nn/gradcheck/by_precision.py): " + \
+    TINY_RELU
+KNOWN_WRONG["columns/L_model/tiny_w_1e-8[float32]", "richardson"] = TINY_RELU_FLOAT32
+for _method in ("central", "richardson"):
+    KNOWN_WRONG["vg/TwoLayerNet/tiny_w_1e-8[float32]", _method] = TINY_RELU_FLOAT32
+for _method in ("auto", "elementwise", "projection", "richardson"):
+    KNOWN_WRONG["columns/L_model/tiny_w_1e-8_float_cost[float32]", _method] = TINY_RELU_FLOAT32
 # Known wrong where the verdict hangs on rounding: the pre-activations lie within 1e-16 of the kink, so
 # whether a difference crosses it depends on the last bit of a sum (BLAS, NumPy version). Measured: FAIL
 # (wrong) with numpy 2.4.6 here, INCONCLUSIVE (right) with numpy 1.26.4 (the nox cell tf 2.20.0 / numpy
 # 1.26.4). Not strict there: an XPASS in another environment is that rounding, not a fix.
-ROUNDING_DEPENDENT = {("vg/TwoLayerNet/tiny_w_1e-8[float64]", "central")}
+ROUNDING_DEPENDENT = {("vg/TwoLayerNet/tiny_w_1e-8[float64]", "central"),
+                      ("vg/TwoLayerNet/tiny_w_1e-8[float32]", "central")}
 # (tiny weights with a missing 1/m: INCONCLUSIVE "tolerance floor too large" now, no longer PASS)
 # (directional float32, one element of a small Dense: fixed, tensors under 16 elements are checked element-wise)
 # (vg/float32_only/one_element_5pct directional: fixed by issue 21, the loss is measured to compute in float32 and a

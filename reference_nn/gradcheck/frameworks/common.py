@@ -24,6 +24,7 @@ import numpy as np
 
 from .. import tolerances as tol
 from ..arguments import contract_scale
+from ..by_precision import no_split
 from ..check import check_gradients
 from ..report import FAIL, GradientReport
 from ..vjp import UPSTREAM_SEED
@@ -151,7 +152,9 @@ def _first_order(adapter, values, outs, douts, driven, gradient_dtypes, seed, op
 
     scale = contract_scale([outs[k] for k in driven], [douts[k] for k in driven], range(len(driven)))
     options = low_precision_rtol(gradient_dtypes, options)
-    report = check_gradients(loss, grad_f, dict(values), seed=seed, f_scale=scale, grad_f_sees_loss=False, **options)
+    with no_split():
+        report = check_gradients(loss, grad_f, dict(values), seed=seed, f_scale=scale, grad_f_sees_loss=False,
+                                 **options)
     for name, result in report.results.items():  # the dtype the gradient was computed in, not its float32 copy
         if np.dtype(gradient_dtypes[name]).itemsize == 2:
             result.dtype = np.dtype(gradient_dtypes[name]).name

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..by_precision import no_split
 from ..check import check_gradients
 from ..report import GradientReport
 from .base import run_user
@@ -77,7 +78,8 @@ def check_second_order(adapter, values: dict, douts: list, gradient_dtypes: dict
                               [f"the backward cannot be differentiated ({type(cause).__name__}: {cause})"])
     upstream_dtype = np.float64 if wide else np.float32
     judged = low_precision_rtol({**gradient_dtypes, **dict.fromkeys(keys, upstream_dtype)}, options)
-    report = check_gradients(h, grad_h, point, seed=seed, grad_f_sees_loss=False, **judged)
+    with no_split():
+        report = check_gradients(h, grad_h, point, seed=seed, grad_f_sees_loss=False, **judged)
     for name, result in report.results.items():
         if name in gradient_dtypes and np.dtype(gradient_dtypes[name]).itemsize == 2:
             result.dtype = np.dtype(gradient_dtypes[name]).name

@@ -1,0 +1,110 @@
+"""check_gradients on float32 (or mixed) parameters in two steps, where the code also runs in float64.
+
+A float32 gradient judged directly against numerical derivatives of f carries floors for the rounding
+the float32 backward may have (tolerances.loss_resolution_floor: 100 float32 ulps of max(|f|, 1), since
+a float64 evaluation of f shows nothing of the float32 intermediates). Beside small gradients (a loss
+scaled by 1e-12, weights before a normalization) the floors are far above the cap: a x2 or a sign
+there was INCONCLUSIVE ("tolerance floor too large"), and a float32 layer's large batch made the input
+gradient's floor 1-5% of it. Where f and grad_f also compute in float64 on float64 copies of the
+parameters (NumPy code that follows its inputs' dtype), the question splits, as for check_torch
+(frameworks/float64_rule.py) and check_vjp:
+
+1. the gradient's math in float64: check_gradients on the float64 copies, every element verified to
+   RULE_SHARE (0.1%) of max(|g|, RMS); results "W (rule in float64)". A FAIL is the report, at the
+   parameters' own names (the float32 run is not judged: FAIL_NOTE);
+2. the float32 gradient (the one grad_f returned at the given parameters) against that verified
+   float64 gradient, element by element, within the cap less RULE_SHARE (float64_rule.compare_gradients:
+   rounding-level zeros in both are the same zero; small elements within the cross-tensor floor of G
+   are INCONCLUSIVE, never verified).
+
+Step 1 INCONCLUSIVE, or code that does not run in float64 (it casts, refuses, or f measures as
+float32 inside): the direct check at the given dtypes, as before. The float64 probe call of grad_f is
+part of step 1's determinism check.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+import numpy as np
+
+from .determinism import Recorded
+from .frameworks import float64_rule as rule
+from .report import FAIL, PASS, GradientReport
+from .validation import UserCodeError, call_user, validate_gradients
+
+# set while the direct check runs (after a step 1 that was INCONCLUSIVE) and inside entry points that
+# split themselves or cannot (no_split): no split here
+DIRECT: ContextVar[bool] = ContextVar("reference_nn_gradcheck_direct", default=False)
+FAIL_NOTE = ("checked on float64 copies of the parameters (f and grad_f run in float64): the gradient is wrong "
+             "there, so its float32 run was not judged")  # fmt: skip
+PROBLEM_NOTE = ("checked on float64 copies of the parameters first (f and grad_f run in float64): see the problem "
+                "there")  # fmt: skip
+
+
+def candidate(params: dict, ev, method: str) -> bool:
+    """Some parameter below float64, and f resolves float64 moves of every tensor (measured)."""
+    return method != "directional" and any(p.dtype != np.float64 for p in params.values()) and \
+        all(np.dtype(ev.precision_of(k)) == np.float64 for k in params) and ev.eval_dtype == np.float64  # fmt: skip
+
+
+def float64_gradients(grad_f, params: dict, extra_keys: str) -> dict | None:
+    """grad_f on float64 copies, by parameter key, where every gradient comes back float64; else None."""
+    wide = {k: np.array(v, dtype=np.float64) for k, v in params.items()}
+    try:
+        raw = call_user(grad_f, "grad_f", wide, "at float64 copies of the params")
+        if not isinstance(raw, dict):
+            return None
+        grads, grad_keys, _ = validate_gradients(raw, wide, extra_keys=extra_keys)
+    except (UserCodeError, TypeError, ValueError, KeyError):
+        return None
+    if any(np.asarray(raw[grad_keys[k]]).dtype != np.float64 for k in grads):
+        return None
+    return grads
+
+
+def check_in_two_steps(f, grad_f, params: dict, low_grads: dict, wide_grads: dict, options: dict,
+                       direct) -> GradientReport:  # fmt: skip
+    """Step 1, then by its verdict step 2 / the report as is / direct() (the module docstring)."""
+    from .check import check_gradients
+
+    wide = {k: np.array(v, dtype=np.float64) for k, v in params.items()}
+    # what earlier calls at the given dtypes returned (check_layer's discovery pass) was compared already
+    # (call_twice, before the split); at the float64 copies only the probe's call is earlier
+    f, grad_f = (g.function if isinstance(g, Recorded) else g for g in (f, grad_f))
+    recorded = Recorded(grad_f, [("the float64 probe", dict(wide_grads))])
+    first = check_gradients(f, recorded, wide, **rule.rule_options(options))
+    if first.verdict == FAIL or first.problems:
+        first.notes.insert(0, FAIL_NOTE if first.verdict == FAIL else PROBLEM_NOTE)
+        return first
+    if first.verdict != PASS:
+        return direct()
+    # each gradient judged at the coarsest parameter's precision: a float64 tensor of a mixed run is
+    # computed from float32 intermediates
+    coarsest = max((p.dtype for p in params.values()), key=lambda d: np.finfo(d).eps)
+    precisions = {k: max(np.dtype(g.dtype), coarsest, key=lambda d: np.finfo(d).eps) for k, g in low_grads.items()}
+    shapes = {k: np.shape(p) for k, p in params.items()}
+    second = rule.compare_gradients(low_grads, wide_grads, shapes, precisions, options.get("verified_share"),
+                                    options.get("seed", 0), "gradient")  # fmt: skip
+    for key, result in second.results.items():
+        result.gradient_key = first.results[key].gradient_key
+    return rule.merged(second, rule.renamed(first))
+
+
+def direct(check_gradients, f, grad_f, params: dict, options: dict) -> GradientReport:
+    """check_gradients at the given dtypes, not split again."""
+    with no_split():
+        return check_gradients(f, grad_f, params, **options)
+
+
+@contextmanager
+def no_split():
+    """check_gradients inside does not split by precision: check_vjp and the framework adapters split
+    themselves (at their own inputs), and check_layer's parameters live in the layer object, whose
+    float64 twin this module cannot make."""
+    token = DIRECT.set(True)
+    try:
+        yield
+    finally:
+        DIRECT.reset(token)
