@@ -37,10 +37,19 @@ from .validation import UserCodeError, call_user, validate_gradients
 # set while the direct check runs (after a step 1 that was INCONCLUSIVE) and inside entry points that
 # split themselves or cannot (no_split): no split here
 DIRECT: ContextVar[bool] = ContextVar("reference_nn_gradcheck_direct", default=False)
-FAIL_NOTE = ("checked on float64 copies of the parameters (f and grad_f run in float64): the gradient is wrong "
-             "there, so its float32 run was not judged")  # fmt: skip
-PROBLEM_NOTE = ("checked on float64 copies of the parameters first (f and grad_f run in float64): see the problem "
-                "there")  # fmt: skip
+def fail_note(copies: str, code: str) -> str:
+    """The note of a report that is step 1's FAIL: where it was checked and why nothing else was."""
+    return (f"checked on float64 copies of the {copies} ({code} run in float64): the gradient is wrong there, so "
+            "its float32 run was not judged")
+
+
+def problem_note(copies: str, code: str) -> str:
+    """The note of a report that is step 1's problem (not deterministic)."""
+    return f"checked on float64 copies of the {copies} first ({code} run in float64): see the problem there"
+
+
+FAIL_NOTE = fail_note("parameters", "f and grad_f")
+PROBLEM_NOTE = problem_note("parameters", "f and grad_f")
 
 
 def candidate(params: dict, ev, method: str) -> bool:
@@ -75,21 +84,36 @@ def check_in_two_steps(f, grad_f, params: dict, low_grads: dict, wide_grads: dic
     f, grad_f = (g.function if isinstance(g, Recorded) else g for g in (f, grad_f))
     recorded = Recorded(grad_f, [("the float64 probe", dict(wide_grads))])
     first = check_gradients(f, recorded, wide, **rule.rule_options(options))
+
+    def compare() -> GradientReport:
+        precisions = coarsest_precisions({k: g.dtype for k, g in low_grads.items()}, [p.dtype for p in params.values()])
+        shapes = {k: np.shape(p) for k, p in params.items()}
+        second = rule.compare_gradients(low_grads, wide_grads, shapes, precisions, options.get("verified_share"),
+                                        options.get("seed", 0), "gradient")  # fmt: skip
+        for key, result in second.results.items():
+            result.gradient_key = first.results[key].gradient_key
+        return second
+
+    return split(first, compare, direct, FAIL_NOTE, PROBLEM_NOTE)
+
+
+def split(first: GradientReport, compare, direct, fail: str, problem: str) -> GradientReport:
+    """By step 1's verdict: FAIL, or a problem (a function that changes between calls): that report, at
+    the tensors' own names, with its note (nothing else is judged); PASS: compare() (step 2) with step
+    1's results renamed "NAME (rule in float64)"; INCONCLUSIVE: direct(), the check at the given dtypes."""
     if first.verdict == FAIL or first.problems:
-        first.notes.insert(0, FAIL_NOTE if first.verdict == FAIL else PROBLEM_NOTE)
+        first.notes.insert(0, fail if first.verdict == FAIL else problem)
         return first
     if first.verdict != PASS:
         return direct()
-    # each gradient judged at the coarsest parameter's precision: a float64 tensor of a mixed run is
-    # computed from float32 intermediates
-    coarsest = max((p.dtype for p in params.values()), key=lambda d: np.finfo(d).eps)
-    precisions = {k: max(np.dtype(g.dtype), coarsest, key=lambda d: np.finfo(d).eps) for k, g in low_grads.items()}
-    shapes = {k: np.shape(p) for k, p in params.items()}
-    second = rule.compare_gradients(low_grads, wide_grads, shapes, precisions, options.get("verified_share"),
-                                    options.get("seed", 0), "gradient")  # fmt: skip
-    for key, result in second.results.items():
-        result.gradient_key = first.results[key].gradient_key
-    return rule.merged(second, rule.renamed(first))
+    return rule.merged(compare(), rule.renamed(first))
+
+
+def coarsest_precisions(gradient_dtypes: dict, input_dtypes) -> dict:
+    """Each gradient judged at the coarser of its dtype and the coarsest input's: a float64 gradient of
+    a mixed run (float32 x, float64 W) is computed from float32 intermediates (its rounding, its cap)."""
+    coarsest = max((np.dtype(d) for d in input_dtypes), key=lambda d: np.finfo(d).eps)
+    return {k: max(np.dtype(d), coarsest, key=lambda d: np.finfo(d).eps) for k, d in gradient_dtypes.items()}
 
 
 def direct(check_gradients, f, grad_f, params: dict, options: dict) -> GradientReport:

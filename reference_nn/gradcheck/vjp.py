@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from . import by_precision
 from .arguments import (
     argument_names,
     contract,
@@ -41,15 +42,13 @@ from .containers import conform_gradient
 from .determinism import Recorded
 from .discovery import discover
 from .frameworks import float64_rule as rule
-from .report import FAIL, PASS, GradientReport
+from .report import GradientReport
 from .validation import UserCodeError
 from .vjp_function import adapt, is_function_class
 
 UPSTREAM_SEED = 2**31 - 1  # second seed word for the upstream gradients (check_layer uses the same)
-FLOAT64_FAIL_NOTE = ("checked on float64 copies of the float32 inputs (forward and backward run in float64): "
-                     "the backward is wrong there, so its float32 run was not judged")
-FLOAT64_PROBLEM_NOTE = ("checked on float64 copies of the float32 inputs first (forward and backward run in float64): "
-                        "see the problem there")
+FLOAT64_FAIL_NOTE = by_precision.fail_note("float32 inputs", "forward and backward")
+FLOAT64_PROBLEM_NOTE = by_precision.problem_note("float32 inputs", "forward and backward")
 WARNING = "WARNING: "  # prefix of a report note that must not be missed (printed by refnn check)
 
 
@@ -110,26 +109,21 @@ def _by_precision(forward, backward, inputs, outputs, wrt, cache, seed, options)
     # the probe's call is part of step 1's determinism check (a backward wrong on its first call only)
     first_report, first = _check_vjp_at(forward, backward, wide, outputs, wrt, cache, seed, rule.rule_options(options),
                                         earlier=[("the float64 probe", probed)])[:2]
-    if first_report.verdict == FAIL or first_report.problems:
-        # FAIL: the element named at its own name, the float32 run not judged; problems (a backward or
-        # forward that changes between calls): nothing is judged, at either precision
-        first_report.notes.insert(0, FLOAT64_FAIL_NOTE if first_report.verdict == FAIL else FLOAT64_PROBLEM_NOTE)
-        return first_report
-    if first_report.verdict != PASS:
+
+    def direct() -> GradientReport:
         return _check_vjp_at(forward, backward, inputs, outputs, wrt, cache, seed, options)[0]
-    narrow, precisions = _check_vjp_at(forward, backward, inputs, outputs, wrt, cache, seed, None)[1:]
-    again = _check_vjp_at(forward, backward, inputs, outputs, wrt, cache, seed, None)[1]
-    if any(not np.array_equal(narrow[name], again[name], equal_nan=True) for name in narrow):
-        # two float32 calls at one point disagree: the direct check reports it (determinism.py)
-        return _check_vjp_at(forward, backward, inputs, outputs, wrt, cache, seed, options)[0]
-    shapes = {name: np.shape(g) for name, g in first.items()}
-    # a float64 gradient of a mixed run (float32 x, float64 W) is computed from float32 intermediates:
-    # judged at the coarsest float input's precision (its rounding, its cap)
-    coarsest = max((inputs[i].dtype for i in low), key=lambda d: np.finfo(d).eps)
-    precisions = {name: max(np.dtype(d), coarsest, key=lambda d: np.finfo(d).eps) for name, d in precisions.items()}
-    second = rule.compare_gradients(narrow, first, shapes, precisions, options.get("verified_share"), seed,
-                                    "backward")
-    return rule.merged(second, rule.renamed(first_report))
+
+    def compare() -> GradientReport:
+        narrow, dtypes = _check_vjp_at(forward, backward, inputs, outputs, wrt, cache, seed, None)[1:]
+        again = _check_vjp_at(forward, backward, inputs, outputs, wrt, cache, seed, None)[1]
+        if any(not np.array_equal(narrow[name], again[name], equal_nan=True) for name in narrow):
+            return direct()  # two float32 calls at one point disagree: the direct check reports it (determinism.py)
+        precisions = by_precision.coarsest_precisions(dtypes, [inputs[i].dtype for i in low])
+        shapes = {name: np.shape(g) for name, g in first.items()}
+        return rule.compare_gradients(narrow, first, shapes, precisions, options.get("verified_share"), seed,
+                                      "backward")
+
+    return by_precision.split(first_report, compare, direct, FLOAT64_FAIL_NOTE, FLOAT64_PROBLEM_NOTE)
 
 
 def _runs_in_float64(forward, backward, wide, outputs, wrt, cache, seed) -> str:
