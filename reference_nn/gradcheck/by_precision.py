@@ -58,10 +58,13 @@ def candidate(params: dict, ev, method: str) -> bool:
         all(np.dtype(ev.precision_of(k)) == np.float64 for k in params) and ev.eval_dtype == np.float64  # fmt: skip
 
 
-def float64_gradients(grad_f, params: dict, extra_keys: str) -> dict | None:
-    """grad_f on float64 copies, by parameter key, where every gradient comes back float64; else None."""
+def float64_gradients(f, grad_f, params: dict, extra_keys: str) -> dict | None:
+    """grad_f on float64 copies, by parameter key, where every gradient comes back float64; else None.
+    f is called there first, as call_twice orders them: a grad_f that reads a cache f fills (a forward
+    pass kept in a global) must see the copies' forward, not the last one at the given dtypes."""
     wide = {k: np.array(v, dtype=np.float64) for k, v in params.items()}
     try:
+        call_user(f, "f", {k: v.copy() for k, v in wide.items()}, "at float64 copies of the params")
         raw = call_user(grad_f, "grad_f", wide, "at float64 copies of the params")
         if not isinstance(raw, dict):
             return None

@@ -106,7 +106,7 @@ def check_gradients(
     cost["precision"] = {"extra_grad_f_evaluations": precision_calls}
     if eval_dtype is None and not by_precision.DIRECT.get() and by_precision.candidate(params, ev, method):
         # float32 parameters of code that also runs in float64: its math there, then float32 against it
-        wide = by_precision.float64_gradients(grad_f, params, extra_keys)
+        wide = by_precision.float64_gradients(f, grad_f, params, extra_keys)
         if wide is not None:
             options = dict(method=method, rtol=rtol, atol=atol, seed=seed, f_scale=f_scale, extra_keys=extra_keys,
                            max_evaluations=max_evaluations, time_budget=time_budget, progress=progress,
@@ -141,7 +141,7 @@ def check_gradients(
             if results[key].status == FAIL and dtype == np.float64 and grads[key].dtype == np.float64:
                 # a FAIL of the float64 value's own rounding? the same code in long double (extended.py)
                 if wide is None:
-                    wide = extended.long_double_gradients(grad_f, params, grad_keys)
+                    wide = extended.long_double_gradients(f, grad_f, params, grad_keys)
                 if key in wide:
                     results[key] = extended.rounded_hand_value(results[key], grads[key], wide[key], checked)
         except BudgetExhausted as stop:  # nothing of this tensor counts as verified

@@ -50,13 +50,15 @@ def wider_than_float64() -> bool:
     return bool(np.finfo(np.longdouble).eps < np.finfo(np.float64).eps)
 
 
-def long_double_gradients(grad_f, params: dict, grad_keys: dict) -> dict:
+def long_double_gradients(f, grad_f, params: dict, grad_keys: dict) -> dict:
     """grad_f on long-double copies of params, by param key: only the tensors it returned in long
-    double (the others followed no dtype); {} where grad_f raises or returns something unusable."""
+    double (the others followed no dtype); {} where f or grad_f raises or returns something unusable.
+    f is called there first (a grad_f may read a cache f fills, as determinism.call_twice allows)."""
     if not wider_than_float64():
         return {}
     copies = {key: np.array(value, dtype=np.longdouble) for key, value in params.items()}
     try:
+        call_user(f, "f", {k: v.copy() for k, v in copies.items()}, "at long-double copies of the params")
         raw = call_user(grad_f, "grad_f", copies, "at long-double copies of the params")
     except (UserCodeError, TypeError, ValueError):
         return {}

@@ -111,3 +111,21 @@ def test_code_that_casts_to_float32_inside_is_checked_directly():
 
     report = check_gradients(loss, grads, params)
     assert report.verdict == PASS and all(SUFFIX not in k for k in report.results), str(report)
+
+
+def test_a_gradient_that_reads_the_forward_pass_f_cached_is_split_too():
+    """grad_f reading what f stored (a course's forward-then-backward script with a global cache): the
+    float64 probe calls f first, so the cache is the copies' own; no false 'not deterministic'."""
+    loss, right, params = scaled_mlp(scale=1.0)
+    cache = {}
+
+    def f(p):
+        cache["p"] = {k: v.copy() for k, v in p.items()}
+        return loss(p)
+
+    def grads(p):
+        return right(cache["p"])
+
+    report = check_gradients(f, grads, params)
+    assert report.verdict == PASS and not report.problems, str(report)
+    assert report["W1"].method == "vs float64 rule", str(report)
