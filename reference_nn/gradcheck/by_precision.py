@@ -48,6 +48,8 @@ def problem_note(copies: str, code: str) -> str:
     return f"checked on float64 copies of the {copies} first ({code} run in float64): see the problem there"
 
 
+BUDGET_NOTE = ("checked on float64 copies of the parameters (the code runs in float64), within the budget given: "
+               "not everything was verified there, and the budget is not spent twice on a direct check")
 FAIL_NOTE = fail_note("parameters", "f and grad_f")
 PROBLEM_NOTE = problem_note("parameters", "f and grad_f")
 
@@ -97,17 +99,22 @@ def check_in_two_steps(f, grad_f, params: dict, low_grads: dict, wide_grads: dic
             result.gradient_key = first.results[key].gradient_key
         return second
 
-    return split(first, compare, direct, FAIL_NOTE, PROBLEM_NOTE)
+    return split(first, compare, direct, FAIL_NOTE, PROBLEM_NOTE, options)
 
 
-def split(first: GradientReport, compare, direct, fail: str, problem: str) -> GradientReport:
+def split(first: GradientReport, compare, direct, fail: str, problem: str, options: dict) -> GradientReport:
     """By step 1's verdict: FAIL, or a problem (a function that changes between calls): that report, at
     the tensors' own names, with its note (nothing else is judged); PASS: compare() (step 2) with step
-    1's results renamed "NAME (rule in float64)"; INCONCLUSIVE: direct(), the check at the given dtypes."""
+    1's results renamed "NAME (rule in float64)"; INCONCLUSIVE: direct(), the check at the given dtypes,
+    unless a budget (max_evaluations, time_budget) was given: step 1 had it, a second check would
+    spend it again (step 1's report then, with BUDGET_NOTE)."""
     if first.verdict == FAIL or first.problems:
         first.notes.insert(0, fail if first.verdict == FAIL else problem)
         return first
     if first.verdict != PASS:
+        if options.get("max_evaluations") is not None or options.get("time_budget") is not None:
+            first.notes.insert(0, BUDGET_NOTE)
+            return first
         return direct()
     return rule.merged(compare(), rule.renamed(first))
 

@@ -123,7 +123,7 @@ def _by_precision(forward, backward, inputs, outputs, wrt, cache, seed, options)
         return rule.compare_gradients(narrow, first, shapes, precisions, options.get("verified_share"), seed,
                                       "backward")
 
-    return by_precision.split(first_report, compare, direct, FLOAT64_FAIL_NOTE, FLOAT64_PROBLEM_NOTE)
+    return by_precision.split(first_report, compare, direct, FLOAT64_FAIL_NOTE, FLOAT64_PROBLEM_NOTE, options)
 
 
 def _runs_in_float64(forward, backward, wide, outputs, wrt, cache, seed) -> str:

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from reference_nn.gradcheck import FAIL, INCONCLUSIVE, PASS, check_gradients
-from reference_nn.gradcheck.by_precision import FAIL_NOTE, PROBLEM_NOTE, no_split
+from reference_nn.gradcheck.by_precision import BUDGET_NOTE, FAIL_NOTE, PROBLEM_NOTE, no_split
 from reference_nn.gradcheck.frameworks.float64_rule import SUFFIX
 
 
@@ -129,3 +129,12 @@ def test_a_gradient_that_reads_the_forward_pass_f_cached_is_split_too():
     report = check_gradients(f, grads, params)
     assert report.verdict == PASS and not report.problems, str(report)
     assert report["W1"].method == "vs float64 rule", str(report)
+
+
+def test_a_budget_is_spent_once():
+    """max_evaluations too small for the float64 step: its INCONCLUSIVE report, not a second check that
+    would spend the budget again at float32."""
+    loss, grads, params = scaled_mlp(scale=1.0)
+    report = check_gradients(loss, grads, params, max_evaluations=20)
+    assert report.verdict == INCONCLUSIVE and report.notes[0] == BUDGET_NOTE, str(report)
+    assert report.n_evaluations <= 20 + 8, f"the budget (plus the first calls) is not spent twice\n{report}"
