@@ -118,7 +118,7 @@ def check_gradients(
         notes.append("directional: a passing tensor is verified by one projection g.v (no element named)")
     largest_rms = max(tol.finite_rms(g) for g in grads.values())  # overflow-safe: 1e200 is not inf
     results = {}
-    wide: dict | None = None  # grad_f at long-double copies, asked for once, on a float64 FAIL
+    long_double: dict | None = None  # grad_f at long-double copies, asked for once, on a float64 FAIL
     for position, key in enumerate(params):
         dtype = _coarser(params[key].dtype, grads[key].dtype, precision[key])
         # the floors only widen what FAILs; a PASS rests on the proven bound, under the cap (judge.py).
@@ -140,10 +140,10 @@ def check_gradients(
             results[key] = checked(grads[key])
             if results[key].status == FAIL and dtype == np.float64 and grads[key].dtype == np.float64:
                 # a FAIL of the float64 value's own rounding? the same code in long double (extended.py)
-                if wide is None:
-                    wide = extended.long_double_gradients(f, grad_f, params, grad_keys)
-                if key in wide:
-                    results[key] = extended.rounded_hand_value(results[key], grads[key], wide[key], checked)
+                if long_double is None:
+                    long_double = extended.long_double_gradients(f, grad_f, params, grad_keys)
+                if key in long_double:
+                    results[key] = extended.rounded_hand_value(results[key], grads[key], long_double[key], checked)
         except BudgetExhausted as stop:  # nothing of this tensor counts as verified
             results[key] = ParameterResult.unchecked(key, grad_keys[key], params[key].shape, str(dtype),
                                                      scale.BUDGET_EXHAUSTED, f"not verified: {stop.reason}")

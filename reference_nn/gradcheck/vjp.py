@@ -126,9 +126,9 @@ def _by_precision(forward, backward, inputs, outputs, wrt, cache, seed, options)
     return by_precision.split(first_report, compare, direct, FLOAT64_FAIL_NOTE, FLOAT64_PROBLEM_NOTE, options)
 
 
-def _runs_in_float64(forward, backward, wide, outputs, wrt, cache, seed) -> str:
-    """'' where forward and backward, given float64 copies, return float64 outputs and gradients;
-    else why not (the reason the direct check is used)."""
+def _runs_in_float64(forward, backward, wide, outputs, wrt, cache, seed) -> tuple[str, dict]:
+    """('', the gradients) where backward, given float64 copies, returns float64 gradients; else (why
+    not: the reason the direct check is used, {})."""
     try:
         grads, dtypes = _check_vjp_at(forward, backward, wide, outputs, wrt, cache, seed, None)[1:]
     except UserCodeError as error:
