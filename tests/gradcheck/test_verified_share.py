@@ -54,3 +54,16 @@ def test_readme_states_the_widest_cap_the_code_enforces():
     assert stated in readme.replace("\n  ", " "), f"README's verified_share paragraph must say: {stated}"
     with pytest.raises(ValueError, match="verified_share"):
         check_gradients(loss, grad, PARAMS, verified_share=np.nextafter(MAX_VERIFIED_SHARE, 1.0))
+
+
+def test_a_tighter_share_binds_projections_too():
+    """2000 elements checked by projections: a tighter share (0.1%) is the cap of the projections'
+    verification tier too (their tolerances are capped at it), so the per-element tolerance a right
+    gradient's PASS states is within 0.1% of the RMS; with user floors of 1% (atol) the PASS still
+    rests on that tier, not on the floors."""
+    g = np.random.default_rng(3).uniform(0.5, 1.5, 2000)
+    point = {"w": np.random.default_rng(4).uniform(-0.9, 0.9, 2000)}
+    for atol in (0.0, 1e-2):
+        report = check_gradients(lambda p: np.sum(g * p["w"]), lambda p: {"w": g.copy()}, point, verified_share=1e-3,
+                                 method="projection", atol=atol)
+        assert report.verdict == PASS and report["w"].tolerance_rms_share <= 1e-3, f"atol={atol}\n{report}"
