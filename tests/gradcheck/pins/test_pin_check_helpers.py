@@ -103,3 +103,15 @@ def test_mixed_params_evaluated_in_float32_do_not_read_the_mixed_calls_result_dt
 
     report = check_gradients(f, grad_f, {"w": W.astype(np.float32), "b": np.array([0.5, 0.25])})
     assert "measured: f computes in float16 (f's measured rounding noise is" in report.notes[0], report.notes
+
+
+@pytest.mark.parametrize("error", [3e-12, 3e-10])
+def test_complex_step_is_not_overruled_by_a_real_difference_that_merely_fails_to_contradict_it(error):
+    """rtol=0: complex step (exact to ~1e-14 here) resolves a relative error of 3e-12. The second opinion
+    (Richardson at smaller steps, good to ~1e-10) agrees with the hand-written value only because it cannot
+    tell; it does not contradict complex step beyond both bounds, so complex step's verdict stands: FAIL."""
+    w = np.array([0.3, -1.2, 2.5, 0.7])
+    report = check_gradients(lambda p: np.sum(np.sin(p["w"])), lambda p: {"w": np.cos(p["w"]) * (1 + error)},
+                             {"w": w}, method="complex", rtol=0.0)  # fmt: skip
+    assert report.verdict == FAIL and report["w"].n_failed == 4, str(report)
+    assert "failed by complex step agree with real differences" not in report["w"].note, report["w"].note
