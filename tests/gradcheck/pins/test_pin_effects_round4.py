@@ -110,3 +110,55 @@ def test_a_missing_nested_gradient_is_named():
     params = {"layer": {"W": np.ones((2, 2))}}
     with pytest.raises(BadReturnValue, match=r"has no gradient for parameter 'layer.W': expected key 'W' or 'dW'"):
         check_gradients(lambda p: np.sum(p["layer"]["W"]), lambda p: {"layer": {}}, params)
+
+
+def _affine_forward(x, w):
+    return x @ w, (x, w)
+
+
+def _affine_backward(dout, cache):
+    x, w = cache
+    return dout @ w.T, x.T @ dout
+
+
+def test_check_vjp_puts_its_upstream_note_first_and_keeps_the_checks_notes():
+    from reference_nn.gradcheck import check_vjp
+
+    report = check_vjp(_affine_forward, _affine_backward, np.ones((2, 3)), np.ones((3, 2)), method="directional")
+    assert report.notes == [
+        "drove output(s) out (2, 2) with upstream gradients N(0, 1), seed 0",
+        "directional: a passing tensor is verified by one projection g.v (no element named)",
+    ]
+
+
+def test_check_vjp_refuses_to_drive_the_output_after_the_last_one_backward_takes():
+    from reference_nn.gradcheck import check_vjp
+
+    def forward(x):
+        return 2.0 * x, x * x, {"x": x}  # out, aux, cache
+
+    def backward(dout, cache):
+        return 2.0 * dout
+
+    with pytest.raises(ValueError, match=r"outputs=1 drives output 1, but backward takes 1 upstream gradient"):
+        check_vjp(forward, backward, np.array([0.5, -1.0]), outputs=1)
+
+
+def test_a_backward_whose_signature_cannot_be_read_takes_every_output():
+    from reference_nn.gradcheck.layer_calls import LayerCalls
+
+    class Opaque:
+        __signature__ = "unreadable"  # inspect.signature raises TypeError
+
+        def __call__(self, *douts):
+            return douts[0]
+
+    class Layer:
+        def __init__(self):
+            self.backward = Opaque()
+
+        def forward(self, x):
+            return x, x
+
+    calls = LayerCalls(Layer(), (np.ones(2),), "forward", "backward", {}, None)
+    assert calls.accepted_upstream(2) == 2, "unknown: every output"

@@ -186,3 +186,9 @@ def test_nearby_slopes_stay_within_sixteen_central_steps():
 
     slopes = kinks.nearby_slopes(evaluator(two_kinks, [0.0, 0.0, 0.5]), "w", 0, 1e-6)
     assert slopes.size and abs(slopes.max() - 1.0) < 1e-6 and abs(slopes.min()) < 1e-6, slopes
+
+
+def test_the_jump_that_must_stand_out_is_the_one_at_the_largest_step():
+    # |D(h)| = 1 above the tolerance 0.5, |D(h/2)| = 0.3 below it, departures 0.2 and 0.65: a kink
+    assert is_kink(sides([1.0, 0.3, 0.9]), 0.5, 0.0, F64), "judged by D(h)"
+    assert not is_kink(sides([0.3, 1.0, 0.9]), 0.5, 0.0, F64), "D(h) below the tolerance: no kink"
