@@ -104,6 +104,8 @@ def test_a_list_of_more_than_256_parameters_is_matched():
     assert len(grads) == 300, len(grads)
     with pytest.raises(ValueError, match="has 299 entries but the parameters have 300"):
         match_gradients([np.ones(1)] * 299, tree, flat)
+    with pytest.raises(ValueError, match="has 301 entries but the parameters have 300"):
+        match_gradients([np.ones(1)] * 301, tree, flat)
 
 
 def test_a_missing_nested_gradient_is_named():
@@ -162,3 +164,21 @@ def test_a_backward_whose_signature_cannot_be_read_takes_every_output():
 
     calls = LayerCalls(Layer(), (np.ones(2),), "forward", "backward", {}, None)
     assert calls.accepted_upstream(2) == 2, "unknown: every output"
+
+
+def test_check_vjp_of_a_method_whose_object_discovery_cannot_read():
+    from reference_nn.gradcheck import check_vjp
+
+    class Odd:
+        @property
+        def params(self):  # reading it raises: discovery of the owner fails, and check_vjp goes on without it
+            raise RuntimeError("not readable")
+
+        def forward(self, x):
+            return 2.0 * x, x
+
+        def backward(self, dout, cache):
+            return 2.0 * dout
+
+    odd = Odd()
+    assert check_vjp(odd.forward, odd.backward, np.array([0.5, -1.0])).verdict == PASS
