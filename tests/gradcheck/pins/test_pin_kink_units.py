@@ -192,3 +192,11 @@ def test_the_jump_that_must_stand_out_is_the_one_at_the_largest_step():
     # |D(h)| = 1 above the tolerance 0.5, |D(h/2)| = 0.3 below it, departures 0.2 and 0.65: a kink
     assert is_kink(sides([1.0, 0.3, 0.9]), 0.5, 0.0, F64), "judged by D(h)"
     assert not is_kink(sides([0.3, 1.0, 0.9]), 0.5, 0.0, F64), "D(h) below the tolerance: no kink"
+
+
+@pytest.mark.parametrize("distance", [4e-6, 6e-6])
+def test_kinked_at_point_sees_a_kink_within_its_largest_step(distance):
+    # the probe's largest step is the central step t = 6e-6 (x 0.5-1.5 per element): a ReLU 4e-6 or 6e-6 from
+    # the point is crossed by it on the seeded directions (halving the first step would miss both)
+    ev = evaluator(lambda p: float(max(p["w"][0] - distance, 0.0) + p["w"][1] ** 2), [0.0, 0.5])
+    assert kinked_at_point(ev) is True, f"a kink {distance} away"
