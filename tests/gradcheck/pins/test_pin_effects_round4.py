@@ -182,3 +182,20 @@ def test_check_vjp_of_a_method_whose_object_discovery_cannot_read():
 
     odd = Odd()
     assert check_vjp(odd.forward, odd.backward, np.array([0.5, -1.0])).verdict == PASS
+
+
+def test_a_tensor_cast_to_float32_inside_f_is_named():
+    def f(p):
+        return float(np.sum(np.sin(p["w"].astype(np.float32)).astype(np.float64)) + np.sum(p["b"] ** 2))
+
+    report = check_gradients(f, lambda p: {"w": np.cos(p["w"]), "b": 2 * p["b"]},
+                             {"w": np.array([0.3, -1.2, 2.5]), "b": np.array([0.5])})  # fmt: skip
+    assert report.verdict == PASS and report.notes == [
+        "measured: f casts w to float32 (moves within float32's rounding leave f unchanged): steps, rounding model "
+        "and tolerances of float32 for it"], report.notes  # fmt: skip
+
+
+def test_a_single_element_off_by_one_over_an_integer_is_named():
+    # ratio 1/400: 1 / k within min(FIT / k, INTEGER_SLACK) = 0.01 of 400
+    hint = diagnose(np.array([0.0, 1.0 / 400.0]), np.array([0.0, 1.0]), np.array([False, True]))
+    assert hint == "the element x 1/400: 400 = the batch size? 1/m applied twice (in dZ and again in dW)?", hint
