@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -37,21 +38,27 @@ from .validation import UserCodeError, call_user, validate_gradients
 # set while the direct check runs (after a step 1 that was INCONCLUSIVE) and inside entry points that
 # split themselves or cannot (no_split): no split here
 DIRECT: ContextVar[bool] = ContextVar("reference_nn_gradcheck_direct", default=False)
-def fail_note(copies: str, code: str) -> str:
-    """The note of a report that is step 1's FAIL: where it was checked and why nothing else was."""
-    return (f"checked on float64 copies of the {copies} ({code} run in float64): the gradient is wrong there, so "
-            "its float32 run was not judged")
+@dataclass(frozen=True)
+class StepNotes:
+    """What a report that is step 1's says first, in the entry point's words (copies of its "parameters"
+    or "float32 inputs", run by its "f and grad_f" or "forward and backward")."""
+
+    fail: str  # step 1 FAIL: where it was checked and why nothing else was judged
+    problem: str  # step 1 not deterministic
+    budget: str  # step 1 INCONCLUSIVE within a budget given: not spent again on a direct check
 
 
-def problem_note(copies: str, code: str) -> str:
-    """The note of a report that is step 1's problem (not deterministic)."""
-    return f"checked on float64 copies of the {copies} first ({code} run in float64): see the problem there"
+def step_notes(copies: str, code: str) -> StepNotes:
+    where = f"checked on float64 copies of the {copies}"
+    return StepNotes(
+        fail=f"{where} ({code} run in float64): the gradient is wrong there, so its float32 run was not judged",
+        problem=f"{where} first ({code} run in float64): see the problem there",
+        budget=f"{where} ({code} run in float64), within the budget given: not everything was verified there, and "
+               "the budget is not spent twice on a direct check")  # fmt: skip
 
 
-BUDGET_NOTE = ("checked on float64 copies of the parameters (the code runs in float64), within the budget given: "
-               "not everything was verified there, and the budget is not spent twice on a direct check")
-FAIL_NOTE = fail_note("parameters", "f and grad_f")
-PROBLEM_NOTE = problem_note("parameters", "f and grad_f")
+NOTES = step_notes("parameters", "f and grad_f")
+FAIL_NOTE, PROBLEM_NOTE, BUDGET_NOTE = NOTES.fail, NOTES.problem, NOTES.budget
 
 
 def candidate(params: dict, ev, method: str) -> bool:
@@ -99,21 +106,21 @@ def check_in_two_steps(f, grad_f, params: dict, low_grads: dict, wide_grads: dic
             result.gradient_key = first.results[key].gradient_key
         return second
 
-    return split(first, compare, direct, FAIL_NOTE, PROBLEM_NOTE, options)
+    return split(first, compare, direct, NOTES, options)
 
 
-def split(first: GradientReport, compare, direct, fail: str, problem: str, options: dict) -> GradientReport:
+def split(first: GradientReport, compare, direct, notes: StepNotes, options: dict) -> GradientReport:
     """By step 1's verdict: FAIL, or a problem (a function that changes between calls): that report, at
     the tensors' own names, with its note (nothing else is judged); PASS: compare() (step 2) with step
     1's results renamed "NAME (rule in float64)"; INCONCLUSIVE: direct(), the check at the given dtypes,
     unless a budget (max_evaluations, time_budget) was given: step 1 had it, a second check would
-    spend it again (step 1's report then, with BUDGET_NOTE)."""
+    spend it again (step 1's report then, with notes.budget)."""
     if first.verdict == FAIL or first.problems:
-        first.notes.insert(0, fail if first.verdict == FAIL else problem)
+        first.notes.insert(0, notes.fail if first.verdict == FAIL else notes.problem)
         return first
     if first.verdict != PASS:
         if options.get("max_evaluations") is not None or options.get("time_budget") is not None:
-            first.notes.insert(0, BUDGET_NOTE)
+            first.notes.insert(0, notes.budget)
             return first
         return direct()
     return rule.merged(compare(), rule.renamed(first))

@@ -47,8 +47,8 @@ from .validation import UserCodeError
 from .vjp_function import adapt, is_function_class
 
 UPSTREAM_SEED = 2**31 - 1  # second seed word for the upstream gradients (check_layer uses the same)
-FLOAT64_FAIL_NOTE = by_precision.fail_note("float32 inputs", "forward and backward")
-FLOAT64_PROBLEM_NOTE = by_precision.problem_note("float32 inputs", "forward and backward")
+FLOAT64_NOTES = by_precision.step_notes("float32 inputs", "forward and backward")
+FLOAT64_FAIL_NOTE, FLOAT64_PROBLEM_NOTE = FLOAT64_NOTES.fail, FLOAT64_NOTES.problem
 WARNING = "WARNING: "  # prefix of a report note that must not be missed (printed by refnn check)
 
 
@@ -123,7 +123,7 @@ def _by_precision(forward, backward, inputs, outputs, wrt, cache, seed, options)
         return rule.compare_gradients(narrow, first, shapes, precisions, options.get("verified_share"), seed,
                                       "backward")
 
-    return by_precision.split(first_report, compare, direct, FLOAT64_FAIL_NOTE, FLOAT64_PROBLEM_NOTE, options)
+    return by_precision.split(first_report, compare, direct, FLOAT64_NOTES, options)
 
 
 def _runs_in_float64(forward, backward, wide, outputs, wrt, cache, seed) -> tuple[str, dict]:
