@@ -173,6 +173,16 @@ def run_entry(case):
     raise ValueError(f"unknown entry point {case.entry!r}")
 
 
+def truth_label(case, error: float | None = None) -> str:
+    """"right", "wrong" or "gray" (module docstring) of a case already run (its probe holds the
+    gradients the checker received); ``error``: measured_error(case), when already computed."""
+    error = measured_error(case) if error is None else error
+    low = "float64" if case.chain.mode == "float64" else "low"
+    if case.probe.bug is None:
+        return "right" if error <= RIGHT_LIMIT[low] and not no_subgradient(case) else "gray"
+    return "wrong" if error >= CAP else "gray"
+
+
 def no_subgradient(case) -> bool:
     """Right code at an exact kink where the twin's own gradient (torch's convention, relu'(0) = 0) is
     no subgradient along some coordinate: outside [min, max] of the twin's one-sided slopes there (a
@@ -237,11 +247,7 @@ def run_case(case) -> Outcome:
     except Exception as error:  # noqa: BLE001 - the checker raising is an outcome too (never a PASS)
         verdict, text = "ERROR", f"{type(error).__name__}: {error}"
     error = measured_error(case)
-    low = "float64" if case.chain.mode == "float64" else "low"
-    if case.probe.bug is None:
-        label = "right" if error <= RIGHT_LIMIT[low] and not no_subgradient(case) else "gray"
-    else:
-        label = "wrong" if error >= CAP else "gray"
+    label = truth_label(case, error)
     return Outcome(case.category, case.entry, case.chain.mode, str(case.probe.bug), label, verdict, error,
                    f"{text}\nreproduce: {case.recipe!r}.build()")  # fmt: skip
 

@@ -64,9 +64,12 @@ TARGETS: dict[str, tuple[list[str], list[list[str]]]] = {
         ["reference_nn/gradcheck/*.py"],
         # the verdict fuzzer (test_verdict_fuzz.py, ~45 s of the ~2 min the whole folder takes on the loaded
         # machine) is a search, not a targeted test: left to the suite
+        # then the verdict corpus (~8 s): fixed fuzzed cases whose verdicts the truth decides, and every
+        # claim of their reports checked against the torch twin (equivalence_tests/report_invariants.py)
         [["tests/gradcheck/pins", "tests/gradcheck/test_batched_arithmetic.py"],
+         ["tests/gradcheck/test_verdict_corpus.py"],
          ["tests/gradcheck", "--ignore=tests/gradcheck/pins", "--ignore=tests/gradcheck/test_batched_arithmetic.py",
-          "--ignore=tests/gradcheck/test_verdict_fuzz.py"]],
+          "--ignore=tests/gradcheck/test_verdict_fuzz.py", "--ignore=tests/gradcheck/test_verdict_corpus.py"]],
     ),
     "reference_nn": (
         ["reference_nn/*.py"],

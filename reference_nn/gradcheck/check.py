@@ -352,7 +352,7 @@ def directional_check(ev, key, analytic, grad_key, dtype, inner, direction, rtol
     return ParameterResult(
         name=key, gradient_key=grad_key, shape=g.shape, dtype=str(dtype), eval_dtype=str(ev.precision_of(key)),
         method=f"directional({inner})", step=float(estimate.steps), status=PASS, max_abs_error=error,
-        max_rel_error=error / abs(a) if a else 0.0, worst_index=None, analytic=a, numeric=n,
+        max_rel_error=error / max(abs(a), abs(n)) if a or n else 0.0, worst_index=None, analytic=a, numeric=n,
         numeric_error=float(estimate.errors), tolerance=required + own_bound, n_elements=g.size,
         error_ratio=error / (required + own_bound) if required + own_bound > 0 else 0.0,
     )  # fmt: skip

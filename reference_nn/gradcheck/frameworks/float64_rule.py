@@ -145,19 +145,30 @@ def compare_gradients(low: dict, high: dict, shapes: dict, precisions: dict, ver
         error = np.where(zero, 0.0, error)
         ratio_all = np.where(allowed > 0, error / np.where(allowed > 0, allowed, 1.0), np.where(error > 0, np.inf, 0))
         ratio_all = np.where(np.isfinite(g), ratio_all, np.inf)
-        worst = tuple(int(i) for i in np.unravel_index(int(np.argmax(ratio_all)), g.shape)) if g.size else None
+        # as judge._result: the errors are over the judged elements (the `beside` ones are inconclusive), the
+        # worst is a failed element if any, else a judged one; max_rel_error over max(|a|, |n|, RMS)
+        judged = ~beside
+        pool = bad if bad.any() else judged if judged.any() else np.ones_like(judged)
+        flat = np.flatnonzero(pool.reshape(-1))
+        worst_flat = int(flat[np.argmax(ratio_all.reshape(-1)[flat])]) if g.size else 0
+        worst = tuple(int(i) for i in np.unravel_index(worst_flat, g.shape)) if g.size else None
+        with np.errstate(invalid="ignore"):
+            rel = np.where(judged, error / np.maximum(tol.element_scale(g, g64), np.finfo(float).tiny), 0.0)
+        judged_error = np.where(judged, error, 0.0)
         results[name] = ParameterResult(
             name=name, gradient_key=name, shape=tuple(shapes[name]), dtype=dtype.name, eval_dtype="float64",
             method="vs float64 rule", step=float("nan"),
             status=FAIL if bad.any() else INCONCLUSIVE if beside.any() else PASS,
             n_inconclusive=int(beside.sum()), inconclusive_reasons={SMALL_BESIDE_LARGEST: int(beside.sum())}
             if beside.any() else {},
-            max_abs_error=float(error.max()) if g.size else 0.0,
-            max_rel_error=float(error.max()) / max(float(np.abs(g64).max()), np.finfo(float).tiny) if g.size else 0.0,
+            inconclusive_indices=[tuple(int(i) for i in np.unravel_index(int(k), g.shape))
+                                  for k in np.flatnonzero(beside.reshape(-1))[:5]],
+            max_abs_error=float(judged_error.max()) if g.size else 0.0,
+            max_rel_error=float(rel.max()) if g.size else 0.0,
             worst_index=worst, analytic=float(g[worst]) if worst is not None else float("nan"),
             numeric=float(g64[worst]) if worst is not None else float("nan"), numeric_error=0.0,
             tolerance=float(allowed[worst]) if worst is not None else 0.0, n_elements=int(g.size),
-            n_failed=int(bad.sum()), error_ratio=float(ratio_all.max()) if g.size else 0.0,
+            n_failed=int(bad.sum()), error_ratio=float(np.where(judged, ratio_all, 0.0).max()) if g.size else 0.0,
             note=f"{dtype.name} {what} against the float64 {what} of the same rule (verified to "
                  f"{RULE_SHARE:.1%}): within {share:.2%} of max(|g|, RMS)")
     kinds = ", ".join(sorted({np.dtype(d).name for d in precisions.values()}))
