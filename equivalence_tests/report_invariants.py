@@ -150,7 +150,8 @@ def row_problems(case, r, truth) -> list[str]:
     # at kinks and through a centering a few estimates are far off, and a rounding-level pair's relative
     # error means nothing: there the element's own ratio is no lower bound
     sane = case.recipe.structure == "smooth" and max(abs(r.analytic), abs(r.numeric)) > SAME_ZERO * largest
-    if scale > 0 and not (error / (1.05 * scale) if sane else 0.0) <= r.max_rel_error <= 2.0:
+    # 1.25: a large tensor's estimated elements are a subset (scale.py), whose RMS can exceed the whole's
+    if scale > 0 and not (error / (1.25 * scale) if sane else 0.0) <= r.max_rel_error <= 2.0:
         out.append(f"{name}: max_rel_error {r.max_rel_error!r} vs {error / scale!r} at the worst element")
     out += _truth_problems(case, r, truth, key, index)
     return out

@@ -128,8 +128,56 @@ def mutations_of(modules: list[Path]) -> list[dict]:
     return jobs
 
 
+ANNOTATION_ONLY = ("changes only a type annotation, which this module never evaluates (`from __future__ import "
+                   "annotations`): its syntax tree with annotations removed is the original's (not run)")  # fmt: skip
+
+
+def _without_annotations(code: str) -> str:
+    """ast.dump of ``code`` with every annotation's content removed (its presence kept: an annotated
+    class attribute is a dataclass field)."""
+    import ast
+
+    tree = ast.parse(code)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            node.returns = None
+        elif isinstance(node, ast.arg):
+            node.annotation = None
+        elif isinstance(node, ast.AnnAssign):
+            node.annotation = ast.Constant(None)
+    return ast.dump(tree)
+
+
+def annotation_only(tree: Path, job: dict) -> bool:
+    """Whether ``job``'s mutant changes nothing but annotations of a module that never evaluates them
+    (``from __future__ import annotations``: they stay strings): equivalent by construction."""
+    from cosmic_ray.mutating import mutate_code
+    from cosmic_ray.plugins import get_operator
+
+    code = (tree / job["module"]).read_text()
+    if "from __future__ import annotations" not in code:
+        return False
+    mutated = mutate_code(code, get_operator(job["operator"])(), job["occurrence"])
+    try:
+        return mutated is not None and _without_annotations(mutated) == _without_annotations(code)
+    except SyntaxError:
+        return False
+
+
 def job_key(job: dict) -> str:
     return f"{job['module']}:{job['operator']}:{job['occurrence']}"
+
+
+def annotation_lines(tree: Path, job: dict) -> tuple[str, str]:
+    """The original and the mutated line of an annotation-only mutant (not run, so no diff from cosmic-ray)."""
+    import difflib
+
+    from cosmic_ray.mutating import mutate_code
+    from cosmic_ray.plugins import get_operator
+
+    code = (tree / job["module"]).read_text()
+    mutated = mutate_code(code, get_operator(job["operator"])(), job["occurrence"])
+    return changed_lines("".join(difflib.unified_diff(code.splitlines(True), mutated.splitlines(True))))
 
 
 def changed_lines(diff: str) -> tuple[str, str]:
@@ -199,15 +247,21 @@ def run(target: str, sample: int | None, seed: int, only: list[str] | None, dead
                                 occurrence=job["occurrence"], start_pos=(job["line"], 0), end_pos=(job["line"], 1),
                                 definition_name=job["definition"])  # fmt: skip
             begun = time.monotonic()
-            result = mutate_and_test([spec], command, TIMEOUT_S)
-            original, mutated = changed_lines(result.diff or "")
-            killed, survived = TestOutcome.KILLED, TestOutcome.SURVIVED
-            outcome = ("timeout" if result.output == "timeout" else "killed" if result.test_outcome == killed
-                       else "survived" if result.test_outcome == survived else "error")  # fmt: skip
+            reason = None
+            if annotation_only(tree, job):
+                outcome, reason, original, mutated = "equivalent", ANNOTATION_ONLY, *annotation_lines(tree, job)
+            else:
+                result = mutate_and_test([spec], command, TIMEOUT_S)
+                original, mutated = changed_lines(result.diff or "")
+                killed, survived = TestOutcome.KILLED, TestOutcome.SURVIVED
+                outcome = ("timeout" if result.output == "timeout" else "killed" if result.test_outcome == killed
+                           else "survived" if result.test_outcome == survived else "error")  # fmt: skip
             record = {**job, "key": key, "outcome": outcome, "original": original, "mutated": mutated,
                       "seconds": round(time.monotonic() - begun, 1), "population": population,
                       "sample": len(jobs), "seed": seed if sample else None, "commit": commit,
                       "date": time.strftime("%Y-%m-%d", time.gmtime())}  # fmt: skip
+            if reason:
+                record["reason"] = reason
             if outcome == "error":
                 record["output"] = (result.output or "")[-1500:]
             out.write(json.dumps(record) + "\n")
@@ -302,6 +356,8 @@ def summarize(target: str, log: Path) -> dict:
         if outcome == "survived" and (entry := is_equivalent(record, equivalent)):
             outcome = "equivalent"
             equivalents.append({**_where(record), "reason": entry["reason"]})
+        elif outcome == "equivalent":  # recognized before running (annotation_only)
+            equivalents.append({**_where(record), "reason": record["reason"]})
         elif outcome == "survived":
             survivors.append({**_where(record), "line_still_in_code": _line_in_code(record)})
         counts[outcome] += 1

@@ -15,7 +15,9 @@ verdict the contract asks for, and the checker gives it:
       returns the same wrong value on every call
     a first-call-only or non-deterministic bug                  INCONCLUSIVE "not deterministic"
 
-and every statement its report makes holds (equivalence_tests.report_invariants). The expected
+and every statement its report makes holds (equivalence_tests.report_invariants). Then the same
+draws with wider layers (``enlarged``: W1 of 36..100 elements, checked by projections and group
+testing) for the smooth categories. The expected
 verdict is the truth's, never the checker's output taken as given: a case the checker gets only
 INCONCLUSIVE on (allowed by the contract: right code it cannot resolve, wrong code within rounding's
 reach) is left out, as is every case the fuzzer calls gray. tests/gradcheck/test_verdict_corpus.py
@@ -34,6 +36,8 @@ import time
 import warnings
 from pathlib import Path
 
+import numpy as np
+
 for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
 
@@ -44,6 +48,11 @@ from equivalence_tests.verdict_fuzz import run_entry, truth_label  # noqa: E402
 CORPUS = Path(__file__).with_name("verdict_corpus.json")
 KINK = "at a kink"
 NOT_DETERMINISTIC = "not deterministic"
+# Wider layers for the checks of large tensors (projections, group testing): smooth categories only
+# (exact kinks and ties are built for small layers); LARGE_SIDES: d and h drawn in [6, 11)
+LARGE_CATEGORIES = ("float64", "float32", "float32-inside", "mixed", "tiny", "huge", "normalization",
+                    "first_call", "layer_caches")  # fmt: skip
+LARGE_SIDES = (6, 11)
 REPEATING_BUGS = ("one_element", "one_row", "x1.01", "x1.05", "x2", "sign", "transpose", "zero", "garbage", "tie_all")
 
 
@@ -97,11 +106,25 @@ def draw(category: str, examples: int, draw_seed: int) -> list[VerdictRecipe]:
     return recipes
 
 
+def enlarged(recipe: VerdictRecipe) -> VerdictRecipe:
+    """The recipe with a wider layer: d, h in LARGE_SIDES (W1 of 36..100 elements, at or above the
+    32 from which "auto" checks a tensor by projections and group testing, scale.py), drawn from the
+    recipe's own seed so that the corpus file alone reproduces it."""
+    rng = np.random.default_rng(recipe.seed)
+    side = int(rng.integers(*LARGE_SIDES))
+    d = h = side if recipe.bug == "transpose" else None  # transpose needs a square W1
+    return dataclasses.replace(recipe, d=d or side, h=h or int(rng.integers(*LARGE_SIDES)))
+
+
 def build(examples: int, draw_seed: int, per_kind: int) -> list[dict]:
-    """Up to ``per_kind`` entries per (category, expected verdict), in draw order."""
+    """Up to ``per_kind`` entries per (category, expected verdict), in draw order; then, for
+    LARGE_CATEGORIES, up to ``per_kind // 2`` enlarged ones ("<category> large")."""
     entries, kept = [], {}
-    for category in CATEGORIES:
-        for recipe in draw(category, examples, draw_seed):
+    passes = [(c, False) for c in CATEGORIES] + [(c, True) for c in LARGE_CATEGORIES]
+    for category, large in passes:
+        limit = per_kind // 2 if large else per_kind
+        for drawn in draw(category, examples, draw_seed):
+            recipe = enlarged(drawn) if large else drawn
             case, report, label = run(recipe)
             expected = expected_outcome(recipe, case, report, label)
             problems = [f"raised {report!r}"] if isinstance(report, Exception) else report_problems(case, report)
@@ -109,11 +132,11 @@ def build(examples: int, draw_seed: int, per_kind: int) -> list[dict]:
                 print(f"FINDING ({label}): {recipe!r}\n  " + "\n  ".join(problems))
             if expected is None:
                 continue
-            kind = (category, expected["verdict"])
-            if kept.get(kind, 0) >= per_kind:
+            kind = (category + " large" * large, expected["verdict"])
+            if kept.get(kind, 0) >= limit:
                 continue
             kept[kind] = kept.get(kind, 0) + 1
-            entries.append({"recipe": dataclasses.asdict(recipe), "label": label, **expected})
+            entries.append({"recipe": dataclasses.asdict(recipe), "large": large, "label": label, **expected})
     return entries
 
 
@@ -132,7 +155,7 @@ def main(argv=None) -> None:
     entries = build(args.examples, args.seed, args.per_kind)
     counts: dict[str, int] = {}
     for entry in entries:
-        key = f"{entry['recipe']['category']} {entry['verdict']}"
+        key = f"{entry['recipe']['category']}{' large' * entry['large']} {entry['verdict']}"
         counts[key] = counts.get(key, 0) + 1
     for key, count in counts.items():
         print(f"{key:40s} {count}")
