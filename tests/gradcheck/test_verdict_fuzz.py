@@ -104,7 +104,13 @@ REGRESSION_EXAMPLES = {
     "tiny": [VerdictRecipe(category="tiny", entry="dict", mode="float32", magnitude="tiny", structure="smooth",
                            hidden="tanh", head="softmax", bug="x1.01", bug_key=0, bug_size=0.1, bug_index=0,
                            convention="gt", layer_style="params", returns_float=False, n=1, d=1, h=1, k=2, scale=1e-06,
-                           seed=0)],
+                           seed=0),
+             # a ReLU unit 6.75e-3 from its kink under a float32 loss: b1 was FAILed (judge's disputed estimates;
+             # found by the verdict corpus's report checks, tests/gradcheck/pins/test_pin_disputed_estimates.py)
+             VerdictRecipe(category="tiny", entry="grad_list", mode="float32-inside", magnitude="tiny",
+                           structure="smooth", hidden="relu", head="softmax", bug=None, bug_key=2, bug_size=1.0,
+                           bug_index=0, convention="gt", layer_style="params", returns_float=True, n=5, d=1, h=1, k=3,
+                           scale=1e-20, seed=1258778028, style="staged")],
 }  # fmt: skip
 
 
