@@ -55,3 +55,15 @@ def test_corpus_verdicts_and_reports(category):
             assert entry["reason"] in said, f"INCONCLUSIVE without {entry['reason']!r}: {said!r}\n{report}{where}"
         problems = report_problems(case, report)
         assert not problems, "the report misstates:\n  " + "\n  ".join(problems) + f"\n{report}{where}"
+
+
+def test_the_readme_states_the_corpus():
+    from pathlib import Path
+
+    from tests.gradcheck.verdict_corpus import LARGE_SIDES
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    stated = f"**The verdict corpus** (`tests/gradcheck/test_verdict_corpus.py`, {len(CORPUS)} cases"
+    assert stated in readme, f"README should say: {stated}"
+    smallest, largest = LARGE_SIDES[0] ** 2, (LARGE_SIDES[1] - 1) ** 2
+    assert f"({smallest} to {largest} elements" in readme, f"README should give the wide layers' {smallest}..{largest}"
