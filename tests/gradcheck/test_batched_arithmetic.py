@@ -209,3 +209,34 @@ def test_complex_parameters_are_refused():
     expected = r"params\['W1'\] must have dtype in \(float32, float64\), got dtype complex128"  # the argument named
     with pytest.raises(TypeError, match=expected):
         check_model_gradients(params, X, Y, activations, loss, l2)
+
+
+@pytest.mark.parametrize("loss", ["huber", "l1"])
+def test_a_loss_without_a_batched_form_is_evaluated_copy_by_copy(loss):
+    """Huber and L1 have no batched formula: each perturbed copy goes through loss.value (the same
+    derivatives, evaluated one copy at a time). Central differences (their |d| and branch points refuse
+    complex step), the allowance of test_batched_derivatives_equal_the_analytic_gradient."""
+    params, X, Y, activations, _, l2 = model("sigmoid-identity/mse")
+    truth = analytic(params, X, Y, activations, loss, l2)
+    numeric = batched_numerical_gradient(params, X, Y, activations, loss, l2, method="central")
+    for key, exact in truth.items():
+        scale = max(float(np.sqrt(np.mean(exact * exact))), 1e-300)
+        allowed = EPS ** (1 / 3) * np.maximum(np.abs(exact), scale) + 4 * numeric.errors[key]
+        deviation = np.abs(numeric.values[key] - exact)
+        assert np.all(deviation <= allowed), f"{loss} {key}: worst deviation {deviation.max():.3g}"
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_a_built_in_loss_is_evaluated_in_one_batch(name, monkeypatch):
+    """The point of batched.py: the five losses with a batched formula never go through loss.value
+    per copy (compute_cost's own calls at the unperturbed point are a handful)."""
+    from reference_nn import losses
+
+    calls = []
+    for cls in losses.LOSSES.values():
+        original = cls.value
+        monkeypatch.setattr(cls, "value", lambda self, *a, _o=original, **k: calls.append(1) or _o(self, *a, **k))
+    params, X, Y, activations, loss, l2 = model(name)
+    n = sum(p.size for p in params.values())
+    batched_numerical_gradient(params, X, Y, activations, loss, l2, method="central")
+    assert len(calls) <= 4, f"{name}: loss.value called {len(calls)} times for {2 * n} perturbed copies"

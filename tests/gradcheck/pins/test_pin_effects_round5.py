@@ -1,0 +1,115 @@
+"""Pins by effect of survivors of the gradcheck mutation sample seed 20261211 (issue 26): what the report
+says when an unread array only has an input's shape (layer._equal_to_any), and where group testing halves
+a set of rows of two elements (group_testing._halves). Two more tests state behaviour next to survivors
+they do not kill, because a fallback covers the mutant's path: the stored input under an attribute name
+built at run time (``is`` instead of ``==``: forward reassigns it, so it is a cache either way), and a
+parameter dict that a property builds anew on every access (a mutant calling it a stable container writes
+into the new dict, sees the output not move, and moves the arrays in place)."""
+
+import numpy as np
+
+from reference_nn.gradcheck import INCONCLUSIVE, PASS, check_layer
+from reference_nn.gradcheck.group_testing import _halves
+
+X = np.random.default_rng(0).standard_normal((4, 3))
+
+
+class ScaleLayer:
+    """out = x * s (s of x's shape); an extra array ``unused`` of x's shape that forward never reads,
+    with a nonzero gradient: it is no cache of x (other values), so it is reported unverified."""
+
+    def __init__(self, unused):
+        self.s = np.random.default_rng(1).uniform(0.5, 1.5, X.shape)
+        self.unused = unused
+        self.dunused = np.ones(X.shape)
+
+    def forward(self, x):
+        self.cache = x
+        return x * self.s
+
+    def backward(self, dout):
+        self.ds = dout * self.cache
+        return dout * self.s
+
+
+def test_an_unread_array_of_the_inputs_shape_is_not_a_cache_of_it():
+    report = check_layer(ScaleLayer(np.full(X.shape, 7.0)), X)
+    assert report.verdict == INCONCLUSIVE and any("unused" in p for p in report.problems), \
+        f"an unread array with other values than x, and a nonzero gradient, is not verified\n{report}"  # fmt: skip
+    same = check_layer(ScaleLayer(X.copy()), X)
+    assert not any("unused" in p for p in same.problems), f"an array equal to x is a cache of it\n{same}"
+
+
+class StoredInput:
+    """A layer that keeps its input as ``inputs`` (the stored-input convention) under a key built at run
+    time (not an interned string), beside a weight ``W`` with its gradient ``dW``."""
+
+    def __init__(self):
+        self.W = np.random.default_rng(2).standard_normal((3, 2))
+
+    def forward(self, x):
+        self.__dict__["".join(["in", "puts"])] = x  # the same name, another string object
+        return x @ self.W
+
+    def backward(self, dout):
+        self.dW = self.inputs.T @ dout
+        self.dinputs = dout @ self.W.T
+        return None
+
+
+def test_the_stored_input_is_no_parameter_whatever_string_names_it():
+    layer = StoredInput()
+    layer.backward(np.ones((X.shape[0], 2)) * 0 + layer.forward(X))  # a pass first: inputs and dinputs exist
+    report = check_layer(layer, X)
+    assert report.verdict == PASS and list(report.results) == ["input", "W"], \
+        f"layer.inputs is the stored input, not a parameter with gradient dinputs\n{report}"  # fmt: skip
+
+
+class PropertyParams:
+    """``params`` is a property that builds a new dict on every access (the arrays are the layer's own):
+    the dict is no stable container, so the check moves the arrays themselves."""
+
+    def __init__(self):
+        rng = np.random.default_rng(3)
+        self.W, self.b = rng.standard_normal((3, 2)), rng.standard_normal(2)
+        self.grads = {}
+
+    @property
+    def params(self):
+        return {"W": self.W, "b": self.b}
+
+    def forward(self, x):
+        self.x = x
+        return np.tanh(x @ self.W + self.b)
+
+    def backward(self, dout):
+        dz = dout * (1 - np.tanh(self.x @ self.W + self.b) ** 2)
+        self.grads = {"W": self.x.T @ dz, "b": dz.sum(axis=0)}
+        return dz @ self.W.T
+
+
+def test_a_parameter_property_that_builds_a_new_dict_is_checked_right():
+    report = check_layer(PropertyParams(), X)
+    assert report.verdict == PASS and set(report.results) == {"input", "W", "b"}, f"a right layer\n{report}"
+
+
+def test_group_testing_halves_rows_of_two_at_a_row_boundary():
+    first, second = _halves(np.arange(6), 2)  # three rows of two: the middle element 3 is in row 1
+    assert first.tolist() == [0, 1] and second.tolist() == [2, 3, 4, 5], f"cut at row 1's start: {first}, {second}"
+    first, second = _halves(np.arange(6), 1)  # rows of one element: the plain middle
+    assert first.tolist() == [0, 1, 2], f"rows of one: the middle, {first}"
+
+
+def test_the_taylor_test_counts_every_call_of_f():
+    from reference_nn.gradcheck import taylor_test
+
+    calls = []
+    w = np.random.default_rng(4).standard_normal((3, 2))
+
+    def f(p):
+        calls.append(1)
+        return float(np.sum(np.sin(p["w"])))
+
+    report = taylor_test(f, lambda p: {"w": np.cos(p["w"])}, {"w": w})
+    assert report.passed, str(report)
+    assert report.n_evaluations == len(calls), f"report says {report.n_evaluations} evaluations, f ran {len(calls)}"
