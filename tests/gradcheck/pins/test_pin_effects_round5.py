@@ -113,3 +113,47 @@ def test_the_taylor_test_counts_every_call_of_f():
     report = taylor_test(f, lambda p: {"w": np.cos(p["w"])}, {"w": w})
     assert report.passed, str(report)
     assert report.n_evaluations == len(calls), f"report says {report.n_evaluations} evaluations, f ran {len(calls)}"
+
+
+def test_complex_step_elements_beyond_the_first_eight_keep_their_fail_unless_complex_step_was_shown_wrong():
+    """judge._second_opinion on a complex-step estimate: the UNPROVEN_PROBE (8) failing elements closest to
+    agreeing are re-estimated by real differences first; only if one of them shows complex step wrong
+    (the real differences agree with the hand-written value and contradict complex step) are the rest
+    judged by real differences too. Here all 12 elements are truly off by 1e-3 (within the cap), complex
+    step is exact, and real differences under float32's rounding model state ~3e-4, wide enough to
+    agree with the wrong values: none contradicts complex step, so all 12 stay failed."""
+    from reference_nn.gradcheck import tolerances as tol
+    from reference_nn.gradcheck.evaluation import LossEvaluator
+    from reference_nn.gradcheck.judge import UNPROVEN_PROBE, judge_elements
+    from reference_nn.gradcheck.numerical import Estimate
+
+    w = np.random.default_rng(5).uniform(0.2, 0.6, (3, 4))
+    true = np.cos(w)
+    ev = LossEvaluator(lambda p: float(np.sum(np.sin(p["w"]))), {"w": w.copy()}, np.float64)
+    ev.precision["w"] = np.dtype(np.float32)  # as if measured: real differences state float32's rounding
+    values = true.reshape(-1).copy()
+    estimate = Estimate(values, 100 * np.finfo(float).eps * np.abs(values), np.full(12, 1e-20), "complex")
+    row = judge_elements(ev, "w", true + 1e-3, "dw", np.float64, estimate, 1e-6, 0.0, tol.finite_rms(true))
+    assert UNPROVEN_PROBE == 8 and row.n_failed == 12, f"every element is off by 1e-3: {row.n_failed} failed\n{row}"
+
+
+def test_complex_steps_real_part_may_move_by_1000_ulps_of_fs_scale():
+    """numerical.complex_step_support rejects complex step when the real part of f(x + i h v) moves from
+    f(x) by more than 1000 eps max(f_scale, |f|) (f must be complex-analytic: Re f(x + ih v) = f(x) +
+    O(h^2)). Here f = sum(sin w) + c sum(Im(w)^2): the c term is 0 for real w and moves only the real
+    part, by c h^2 |v|^2; f_scale = 1000 makes the threshold 2.2e-10, a million ulps of f, so 1000.5 and
+    999.5 eps f_scale are told apart."""
+    from reference_nn.gradcheck import tolerances as tol
+    from reference_nn.gradcheck.evaluation import LossEvaluator
+    from reference_nn.gradcheck.numerical import complex_step_support
+
+    w = np.random.default_rng(6).uniform(0.2, 0.6, (2, 3))
+    v = np.random.default_rng(7).choice([-1.0, 1.0], w.shape)
+    h = tol.complex_step_size(np.float64)
+    for ulps, rejected in ((1000.5, True), (999.5, False)):
+        c = ulps * np.finfo(float).eps * 1000.0 / (h * h * float(np.sum(v * v)))
+        ev = LossEvaluator(lambda p, c=c: np.sum(np.sin(p["w"])) + c * np.sum(np.imag(p["w"]) ** 2),
+                           {"w": w.copy()}, np.float64, f_scale=1000.0)  # fmt: skip
+        reason, _ = complex_step_support(ev, "w", v)
+        said = reason is not None and "real part of f changed" in reason
+        assert said == rejected, f"real part moved by {ulps} eps f_scale: {reason!r}"
