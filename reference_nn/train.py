@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from reference_nn._validation import as_float_array, check_finite
+from reference_nn._validation import as_float_array, check_finite, check_ndim
 from reference_nn.layers import Activation
 from reference_nn.losses import Loss, get_loss
 from reference_nn.model import (
@@ -47,6 +47,7 @@ def fit(
     non-finite (a diverging learning rate), naming the iteration.
     """
     X = as_float_array("X", X)
+    check_ndim("X", X, 2, "(n_features, m): one column per sample")
     layer_dims = list(layer_dims)
     if params is None:
         params = initialize_parameters(layer_dims, init=init, seed=seed, dtype=X.dtype)
