@@ -23,7 +23,8 @@ same code, same seed); with --update-docs the summary is also written to mutatio
 (committed), and the README's block between its mutation-results markers is rewritten from every committed
 summary. ``--rerun-survivors --seed S`` runs every test stage again on that sample's survivors not judged
 equivalent, applying each by its line's text (after tests were written for them): the kill rate stays
-the first pass's, the rerun's is reported beside it, biased.
+the first pass's, the rerun's is reported beside it, biased. On a machine without the run's log (a fresh
+checkout), ``--rerun-survivors`` takes the survivors of the committed summary instead (rerun_summary).
 
 Operators left out: the bitwise and shift replacements of arithmetic operators (``a / b`` -> ``a ^ b``)
 raise TypeError on every float and would count as cheap kills, inflating the rate.
@@ -301,6 +302,39 @@ def rerun_survivors(target: str, log: Path | None = None) -> int:
     return killed
 
 
+def rerun_summary(target: str, name: str) -> dict:
+    """``--rerun-survivors`` where the run's log is not on this machine (a fresh checkout): the survivors
+    of the committed summary mutation/results/<name>.json, each judged equivalent now (equivalent.toml)
+    moved to the equivalent ones, each other rerun as rerun_survivors does (killed: ``killed after``).
+    The first pass's killed count stays; its rate is recomputed without the newly judged equivalents,
+    as summarize counts a log. Returns the updated summary (written by main with --update-docs)."""
+    summary = json.loads((RESULTS / f"{name}.json").read_text())
+    tree = tree_copy(OUTPUT / "rerun-tree")
+    os.chdir(tree)
+    os.environ.update(PYTHONPATH=str(tree), TF_CPP_MIN_LOG_LEVEL="3", OMP_NUM_THREADS="1",
+                      OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")  # fmt: skip
+    command, equivalent, left = test_command(target, tree), load_equivalent(), []
+    for survivor in summary["survivors"]:
+        where = f"{survivor['module']}:{survivor['line']} {survivor['mutated']!r}"
+        if entry := is_equivalent(survivor, equivalent):
+            summary["equivalent_survivors"].append({**_where(survivor), "reason": entry["reason"]})
+            summary["survived"], summary["equivalent"] = summary["survived"] - 1, summary["equivalent"] + 1
+            print(f"equivalent {where}", flush=True)
+            continue
+        outcome = run_textual_mutant(tree, survivor, command)
+        print(f"{outcome or 'not rerun (its line is gone)':8s} {where}", flush=True)
+        if outcome == "killed":
+            summary["survived"], summary["killed after"] = summary["survived"] - 1, summary["killed after"] + 1
+        else:
+            left.append({**survivor, "line_still_in_code": _line_in_code(survivor)})
+    summary["survivors"] = left
+    judged = summary["killed"] + summary["killed after"] + summary["survived"]
+    summary["kill_rate"] = summary["killed"] / judged if judged else math.nan
+    summary["kill_rate_95ci"] = list(wilson(summary["killed"], judged))
+    summary["kill_rate_after"] = (summary["killed"] + summary["killed after"]) / judged if judged else math.nan
+    return summary
+
+
 def test_command(target: str, tree: Path) -> str:
     """The shell command that runs the target's test stages in ``tree``, each only if the one before passed."""
     stages = [[t for t in stage if t.startswith("-") or (tree / t).exists()] for stage in TARGETS[target][1]]
@@ -463,12 +497,15 @@ def main(argv: list[str] | None = None) -> int:
             name = log_name(target, 1, args.seed)  # --seed alone names a sample's log
         if args.fresh:
             (OUTPUT / f"{name}.jsonl").unlink(missing_ok=True)
-        if args.rerun_survivors:
-            log = OUTPUT / f"{name}.jsonl"
-            rerun_survivors(target, log)
+        if args.rerun_survivors and not (OUTPUT / f"{name}.jsonl").exists() and (RESULTS / f"{name}.json").exists():
+            summary = rerun_summary(target, name)  # a fresh machine: the committed summary's survivors
         else:
-            log = run(target, args.sample, args.seed, args.modules, deadline)
-        summary = summarize(target, log)
+            if args.rerun_survivors:
+                log = OUTPUT / f"{name}.jsonl"
+                rerun_survivors(target, log)
+            else:
+                log = run(target, args.sample, args.seed, args.modules, deadline)
+            summary = summarize(target, log)
         text = json.dumps(summary, indent=1)
         (OUTPUT / f"{name}.json").write_text(text + "\n")
         if args.update_docs:
