@@ -170,6 +170,8 @@ def _projection_problems(r) -> list[str]:
         out.append(f"{r.name}: max_rel_error {r.max_rel_error!r} != {error / scale!r}")
     if not (r.tolerance > 0 and error <= r.tolerance and r.error_ratio <= 1.0):
         out.append(f"{r.name}: projection error {error:.3g} vs threshold {r.tolerance:.3g}, ratio {r.error_ratio!r}")
+    elif not math.isclose(r.error_ratio, error / r.tolerance, rel_tol=1e-9, abs_tol=1e-300):
+        out.append(f"{r.name}: error_ratio {r.error_ratio!r} != |g.v - estimate| / threshold = {error / r.tolerance!r}")
     return out
 
 

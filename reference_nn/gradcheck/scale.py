@@ -108,6 +108,7 @@ def check_tensor_by_projection(ev, key, analytic, grad_key, dtype, inner, rtol, 
         result.analytic, result.numeric, result.numeric_error = closest.analytic, closest.numeric, closest.error
         result.tolerance, result.max_abs_error = closest.threshold, abs(closest.discrepancy)
         result.max_rel_error = abs(closest.discrepancy) / max(abs(closest.analytic), abs(closest.numeric), 1e-300)
+        result.error_ratio = abs(closest.discrepancy) / max(closest.threshold, 1e-300)  # err/tol of what is shown
     result.note = "; ".join(notes)
     return result
 

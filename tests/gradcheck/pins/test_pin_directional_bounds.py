@@ -54,3 +54,12 @@ def test_the_error_ratio_when_the_estimate_is_exactly_zero():
     row = directional_check(ev, "w", g, "dw", np.float64, "complex", ONES.copy(), None, 0.0)
     assert row is not None and row.numeric == 0.0 and row.numeric_error == 0.0, row
     assert row.max_abs_error > 0 and row.error_ratio == pytest.approx(row.max_abs_error / row.tolerance, rel=1e-12), row
+
+
+def test_the_error_ratio_when_nothing_is_allowed_and_nothing_differs():
+    # rtol = atol = 0 and f constant: complex step gives exactly 0 with a bound of 0, g.v = 0 exactly (g alternates
+    # +-1), so required + E = 0 and the projection passes with |g.v - 0| = 0: err/tol is 0, not 0 / 0
+    ev, _ = make_evaluator(lambda p: np.sum(p["w"] * 0.0) + 1.0, {"w": np.linspace(-0.5, 0.5, N)}, None, None)
+    g = np.where(np.arange(N) % 2 == 0, 1.0, -1.0)
+    row = directional_check(ev, "w", g, "dw", np.float64, "complex", ONES.copy(), 0.0, 0.0)
+    assert row is not None and row.tolerance == 0.0 and row.error_ratio == 0.0, row
