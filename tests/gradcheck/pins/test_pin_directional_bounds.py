@@ -63,3 +63,4 @@ def test_the_error_ratio_when_nothing_is_allowed_and_nothing_differs():
     g = np.where(np.arange(N) % 2 == 0, 1.0, -1.0)
     row = directional_check(ev, "w", g, "dw", np.float64, "complex", ONES.copy(), 0.0, 0.0)
     assert row is not None and row.tolerance == 0.0 and row.error_ratio == 0.0, row
+    assert row.max_rel_error == 0.0, f"0 / max(|0|, |0|) is stated 0: {row.max_rel_error!r}"

@@ -157,3 +157,51 @@ def test_complex_steps_real_part_may_move_by_1000_ulps_of_fs_scale():
         reason, _ = complex_step_support(ev, "w", v)
         said = reason is not None and "real part of f changed" in reason
         assert said == rejected, f"real part moved by {ulps} eps f_scale: {reason!r}"
+
+
+def test_an_unresolved_element_at_a_kink_is_named_a_kink():
+    """judge.judge_elements: f = sum relu(w) at w = 0, the hand-written relu'(0) = 0, an estimate of 0.5 (the
+    central difference across the kink) stated to 0.2: within T + 4E, so not failed, but above the cap
+    (unresolved). The re-estimate at smaller steps is 0.5 again, precisely: the element now fails by 0.5,
+    and the kink at the point explains it (0 lies within the one-sided slopes 0 and 1): INCONCLUSIVE "at a
+    kink", the true reason, not "error bound too large" nor "tolerance floor too large"; the elements away
+    from the kink are verified."""
+    from reference_nn.gradcheck import tolerances as tol
+    from reference_nn.gradcheck.evaluation import LossEvaluator
+    from reference_nn.gradcheck.judge import judge_elements
+    from reference_nn.gradcheck.numerical import Estimate
+    from reference_nn.gradcheck.report import AT_KINK
+
+    w = np.array([0.0, 0.5, -0.3, 0.0, 0.8, -0.6])
+    ev = LossEvaluator(lambda p: float(np.sum(np.maximum(p["w"], 0.0))), {"w": w.copy()}, np.float64)
+    analytic = (w > 0).astype(float)  # relu'(0) = 0
+    values = np.where(w == 0, 0.5, analytic)
+    errors = np.where(w == 0, 0.2, 1e-12)
+    estimate = Estimate(values, errors, np.full(6, 1e-3), "richardson")
+    row = judge_elements(ev, "w", analytic, "dw", np.float64, estimate, None, 0.0, tol.finite_rms(analytic))
+    assert row.n_failed == 0 and row.inconclusive_reasons == {AT_KINK: 2}, f"{row.inconclusive_reasons}\n{row}"
+    assert sorted(tuple(i) for i in row.inconclusive_indices) == [(0,), (3,)], row.inconclusive_indices
+
+
+class NestedParams:
+    """params = {"block": {"W": ...}, "b": ...} with grads of the same structure: the nested dict first,
+    then an array beside it; both are parameters."""
+
+    def __init__(self):
+        rng = np.random.default_rng(8)
+        self.params = {"block": {"W": rng.standard_normal((3, 2))}, "b": rng.standard_normal(2)}
+        self.grads = {}
+
+    def forward(self, x):
+        self.x = x
+        return x @ self.params["block"]["W"] + self.params["b"]
+
+    def backward(self, dout):
+        self.grads = {"block": {"W": self.x.T @ dout}, "b": dout.sum(axis=0)}
+        return dout @ self.params["block"]["W"].T
+
+
+def test_parameters_after_a_nested_container_are_found():
+    report = check_layer(NestedParams(), X)
+    assert report.verdict == PASS and len(report.results) == 3 and "b" in report.results, \
+        f"input, block.W and b: {list(report.results)}\n{report}"  # fmt: skip
