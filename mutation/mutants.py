@@ -74,9 +74,11 @@ TARGETS: dict[str, tuple[list[str], list[list[str]]]] = {
     ),
     "reference_nn": (
         ["reference_nn/*.py"],
-        # the pins first (~0.4 s): every activation, loss and normalization backward verified by
-        # reference_nn.gradcheck, and every optimizer's update against torch's documented rule
-        [["tests/core/test_reference_backward_pins.py", "tests/core/test_reference_optimizer_pins.py"],
+        # the pins first (~0.5 s): every activation, loss and normalization backward verified by
+        # reference_nn.gradcheck, every optimizer's update against torch's documented rule, and the values
+        # a derivative pin cannot see (test_reference_pins_round5.py: offsets, scales, defaults, names)
+        [["tests/core/test_reference_backward_pins.py", "tests/core/test_reference_optimizer_pins.py",
+          "tests/core/test_reference_pins_round5.py"],
          ["tests/core/test_numerics.py", "tests/core/test_special.py", "tests/core/test_saturation.py",
           "tests/core/test_bad_input.py", "tests/core/test_worked_examples.py"]],
     ),
