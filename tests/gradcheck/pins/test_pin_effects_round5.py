@@ -7,6 +7,7 @@ parameter dict that a property builds anew on every access (a mutant calling it 
 into the new dict, sees the output not move, and moves the arrays in place)."""
 
 import numpy as np
+import pytest
 
 from reference_nn.gradcheck import INCONCLUSIVE, PASS, check_layer
 from reference_nn.gradcheck.group_testing import _halves
@@ -159,13 +160,15 @@ def test_complex_steps_real_part_may_move_by_1000_ulps_of_fs_scale():
         assert said == rejected, f"real part moved by {ulps} eps f_scale: {reason!r}"
 
 
-def test_an_unresolved_element_at_a_kink_is_named_a_kink():
+@pytest.mark.parametrize("precision", ["float64", "float32"])
+def test_an_unresolved_element_at_a_kink_is_named_a_kink(precision):
     """judge.judge_elements: f = sum relu(w) at w = 0, the hand-written relu'(0) = 0, an estimate of 0.5 (the
     central difference across the kink) stated to 0.2: within T + 4E, so not failed, but above the cap
     (unresolved). The re-estimate at smaller steps is 0.5 again, precisely: the element now fails by 0.5,
     and the kink at the point explains it (0 lies within the one-sided slopes 0 and 1): INCONCLUSIVE "at a
     kink", the true reason, not "error bound too large" nor "tolerance floor too large"; the elements away
-    from the kink are verified."""
+    from the kink are verified. With f's precision marked float32 no re-estimate is made at smaller steps
+    (its rounding would only grow): the element stays unresolved, and its one-sided slopes name the kink."""
     from reference_nn.gradcheck import tolerances as tol
     from reference_nn.gradcheck.evaluation import LossEvaluator
     from reference_nn.gradcheck.judge import judge_elements
@@ -174,6 +177,7 @@ def test_an_unresolved_element_at_a_kink_is_named_a_kink():
 
     w = np.array([0.0, 0.5, -0.3, 0.0, 0.8, -0.6])
     ev = LossEvaluator(lambda p: float(np.sum(np.maximum(p["w"], 0.0))), {"w": w.copy()}, np.float64)
+    ev.precision["w"] = np.dtype(precision)
     analytic = (w > 0).astype(float)  # relu'(0) = 0
     values = np.where(w == 0, 0.5, analytic)
     errors = np.where(w == 0, 0.2, 1e-12)
