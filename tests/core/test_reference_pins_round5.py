@@ -7,6 +7,7 @@ output-scaled gradient, the optimizers' documented defaults, and the functional 
 values with a normalized hidden layer (verified by reference_nn.gradcheck, complex step)."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ import pytest
 from reference_nn import optim
 from reference_nn.gradcheck import PASS, check_gradients
 from reference_nn.layers import ACTIVATIONS, stable_sigmoid
-from reference_nn.losses import CrossEntropy, Huber
+from reference_nn.losses import CrossEntropy, Huber, OutputPairingWarning
 from reference_nn.model import compute_cost, initialize_parameters, model_backward, model_forward
 from reference_nn.normalization import Dropout, initialize_norm_state, update_running_stats
 from reference_nn.train import fit
@@ -116,3 +117,91 @@ def test_a_normalized_model_returns_every_gradient_by_name_and_right():
 def test_fit_names_x_when_it_is_not_two_dimensional():
     with pytest.raises(ValueError, match=r"X must be 2-D with shape \(n_features, m\)"):
         fit(np.ones(3), np.ones((1, 3)), [3, 1], num_iterations=1)
+
+
+# ---- the reference_nn sample seed 20261212's survivors
+
+
+def test_xavier_initialization_has_glorots_spread():
+    params = initialize_parameters([400, 300, 1], init="xavier", seed=0)
+    std, expected = float(np.std(params["W1"])), math.sqrt(2.0 / (400 + 300))
+    # 120,000 draws: the sample std is within 1% of sigma (its relative standard error is 0.2%)
+    assert abs(std / expected - 1) < 0.01, f"xavier W1 std {std:.5f} vs sqrt(2 / (n_in + n_out)) = {expected:.5f}"
+
+
+@pytest.mark.parametrize("output, loss", [("sigmoid", "cross_entropy"), ("softmax", "bce"), ("sigmoid", "mse")])
+def test_an_output_not_fused_with_its_loss_is_differentiated_right(output, loss):
+    """model_backward's output-scaled path (A dA given by the loss, then the sigmoid's A (1 - A) or the
+    softmax's Jacobian): verified by reference_nn.gradcheck."""
+    rng = np.random.default_rng(9)
+    params = initialize_parameters([3, 4, 3], seed=9)
+    X = rng.standard_normal((3, 5))
+    Y = np.eye(3)[:, rng.integers(0, 3, 5)] if loss == "cross_entropy" else (rng.random((3, 5)) < 0.5) * 1.0
+
+    def f(p):
+        return compute_cost(model_forward(X, p, ["tanh", output])[0], Y, loss)
+
+    def grad_f(p):
+        out, caches = model_forward(X, p, ["tanh", output])
+        return {k[1:]: v for k, v in model_backward(out, Y, caches, loss).items()}
+
+    with warnings.catch_warnings():  # softmax + bce is multi-label on purpose here: its pairing warning
+        warnings.simplefilter("ignore", OutputPairingWarning)
+        report = check_gradients(f, grad_f, params)
+    assert report.verdict == PASS, f"{output} + {loss}\n{report}"
+
+
+def test_the_batchnorm_layer_takes_two_samples_and_a_complex_probe_leaves_its_statistics():
+    from reference_nn.normalization import BatchNorm
+
+    layer = BatchNorm(2)
+    x = np.array([[1.0, 3.0], [-2.0, 2.0]])
+    layer.forward(x)  # m = 2 is a batch
+    assert np.allclose(layer.running_mean.ravel(), [0.2, 0.0], rtol=1e-14, atol=1e-15), layer.running_mean
+    before = (layer.running_mean.copy(), layer.running_var.copy(), layer.num_batches_tracked)
+    layer.forward(x + 1e-20j)  # complex step probes the function: no training batch
+    assert np.array_equal(layer.running_mean, before[0]) and np.array_equal(layer.running_var, before[1]) \
+        and layer.num_batches_tracked == before[2], "a complex forward changed the running statistics"  # fmt: skip
+    with pytest.raises(ValueError, match="x for BatchNorm must have shape"):
+        layer.forward(np.ones((2, 2, 1)))
+
+
+def test_a_normalization_with_momentum_one_is_valid():
+    from reference_nn.normalization import Normalization, get_normalization
+
+    spec = Normalization("batch", 1e-5, 1.0)
+    assert get_normalization(spec) is spec, "momentum in [0, 1], 1 included"
+
+
+def test_fit_on_integer_labels_in_mini_batches_and_its_progress_lines(capsys):
+    rng = np.random.default_rng(10)
+    X, labels = rng.standard_normal((2, 12)), rng.integers(0, 3, 12)
+    params, costs = fit(X, labels, [2, 3], ["identity"], loss="softmax_cross_entropy", num_iterations=5,
+                        batch_size=4, print_every=2)  # fmt: skip
+    assert len(costs) == 5 and all(np.isfinite(costs)), costs
+    printed = [line.split(":")[0] for line in capsys.readouterr().out.splitlines()]
+    assert printed == [f"Cost after iteration {i}" for i in (0, 2, 4)], printed
+
+
+def test_fit_names_a_batch_size_below_one():
+    with pytest.raises(ValueError, match=r"batch_size must be None or an int >= 1, got 0"):
+        fit(np.ones((2, 3)), np.ones((1, 3)), [2, 1], num_iterations=1, batch_size=0)
+
+
+def test_a_loss_refuses_float_targets_of_another_precision():
+    with pytest.raises(TypeError, match="Y has dtype float64 but AL has dtype float32"):
+        compute_cost(np.full((1, 2), 0.5, np.float32), np.ones((1, 2)), "bce")
+
+
+def test_empty_parameters_are_named():
+    with pytest.raises(ValueError, match=r"params must have keys W1, b1, ..., WL, bL; got \[\]"):
+        model_forward(np.ones((2, 3)), {}, ["sigmoid"])
+
+
+def test_bad_targets_are_reported_at_the_first_one():
+    AL = np.full((3, 4), 1 / 3)
+    with pytest.raises(ValueError, match=r"must lie in \[0, 2\], got 5"):
+        compute_cost(AL, np.array([0, 5, 1, 7]), "cross_entropy")
+    Y = np.array([[0.5, 0.0, 1.0, 0.2], [0.5, 1.0, 0.0, -0.2], [0.0, 0.0, 0.0, 1.0]])
+    with pytest.raises(ValueError, match=r"got -0.2 < 0 at \(1, 3\)"):
+        compute_cost(AL, Y, "cross_entropy")
