@@ -233,12 +233,19 @@ def test_plugin_leaves_the_users_suite_alone(pytester):
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
-    lines = result.stdout.lines
-    start = next(i for i, line in enumerate(lines) if "test session starts" in line)
-    end = next(i for i, line in enumerate(lines) if line.startswith("collected"))
-    header = lines[start + 1 : end]
-    # pytest's own header lines only (the plugins line lists this plugin like any other installed one)
-    assert [line.split()[0].rstrip(":") for line in header] == ["platform", "rootdir", "plugins"]
+    # the same session without this plugin: every header line but the plugins list (which names it) is the
+    # same, so the plugin adds none (other installed plugins, pytest-benchmark say, may add their own)
+    without = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:reference_nn")
+
+    def header(lines):
+        start = next(i for i, line in enumerate(lines) if "test session starts" in line)
+        end = next(i for i, line in enumerate(lines) if line.startswith("collected"))
+        return [line for line in lines[start + 1 : end] if not line.startswith("plugins:")]
+
+    assert header(result.stdout.lines) == header(without.stdout.lines), \
+        f"the plugin adds header lines:\n{header(result.stdout.lines)}\nvs\n{header(without.stdout.lines)}"  # fmt: skip
+    words = [line.split()[0].rstrip(":") for line in header(result.stdout.lines)]
+    assert words[0] == "platform" and "rootdir" in words, result.stdout.lines
 
 
 def test_plugin_import_is_cheap():
