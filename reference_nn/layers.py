@@ -25,9 +25,22 @@ from reference_nn.special import normal_cdf, normal_pdf
 
 
 # --------------------------------------------------------------------------- linear
+def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` without OpenBLAS's spurious "invalid value" flag: some of its kernels raise FE_INVALID on
+    finite inputs with a finite product (numpy/numpy#24067, OpenMathLib/OpenBLAS#1924; seen here once in a
+    float32 (6, 5) @ (5, 1) and not again on the same data). A real invalid operation (inf - inf from an
+    overflow, 0 * inf) leaves a non-finite element, and then the product is computed again with NumPy's
+    warnings as the caller set them."""
+    with np.errstate(invalid="ignore"):
+        out = a @ b
+    if not np.isfinite(out).all():
+        out = a @ b
+    return out
+
+
 def linear_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``Z = W A_prev + b``: ``A_prev (n_in, m)``, ``W (n_out, n_in)``, ``b (n_out, 1)`` -> ``Z (n_out, m)``."""
-    Z = W @ A_prev
+    Z = matmul(W, A_prev)
     if b.dtype == Z.dtype:
         Z += b  # in place: saves one (n_out, m) temporary per layer
         return Z
@@ -41,14 +54,14 @@ def linear_backward(dZ: np.ndarray, A_prev: np.ndarray, W: np.ndarray) -> tuple[
     ``db = dZ summed over columns (n_out, 1)``.
     """
     dW, db = linear_parameter_gradients(dZ, A_prev)
-    return W.T @ dZ, dW, db
+    return matmul(W.T, dZ), dW, db
 
 
 def linear_parameter_gradients(dZ: np.ndarray, A_prev: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The parameter half of :func:`linear_backward`: ``dW = dZ A_prev.T (n_out, n_in)``,
     ``db = dZ summed over columns (n_out, 1)``. For the first layer, where nothing needs the
     gradient of the input ``X``: skipping ``W.T dZ`` saves a third of that layer's backward work."""
-    return dZ @ A_prev.T, dZ.sum(axis=1, keepdims=True)
+    return matmul(dZ, A_prev.T), dZ.sum(axis=1, keepdims=True)
 
 
 class Linear:

@@ -43,6 +43,7 @@ from reference_nn.layers import (
     linear_backward,
     linear_forward,
     linear_parameter_gradients,
+    matmul,
 )
 from reference_nn.losses import Loss, check_output_pairing, compute_loss, get_loss, l2_gradient, l2_penalty
 from reference_nn.normalization import NormCache, get_normalization, normalize_backward, normalize_layer
@@ -234,7 +235,7 @@ def model_forward(
     for layer, activation in enumerate(layer_activations, start=1):
         W = params[f"W{layer}"]
         if normalization is not None and layer < n_layers:
-            Z, norm = normalize_layer(W @ A, params, layer, normalization, norm_state, training)
+            Z, norm = normalize_layer(matmul(W, A), params, layer, normalization, norm_state, training)
             b = None
         else:
             b, norm = params[f"b{layer}"], None

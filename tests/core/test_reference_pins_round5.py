@@ -205,3 +205,15 @@ def test_bad_targets_are_reported_at_the_first_one():
     Y = np.array([[0.5, 0.0, 1.0, 0.2], [0.5, 1.0, 0.0, -0.2], [0.0, 0.0, 0.0, 1.0]])
     with pytest.raises(ValueError, match=r"got -0.2 < 0 at \(1, 3\)"):
         compute_cost(AL, Y, "cross_entropy")
+
+
+def test_matmul_keeps_a_real_invalid_operation_and_drops_nothing_else():
+    from reference_nn.layers import matmul
+
+    a, b = np.array([[1.0, 2.0]]), np.array([[3.0], [4.0]])
+    assert matmul(a, b).tolist() == [[11.0]], "the product"
+    with pytest.raises(FloatingPointError):  # 0 * inf is invalid: the caller's errstate decides, as for a @ b
+        with np.errstate(invalid="raise"):
+            matmul(np.array([[0.0, 1.0]]), np.array([[np.inf], [1.0]]))
+    with np.errstate(invalid="ignore"):
+        assert np.isnan(matmul(np.array([[0.0, 1.0]]), np.array([[np.inf], [1.0]]))).all(), "0 * inf is nan"
