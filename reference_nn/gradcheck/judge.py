@@ -240,7 +240,7 @@ def _second_opinion(ev, key, a, n, numeric_error, steps, failed, rtols, atol, by
     are then judged by the real differences wherever those agree with the hand-written value (an
     element off by 1e-11 of 6.6e-6 had real differences good to 9e-11, unable to contradict complex
     step yet agreeing with the hand-written value). Returns updated (values, numeric errors, steps,
-    failed)."""
+    failed, how many were disputed: see _re_estimate)."""
     if not by_complex:
         n, numeric_error, steps, failed, _, disputed = _re_estimate(ev, key, a, n, numeric_error, steps, failed,
                                                                     rtols, atol, False)  # fmt: skip
