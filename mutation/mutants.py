@@ -107,6 +107,16 @@ def tree_copy(destination: Path) -> Path:
     return destination
 
 
+def enter_tree(destination: Path) -> Path:
+    """A fresh tree_copy at ``destination``, made the working directory and the import root of the tests
+    run from here (one BLAS / OpenMP thread each: a measurement on a shared machine)."""
+    tree = tree_copy(destination)
+    os.chdir(tree)
+    os.environ.update(PYTHONPATH=str(tree), TF_CPP_MIN_LOG_LEVEL="3", OMP_NUM_THREADS="1",
+                      OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")  # fmt: skip
+    return tree
+
+
 def modules_of(target: str, only: list[str] | None, tree: Path) -> list[Path]:
     patterns, _ = TARGETS[target]
     found = sorted({p.relative_to(tree) for pattern in patterns for p in tree.glob(pattern)})
@@ -151,36 +161,29 @@ def _without_annotations(code: str) -> str:
     return ast.dump(tree)
 
 
-def annotation_only(tree: Path, job: dict) -> bool:
-    """Whether ``job``'s mutant changes nothing but annotations of a module that never evaluates them
-    (``from __future__ import annotations``: they stay strings): equivalent by construction."""
-    from cosmic_ray.mutating import mutate_code
-    from cosmic_ray.plugins import get_operator
-
-    code = (tree / job["module"]).read_text()
-    if "from __future__ import annotations" not in code:
-        return False
-    mutated = mutate_code(code, get_operator(job["operator"])(), job["occurrence"])
-    try:
-        return mutated is not None and _without_annotations(mutated) == _without_annotations(code)
-    except SyntaxError:
-        return False
-
-
-def job_key(job: dict) -> str:
-    return f"{job['module']}:{job['operator']}:{job['occurrence']}"
-
-
-def annotation_lines(tree: Path, job: dict) -> tuple[str, str]:
-    """The original and the mutated line of an annotation-only mutant (not run, so no diff from cosmic-ray)."""
+def annotation_only(tree: Path, job: dict) -> tuple[str, str] | None:
+    """(original line, mutated line) where ``job``'s mutant changes nothing but annotations of a module that
+    never evaluates them (``from __future__ import annotations``: they stay strings), equivalent by
+    construction; else None. The lines come from the mutated source (the mutant is not run: no diff)."""
     import difflib
 
     from cosmic_ray.mutating import mutate_code
     from cosmic_ray.plugins import get_operator
 
     code = (tree / job["module"]).read_text()
+    if "from __future__ import annotations" not in code:
+        return None
     mutated = mutate_code(code, get_operator(job["operator"])(), job["occurrence"])
+    try:
+        if mutated is None or _without_annotations(mutated) != _without_annotations(code):
+            return None
+    except SyntaxError:
+        return None
     return changed_lines("".join(difflib.unified_diff(code.splitlines(True), mutated.splitlines(True))))
+
+
+def job_key(job: dict) -> str:
+    return f"{job['module']}:{job['operator']}:{job['occurrence']}"
 
 
 def changed_lines(diff: str) -> tuple[str, str]:
@@ -214,10 +217,7 @@ def run(target: str, sample: int | None, seed: int, only: list[str] | None, dead
     from cosmic_ray.work_item import MutationSpec, TestOutcome
 
     OUTPUT.mkdir(parents=True, exist_ok=True)
-    tree = tree_copy(OUTPUT / f"tree-{log_name(target, sample, seed)}")  # one per run: runs may go on side by side
-    os.chdir(tree)
-    os.environ.update(PYTHONPATH=str(tree), TF_CPP_MIN_LOG_LEVEL="3", OMP_NUM_THREADS="1",
-                      OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")  # fmt: skip
+    tree = enter_tree(OUTPUT / f"tree-{log_name(target, sample, seed)}")  # one per run: runs may go on side by side
     command = test_command(target, tree)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout
     dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True,
@@ -251,8 +251,8 @@ def run(target: str, sample: int | None, seed: int, only: list[str] | None, dead
                                 definition_name=job["definition"])  # fmt: skip
             begun = time.monotonic()
             reason = None
-            if annotation_only(tree, job):
-                outcome, reason, original, mutated = "equivalent", ANNOTATION_ONLY, *annotation_lines(tree, job)
+            if lines := annotation_only(tree, job):
+                outcome, reason, (original, mutated) = "equivalent", ANNOTATION_ONLY, lines
             else:
                 result = mutate_and_test([spec], command, TIMEOUT_S)
                 original, mutated = changed_lines(result.diff or "")
@@ -282,10 +282,7 @@ def rerun_survivors(target: str, log: Path | None = None) -> int:
     one-line replacement) is left as it is and said so. Returns how many it killed."""
     log = log or OUTPUT / f"{target}.jsonl"
     records = [json.loads(line) for line in log.read_text().splitlines() if line]
-    tree = tree_copy(OUTPUT / "rerun-tree")  # apart from a run's tree: a rerun may go on beside a run
-    os.chdir(tree)
-    os.environ.update(PYTHONPATH=str(tree), TF_CPP_MIN_LOG_LEVEL="3", OMP_NUM_THREADS="1",
-                      OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")  # fmt: skip
+    tree = enter_tree(OUTPUT / "rerun-tree")  # apart from a run's tree: a rerun may go on beside a run
     command = test_command(target, tree)
     equivalent = load_equivalent()
     killed = 0
@@ -311,10 +308,7 @@ def rerun_summary(target: str, name: str) -> dict:
     The first pass's killed count stays; its rate is recomputed without the newly judged equivalents,
     as summarize counts a log. Returns the updated summary (written by main with --update-docs)."""
     summary = json.loads((RESULTS / f"{name}.json").read_text())
-    tree = tree_copy(OUTPUT / "rerun-tree")
-    os.chdir(tree)
-    os.environ.update(PYTHONPATH=str(tree), TF_CPP_MIN_LOG_LEVEL="3", OMP_NUM_THREADS="1",
-                      OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")  # fmt: skip
+    tree = enter_tree(OUTPUT / "rerun-tree")
     command, equivalent, left = test_command(target, tree), load_equivalent(), []
     for survivor in summary["survivors"]:
         where = f"{survivor['module']}:{survivor['line']} {survivor['mutated']!r}"
