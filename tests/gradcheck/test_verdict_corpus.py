@@ -15,7 +15,7 @@ import pytest
 
 from equivalence_tests.report_invariants import report_name, report_problems
 from equivalence_tests.strategies_verdicts import CATEGORIES, VerdictRecipe
-from tests.gradcheck.verdict_corpus import load, run
+from tests.gradcheck.verdict_corpus import load, run, said
 
 CORPUS = load()
 
@@ -50,9 +50,8 @@ def test_corpus_verdicts_and_reports(category):
                 f"the planted tensor {planted} (corpus: {entry['failed']}) is not among the failed {failed}" \
                 f"{where}"  # fmt: skip
         if entry["verdict"] == "INCONCLUSIVE":
-            said = " ".join(report.problems) + " ".join(k for r in report.results.values()
-                                                       for k in r.inconclusive_reasons)  # fmt: skip
-            assert entry["reason"] in said, f"INCONCLUSIVE without {entry['reason']!r}: {said!r}\n{report}{where}"
+            reasons = said(report)
+            assert entry["reason"] in reasons, f"INCONCLUSIVE without {entry['reason']!r}: {reasons!r}\n{report}{where}"
         problems = report_problems(case, report)
         assert not problems, "the report misstates:\n  " + "\n  ".join(problems) + f"\n{report}{where}"
 

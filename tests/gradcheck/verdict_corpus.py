@@ -91,10 +91,13 @@ def expected_outcome(recipe: VerdictRecipe, case, report, label: str) -> dict | 
                  and r.error_ratio >= 1 / MARGIN]  # fmt: skip
         return {"verdict": "FAIL", "failed": planted} if clear else None
     if label == "wrong" and bug in ("first_call", "nondeterministic") and verdict == "INCONCLUSIVE":
-        said = " ".join(report.problems) + " ".join(str(k) for r in report.results.values()
-                                                   for k in r.inconclusive_reasons)  # fmt: skip
-        return {"verdict": "INCONCLUSIVE", "reason": NOT_DETERMINISTIC} if NOT_DETERMINISTIC in said else None
+        return {"verdict": "INCONCLUSIVE", "reason": NOT_DETERMINISTIC} if NOT_DETERMINISTIC in said(report) else None
     return None
+
+
+def said(report) -> str:
+    """Every reason the report gives for what it did not verify (its problems, then each row's reasons)."""
+    return " ".join([*report.problems, *(str(k) for r in report.results.values() for k in r.inconclusive_reasons)])
 
 
 def draw(category: str, examples: int, draw_seed: int) -> list[VerdictRecipe]:
