@@ -198,8 +198,7 @@ def _result(ev, key, grad_key, shape, dtype, method, a, n, numeric_error, steps,
     errors = np.abs(a - n)
     judged = ~inconclusive
     ratio = np.divide(errors, bounds, out=np.where(errors > 0, np.inf, 0.0), where=bounds > 0)
-    pool = failed if failed.any() else judged if judged.any() else np.ones_like(judged)
-    worst = int(np.flatnonzero(pool)[np.argmax(np.nan_to_num(ratio[pool], nan=np.inf))])
+    worst = worst_element(ratio, failed, judged)
     scale = tol.element_scale(a, n)
     rel = np.divide(errors, scale, out=np.zeros_like(errors), where=scale > 0)
     status = FAIL if failed.any() else INCONCLUSIVE if inconclusive.any() else PASS
@@ -219,6 +218,14 @@ def _result(ev, key, grad_key, shape, dtype, method, a, n, numeric_error, steps,
         error_ratio=float(np.nanmax(np.where(judged, ratio, 0.0))) if judged.any() else float("nan"),
         inconclusive_reasons=reasons, hint=hint,
     )  # fmt: skip
+
+
+def worst_element(ratio: np.ndarray, failed: np.ndarray, judged: np.ndarray) -> int:
+    """The flat index a row shows: the largest error-to-tolerance ratio (nan counts as infinite) among the
+    failed elements if any, else among the judged ones, else among all."""
+    ratio, failed, judged = ratio.reshape(-1), failed.reshape(-1), judged.reshape(-1)
+    pool = failed if failed.any() else judged if judged.any() else np.ones_like(judged)
+    return int(np.flatnonzero(pool)[np.argmax(np.nan_to_num(ratio[pool], nan=np.inf))])
 
 
 def _second_opinion(ev, key, a, n, numeric_error, steps, failed, rtols, atol, by_complex=False):

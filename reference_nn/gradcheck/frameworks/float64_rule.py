@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import tolerances as tol
-from ..judge import ZERO_ROUNDING_ULPS
+from ..judge import ZERO_ROUNDING_ULPS, worst_element
 from ..report import FAIL, INCONCLUSIVE, PASS, SMALL_BESIDE_LARGEST, GradientReport, ParameterResult
 from ..validation import UserCodeError
 from .base import dense, rms, run_user
@@ -148,10 +148,8 @@ def compare_gradients(low: dict, high: dict, shapes: dict, precisions: dict, ver
         # as judge._result: the errors are over the judged elements (the `beside` ones are inconclusive), the
         # worst is a failed element if any, else a judged one; max_rel_error over max(|a|, |n|, RMS)
         judged = ~beside
-        pool = bad if bad.any() else judged if judged.any() else np.ones_like(judged)
-        flat = np.flatnonzero(pool.reshape(-1))
-        worst_flat = int(flat[np.argmax(ratio_all.reshape(-1)[flat])]) if g.size else 0
-        worst = tuple(int(i) for i in np.unravel_index(worst_flat, g.shape)) if g.size else None
+        worst = tuple(int(i) for i in np.unravel_index(worst_element(ratio_all, bad, judged), g.shape)) \
+            if g.size else None  # fmt: skip
         with np.errstate(invalid="ignore"):
             rel = np.where(judged, error / np.maximum(tol.element_scale(g, g64), np.finfo(float).tiny), 0.0)
         judged_error = np.where(judged, error, 0.0)
