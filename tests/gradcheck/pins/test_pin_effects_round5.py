@@ -209,3 +209,27 @@ def test_parameters_after_a_nested_container_are_found():
     report = check_layer(NestedParams(), X)
     assert report.verdict == PASS and len(report.results) == 3 and "b" in report.results, \
         f"input, block.W and b: {list(report.results)}\n{report}"  # fmt: skip
+
+
+def test_a_wrong_value_an_imprecise_first_estimate_hid_fails_once_re_estimated():
+    """f = sum(sin w) in float64; the hand-written value of element 1 is off by 4e-3 (0.43%, far beyond any
+    rounding); the first estimate is exact but states 1.1e-3, so |a - n| <= T + 4 E and the element is not
+    failed, and |a - n| + 4 E = 8.4e-3 is above the 0.5% cap (4.6e-3): unproven. Richardson at smaller
+    steps re-estimates it to ~1e-10: the element is judged again and FAILs (it was INCONCLUSIVE "tolerance
+    floor too large", a reason that was not true). The right value with the same estimates PASSes."""
+    from reference_nn.gradcheck import FAIL
+    from reference_nn.gradcheck import tolerances as tol
+    from reference_nn.gradcheck.evaluation import LossEvaluator
+    from reference_nn.gradcheck.judge import judge_elements
+    from reference_nn.gradcheck.numerical import Estimate
+
+    w = np.array([0.3, -0.4, 0.5, 0.6])
+    ev = LossEvaluator(lambda p: float(np.sum(np.sin(p["w"]))), {"w": w.copy()}, np.float64)
+    analytic = np.cos(w)
+    analytic[1] += 4e-3
+    errors = np.where(np.arange(4) == 1, 1.1e-3, 1e-12)
+    estimate = Estimate(np.cos(w), errors, np.full(4, 1e-3), "richardson")
+    row = judge_elements(ev, "w", analytic, "dw", np.float64, estimate, 1e-6, 0.0, tol.finite_rms(analytic))
+    assert row.status == FAIL and row.n_failed == 1 and row.worst_index == (1,), str(row)
+    right = judge_elements(ev, "w", np.cos(w), "dw", np.float64, estimate, 1e-6, 0.0, tol.finite_rms(analytic))
+    assert right.status == PASS, f"the right value with the same estimates\n{right}"
