@@ -215,8 +215,9 @@ def test_a_wrong_value_an_imprecise_first_estimate_hid_fails_once_re_estimated()
     """f = sum(sin w) in float64; the hand-written value of element 1 is off by 4e-3 (0.43%, far beyond any
     rounding); the first estimate is exact but states 1.1e-3, so |a - n| <= T + 4 E and the element is not
     failed, and |a - n| + 4 E = 8.4e-3 is above the 0.5% cap (4.6e-3): unproven. Richardson at smaller
-    steps re-estimates it to ~1e-10: the element is judged again and FAILs (it was INCONCLUSIVE "tolerance
-    floor too large", a reason that was not true). The right value with the same estimates PASSes."""
+    steps re-estimates it to ~1e-10: the element is judged again and FAILs. Before, it was never judged
+    again: it PASSed (0.43% is within the cap) with err/tol 4324 on its row. The right value with the same
+    estimates PASSes."""
     from reference_nn.gradcheck import FAIL
     from reference_nn.gradcheck import tolerances as tol
     from reference_nn.gradcheck.evaluation import LossEvaluator
