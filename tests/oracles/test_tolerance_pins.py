@@ -206,3 +206,104 @@ def test_compare_results_with_inputs_uses_the_running_error_scale():
     comparisons = compare_results(result, result, config, params, X, Y)
     # the scaled table: 32 eps in float64 (the RMS-floor table's float64 rtols are 1e-13 and up)
     assert {c.tolerance.rtol for c in comparisons} == {32 * EPS64}, "X, Y given: the running-error scale must apply"
+
+
+# ------------------------------------------ survivors of `mutation.mutants tolerances --seed 20261208`
+def test_leaky_relu_backward_value_and_scale():
+    # leaky_relu is exact forward, but its backward multiplies by alpha and rounds once: |dA g'|
+    dZ, R_dZ = error_scale._activation_backward("leaky_relu", None, None, np.array([[0.5, 1.0]]),
+                                                np.zeros((1, 2)), np.array([[2.0, -3.0]]), np.array([[4.0, 1.0]]))
+    # dZ = dA g' = [1, -3]; R = |dA g'| + R_dA |g'| = [1 + 2, 3 + 1]
+    assert dZ.tolist() == [[1.0, -3.0]], f"leaky_relu backward value {dZ} != dA * slope"
+    assert R_dZ.tolist() == [[3.0, 4.0]], f"leaky_relu backward scale {R_dZ} != [[3, 4]]"
+
+
+def test_softmax_backward_value_and_scale_by_hand():
+    A, dA = np.array([[0.25], [0.75]]), np.array([[1.0], [3.0]])
+    R_A, R_dA = np.array([[1.0], [1.0]]), np.array([[2.0], [2.0]])
+    dZ, R_dZ = error_scale._activation_backward("softmax", A, R_A, None, None, dA, R_dA)
+    # s = sum A dA = 0.25 + 2.25 = 2.5; dA - s = [-1.5, 0.5]; dZ = A (dA - s) = [-0.375, 0.375]
+    # R_s = sum(|A dA| + R_A |dA| + A R_dA) = (0.25 + 1 + 0.5) + (2.25 + 3 + 1.5) = 8.5
+    # R = |A (dA - s)| + R_A |dA - s| + A (|dA - s| + R_dA + R_s)
+    #   = [0.375 + 1.5 + 0.25 * (1.5 + 2 + 8.5), 0.375 + 0.5 + 0.75 * (0.5 + 2 + 8.5)] = [4.875, 9.125]
+    assert dZ.ravel().tolist() == pytest.approx([-0.375, 0.375], **EXACT), f"softmax backward value {dZ}"
+    assert R_dZ.ravel().tolist() == pytest.approx([4.875, 9.125], **EXACT), f"softmax backward scale {R_dZ}"
+
+
+def test_bce_gradient_and_its_denominator_scale_by_hand():
+    AL, Y, R_AL = np.array([[0.25]]), np.array([[1.0]]), np.array([[1.0]])
+    _, _, dAL, R_dAL = error_scale._loss("bce", AL, R_AL, Y, EPS64)
+    # dAL = (p - y) / (p (1 - p) size) = -0.75 / 0.1875 = -4
+    # numerator -0.75, R_num = 0.75 + 1 = 1.75; denominator 0.1875 with
+    # R_den = R_p |1 - p| + |p| (1 + R_p) + p (1 - p) = 0.75 + 0.5 + 0.1875 = 1.4375
+    # R_dAL = (|num| + R_num) / den + |num| R_den / den^2 = 2.5 / 0.1875 + 1.078125 / 0.03515625 = 40/3 + 92/3 = 44
+    assert dAL.item() == pytest.approx(-4.0, **EXACT), f"bce dAL {dAL.item()} != -4"
+    assert R_dAL.item() == pytest.approx(44.0, **EXACT), f"bce R_dAL {R_dAL.item()} != 44"
+
+
+def test_cross_entropy_cost_scale_is_a_mean_over_samples():
+    AL = np.array([[0.5, 0.25], [0.5, 0.75]])
+    Y = np.array([[1.0, 0.0], [0.0, 1.0]])
+    cost, R_cost, _, _ = error_scale._loss("cross_entropy", AL, np.zeros_like(AL), Y, EPS64)
+    # exact probabilities: R_log p = |log p|; the cost and its scale are sums over the labels / m = 2
+    expected = (math.log(2.0) + abs(math.log(0.75))) / 2
+    assert cost == pytest.approx(expected, **EXACT), f"cross-entropy cost {cost} != {expected}"
+    assert R_cost == pytest.approx(expected, **EXACT), f"cross-entropy R_cost {R_cost} != {expected}"
+
+
+def test_softmax_cross_entropy_gradient_scale_by_hand():
+    Z, Y = np.array([[0.0], [0.0]]), np.array([[1.0], [0.0]])
+    _, _, dAL, R_dAL = error_scale._loss("softmax_cross_entropy", Z, np.zeros_like(Z), Y, EPS64)
+    # p = [0.5, 0.5], exact logits: R = (|p - y| + p (1 + 0 + 0)) / m = [1, 1]
+    assert dAL.ravel().tolist() == pytest.approx([-0.5, 0.5], **EXACT), f"softmax CE dAL {dAL}"
+    assert R_dAL.ravel().tolist() == pytest.approx([1.0, 1.0], **EXACT), f"softmax CE R_dAL {R_dAL}"
+
+
+def test_sgd_momentum_buffer_accumulates_magnitudes():
+    opt = OptimizerConfig(name="sgd", learning_rate=0.5, momentum=0.5)
+    state: dict = {}
+    M_g = np.array([4.0])
+    steps = [error_scale._step_scale(opt, state, np.zeros(1), M_g, t, EPS64).item() for t in (1, 2, 3)]
+    # buffer_t = M_g (1 + mu + ... + mu^(t-1)) = 4, 6, 7; step scale lr * buffer = 2, 3, 3.5
+    assert steps == pytest.approx([2.0, 3.0, 3.5], **EXACT), f"SGD momentum step scales {steps}"
+
+
+def test_adam_step_scale_with_a_constant_gradient_over_eight_steps():
+    # A constant gradient g with a constant magnitude M: m_hat = g and v_hat = g^2 at every t (the bias
+    # corrections undo the zero start exactly), and the magnitude recursions give M_m_hat = M and
+    # M_root = M. So each step's scale is lr (12 + M / |g| + M / |g|) (eps 1e-8 next to |g| = 2: 5e-9
+    # relative). Eight steps reach b1^t < 0.5, where 1 % b1^t stops being 1 - b1^t.
+    opt = OptimizerConfig(name="adam", learning_rate=0.01)
+    state: dict = {}
+    g, M_g = np.array([2.0]), np.array([3.0])
+    scales = [error_scale._step_scale(opt, state, g, M_g, t, EPS64).item() for t in range(1, 9)]
+    assert scales == pytest.approx([0.01 * 15.0] * 8, rel=1e-8), f"Adam step scales {scales}"
+
+
+def test_identical_infinities_have_no_absolute_error_either():
+    result = compare("forward", "float64", "torch", np.array([np.inf]), np.array([np.inf]))
+    assert result.passed and result.max_abs_error == 0.0, f"same inf: max_abs_error {result.max_abs_error}"
+
+
+def test_jax_float32_rows_describe_float32_rounding():
+    from equivalence_tests.tolerances import _F32, _F64, TOLERANCES
+
+    for quantity in ("forward", "cost", "gradient", "updated_params"):
+        reason = TOLERANCES[(quantity, "float32", "jax")].reason
+        assert reason.startswith(_F32) and not reason.startswith(_F64), f"jax float32 {quantity}: {reason[:60]}"
+        assert TOLERANCES[(quantity, "float64", "jax")].reason.startswith(_F64), f"jax float64 {quantity}"
+
+
+def test_op_row_overrides_only_ever_loosen(monkeypatch):
+    from equivalence_tests import ops
+    from equivalence_tests.tolerances import tolerance_for
+
+    config = ModelConfig((2, 1), ("tanh",), "mse")
+    base = tolerance_for("gradient", "float32", "torch/functional", config)
+    tighter = ops.ToleranceOverride(None, "torch", "float32", base.rtol / 10, "tighter: must be ignored")
+    looser = ops.ToleranceOverride(None, "torch", "float32", base.rtol * 10, "looser: applies")
+    for override, expected in ((tighter, base.rtol), (looser, base.rtol * 10)):
+        row = type("Row", (), {"name": "planted", "tolerance_overrides": (override,)})()
+        monkeypatch.setattr(ops, "ops_in", lambda config, row=row: (row,))
+        got = tolerance_for("gradient", "float32", "torch/functional", config).rtol
+        assert got == expected, f"{override.reason}: rtol {got}, expected {expected}"
