@@ -114,6 +114,9 @@ def test_a_params_property_that_builds_a_new_dict_is_checked_through_the_arrays(
     saved = {k: v.copy() for k, v in layer._params.items()}
     report = check_layer(layer, rng.standard_normal((4, 3)))
     assert report.passed and list(report.results) == ["input", "W", "b"], str(report)
+    # recognized as built anew at discovery (a property, not one dict), so the trial values go in place from
+    # the start: no probe has to find out, and no note says "reads this array through another reference"
+    assert not any("another reference" in note for note in report.notes), report.notes
     assert all(np.array_equal(layer._params[k], saved[k]) for k in saved), "parameters restored"
     broken = Fresh(4, 4, rng, bug="dW_missing_transpose")
     assert check_layer(broken, rng.standard_normal((4, 3))).failed_parameters == ["W"]

@@ -99,3 +99,23 @@ def test_assign_and_output_names():
         "seed 7; not driven (zero upstream gradient): att"
     ), note
     assert _upstream_note([np.float64(1.0)], [0], ["loss"], 0) == "drove output(s) loss (a scalar: upstream gradient 1)"
+
+
+def test_an_integer_output_in_an_upstream_slot_is_not_driven():
+    # forward returns (order (int), sorted values, their squares, cache); backward takes the upstreams of the
+    # first two outputs only. Of those, only the sorted values are float: the order gets no upstream, and
+    # the check is of d sorted / d x alone (a mutant that drove the int output raised "outputs must name ...").
+    from reference_nn.gradcheck import check_vjp
+
+    def forward(x):
+        order = np.argsort(x, kind="stable")
+        return order, x[order], x[order] ** 2, order
+
+    def backward(d_order, d_sorted, order):
+        dx = np.zeros_like(d_sorted)
+        dx[order] = d_sorted
+        return dx
+
+    x = np.array([0.3, -1.2, 2.5, 0.7])
+    report = check_vjp(forward, backward, x, cache=3)
+    assert report.verdict == "PASS", f"right sort backward: {report}"
