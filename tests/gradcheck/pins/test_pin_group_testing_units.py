@@ -248,3 +248,46 @@ def test_one_wrong_element_in_the_sample_is_not_widespread():
     assert (gt.MANY_WRONG, gt.MAX_ROUNDS) == (2, 8), "the constants this case is built around"
     assert out.sample_failing == 1 and out.rounds == 8, (out.sample_failing, out.rounds)
     assert sorted(set(out.failing)) == sorted(wrong.tolist()), "every wrong element named"
+
+
+class Recording(Scripted):
+    """Scripted, with element-wise estimates recorded (all right) and clean sets' resolution and share 0."""
+
+    def __init__(self, n, wrong=()):
+        super().__init__(n, wrong)
+        self.estimated = []
+
+    def estimate_elements(self, idx):
+        self.estimated.extend(int(i) for i in idx)
+        self.values[idx] = 0.0
+        return np.zeros(idx.size, dtype=bool)
+
+    def resolution(self, idx, projection):
+        return 0.0
+
+    def rms_share(self, idx, projection):
+        return 0.0
+
+
+def test_a_set_smaller_than_a_leaf_is_estimated_element_wise_without_projecting():
+    from reference_nn.gradcheck.budget import Budget
+
+    problem = Recording(LEAF_SIZE - 3)
+    out = gt.search(problem, Budget(), 1)
+    assert problem.draws == [], f"a set of {LEAF_SIZE - 3} < LEAF_SIZE was projected: draws {problem.draws}"
+    assert problem.estimated == list(range(LEAF_SIZE - 3)) and out.failing == [], problem.estimated
+
+
+def test_narrowing_stops_when_its_budget_of_sets_is_spent(monkeypatch):
+    from reference_nn.gradcheck.budget import Budget
+
+    # MAX_ROUNDS 0: a failing set is narrowed at once; NARROW_SETS 4: two narrowings (two halves each).
+    # 1024 elements, wrong at 0 and 1023: halves of 512 (both fail), the second one's halves of 256
+    # (768-1023 fails, 512-767 is certified), and then no budget is left: 768-1023 and 0-511 stay failing sets.
+    monkeypatch.setattr(gt, "MAX_ROUNDS", 0)
+    monkeypatch.setattr(gt, "NARROW_SETS", 4)
+    problem = Recording(1024, wrong=[0, 1023])
+    out = gt.search(problem, Budget(), 1)
+    sets = [(int(s[0]), int(s[-1])) for s in out.failing_sets]
+    assert sets == [(768, 1023), (0, 511)], f"failing sets {sets}"
+    assert out.certified[512:768].all() and not out.certified[:512].any(), "the clean quarter certified, no more"
