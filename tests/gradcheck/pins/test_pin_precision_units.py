@@ -217,3 +217,16 @@ def test_visible_at_a_hundred_times_the_measured_noise(share, visible):
     move = np.array([share * 1e-7])
     assert pr._visible(move, np.array([1.0]), ev, 1.0) is visible, f"{share} x 100 noise"
     assert pr._visible(move, None, ev, 1.0) is True, "no gradient: assumed visible"
+
+
+def test_a_float32_result_is_measured_as_float32_even_where_f_is_zero():
+    # f = float32(sum w^3) at a point where it is exactly 0: the noise probe has nothing to measure (|f| = 0),
+    # so only the returned dtype (float32, whose eps equals float32's) says f computes in float32; the
+    # steps, rounding model and tolerances follow, and the report says why.
+    from reference_nn.gradcheck import check_gradients
+
+    report = check_gradients(lambda p: np.float32(np.sum(p["w"] ** 3)), lambda p: {"w": 3 * p["w"] ** 2},
+                             {"w": np.array([1.0, -1.0, 0.5, -0.5])}, method="central")
+    assert report.verdict == "PASS", str(report)
+    measured = "measured: f computes in float32 (f returns float32): steps, rounding model and tolerances of float32"
+    assert measured in report.notes, report.notes
