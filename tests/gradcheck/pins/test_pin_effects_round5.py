@@ -234,3 +234,29 @@ def test_a_wrong_value_an_imprecise_first_estimate_hid_fails_once_re_estimated()
     assert row.status == FAIL and row.n_failed == 1 and row.worst_index == (1,), str(row)
     right = judge_elements(ev, "w", np.cos(w), "dw", np.float64, estimate, 1e-6, 0.0, tol.finite_rms(analytic))
     assert right.status == PASS, f"the right value with the same estimates\n{right}"
+
+
+def test_the_complex_step_elements_re_estimated_first_are_the_closest_relatively():
+    """judge._second_opinion picks the UNPROVEN_PROBE (8) failing complex-step elements closest to agreeing
+    relative to their scale (tol.element_scale: max(|a|, |n|, the tensor's RMS)). Four elements of size ~2
+    hold a complex-step value 1e-5 off (the hand-written value is right); eight of size ~0.01 hold a
+    hand-written value 3e-3 off (complex step is right), 2.6e-3 of the RMS floor of their scale. The four are
+    relatively closest, so they are re-estimated first: real differences contradict complex step there, and
+    then every failing element is judged by real differences: the four PASS, the eight stay failed. An order
+    by scale alone would re-estimate the eight small ones first, find complex step right, and keep the four
+    right elements failed."""
+    from reference_nn.gradcheck import tolerances as tol
+    from reference_nn.gradcheck.evaluation import LossEvaluator
+    from reference_nn.gradcheck.judge import UNPROVEN_PROBE, judge_elements
+    from reference_nn.gradcheck.numerical import Estimate
+
+    w = np.random.default_rng(8).uniform(0.2, 0.6, 12)
+    four = np.arange(12) < 4
+    c = np.where(four, 2.0, 0.01)
+    true = c * np.cos(w)
+    ev = LossEvaluator(lambda p: float(np.sum(c * np.sin(p["w"]))), {"w": w.copy()}, np.float64)
+    values = np.where(four, true * (1 + 1e-5), true)  # complex step "wrong" on the four
+    analytic = np.where(four, true, true + 3e-3)  # the hand-written value wrong on the eight
+    estimate = Estimate(values, 100 * np.finfo(float).eps * np.abs(values), np.full(12, 1e-20), "complex")
+    row = judge_elements(ev, "w", analytic, "dw", np.float64, estimate, 1e-6, 0.0, tol.finite_rms(true))
+    assert UNPROVEN_PROBE == 8 and (row.n_failed, row.n_inconclusive) == (8, 0), f"the eight only\n{row}"
