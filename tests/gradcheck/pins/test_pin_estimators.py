@@ -119,3 +119,36 @@ def test_the_loss_resolution_floor_decides_a_float32_verdict():
     assert caught.verdict == FAIL, f"4e-3 planted\n{caught}"
     within = check_gradients(f, grad(4e-4), {"w": w.copy()})
     assert within.verdict != FAIL, f"4e-4 planted\n{within}"
+
+
+def _probe_with_real_estimates(monkeypatch, real_values, real_errors):
+    """complex_step_support on f = sum(c w) (complex step exact: c . v) with the real differences scripted:
+    the first Richardson and each smaller-step one return (value, error) from the lists in turn."""
+    from reference_nn.gradcheck import numerical
+    from reference_nn.gradcheck.numerical import Estimate, complex_step_support
+
+    c = np.array([1.0, 2.0, -0.5])
+    ev = LossEvaluator(lambda p: np.sum(c * p["w"]), {"w": np.array([0.3, -0.2, 0.7])}, np.float64)
+    answers = iter(zip(real_values, real_errors, strict=True))
+
+    def scripted(*args, **kwargs):
+        value, error = next(answers)
+        return Estimate(np.float64(value), np.float64(error), np.float64(1e-3), "richardson")
+
+    monkeypatch.setattr(numerical, "directional_derivative", scripted)
+    direction = np.array([1.0, 1.0, 1.0])  # c . v = 2.5
+    return ev, complex_step_support(ev, "w", direction)
+
+
+@pytest.mark.parametrize("factor, agreed", [(1.001, True), (0.999, False)])
+def test_complex_step_agrees_with_real_differences_within_ten_of_their_error_bounds(monkeypatch, factor, agreed):
+    # complex step gives 2.5; real differences 2.5 + 1e-2 with a bound E: agreement within 10 E + 1e-6 x the
+    # larger value, so E = factor x (1e-2 - 1e-6 x 2.51) / 10 agrees just above factor 1 and not just below
+    real = 2.5 + 1e-2
+    bound = factor * (1e-2 - 1e-6 * real) / 10
+    ev, (reason, impossible) = _probe_with_real_estimates(monkeypatch, [real] * 4, [bound] * 4)
+    assert (reason is None) == agreed and not impossible, f"E at {factor} of the limit: {reason!r}"
+    if agreed:
+        # the window kept for elements whose imaginary part is exactly 0: 10 E + 1e-6 x the larger value
+        expected = 10 * bound + 1e-6 * real
+        assert ev.complex_probe["w"][0] == pytest.approx(expected, rel=1e-12), ev.complex_probe["w"]
