@@ -302,8 +302,98 @@ def test_op_row_overrides_only_ever_loosen(monkeypatch):
     base = tolerance_for("gradient", "float32", "torch/functional", config)
     tighter = ops.ToleranceOverride(None, "torch", "float32", base.rtol / 10, "tighter: must be ignored")
     looser = ops.ToleranceOverride(None, "torch", "float32", base.rtol * 10, "looser: applies")
-    for override, expected in ((tighter, base.rtol), (looser, base.rtol * 10)):
+    same = ops.ToleranceOverride(None, "torch", "float32", base.rtol, "the same rtol: changes nothing")
+    for override, expected in ((tighter, base), (looser, None), (same, base)):
         row = type("Row", (), {"name": "planted", "tolerance_overrides": (override,)})()
         monkeypatch.setattr(ops, "ops_in", lambda config, row=row: (row,))
-        got = tolerance_for("gradient", "float32", "torch/functional", config).rtol
-        assert got == expected, f"{override.reason}: rtol {got}, expected {expected}"
+        got = tolerance_for("gradient", "float32", "torch/functional", config)
+        if expected is None:
+            assert got.rtol == base.rtol * 10 and "looser: applies" in got.reason, f"{override.reason}: {got}"
+        else:  # the table's own row, with its own reason: an override that does not loosen is not named
+            assert got == expected, f"{override.reason}: {got}, expected {expected}"
+
+
+# ------------------------------------------ survivors of `mutation.mutants tolerances --seed 20261213`
+def test_softmax_normalizes_each_column_and_its_scale_by_hand():
+    Z = np.array([[0.0, 1.0], [2.0, 0.0]])  # samples in columns: each column is one softmax
+    A, R_A, slope, R_slope = error_scale._activation("softmax", Z, np.array([[2.0, 0.0], [4.0, 0.0]]), 0.01)
+    e = math.e
+    expected = [[1 / (1 + e**2), e / (e + 1)], [e**2 / (1 + e**2), 1 / (e + 1)]]
+    assert A == pytest.approx(np.array(expected), **EXACT), f"softmax over columns {A}"
+    assert slope is None and R_slope is None, "softmax has no element-wise derivative"
+    # column 0: R_A = A (1 + R_Z + sum_k A_k R_Z,k), sum = 2 A_0 + 4 A_1; column 1: R_Z = 0, R_A = A
+    s = 2 * expected[0][0] + 4 * expected[1][0]
+    assert R_A[:, 0] == pytest.approx([expected[0][0] * (3 + s), expected[1][0] * (5 + s)], **EXACT), R_A
+    assert R_A[:, 1] == pytest.approx([expected[0][1], expected[1][1]], **EXACT), R_A
+
+
+@pytest.mark.parametrize("name", ["gelu", "gelu_tanh", "elu", "selu", "softplus", "silu"])
+def test_every_element_wise_activation_has_a_slope(name):
+    # an element-wise activation returns g'(Z) (softmax alone returns None): a name sorted after "softmax"
+    # (softplus, silu ...) must not take softmax's branch
+    Z = np.array([[-0.5, 0.7], [1.2, -2.0]])
+    A, _, slope, R_slope = error_scale._activation(name, Z, np.zeros_like(Z), 0.01)
+    import reference_nn as rn
+
+    assert A == pytest.approx(rn.get_activation(name).forward(Z), rel=1e-12), f"{name} value"
+    assert slope is not None and slope.shape == Z.shape and R_slope is not None, f"{name}: no element-wise slope"
+
+
+def test_cross_entropy_gradient_by_hand():
+    AL = np.array([[0.5, 0.25], [0.5, 0.75]])
+    Y = np.array([[1.0, 0.0], [0.0, 1.0]])
+    _, _, dAL, R_dAL = error_scale._loss("cross_entropy", AL, np.zeros_like(AL), Y, EPS64)
+    # dAL = -Y / (AL m), m = 2: [[-1, 0], [0, -2/3]]; exact AL: R = |Y| / AL / m, the same magnitudes
+    assert dAL == pytest.approx(np.array([[-1.0, 0.0], [0.0, -2 / 3]]), **EXACT), f"cross-entropy dAL {dAL}"
+    assert R_dAL == pytest.approx(np.array([[1.0, 0.0], [0.0, 2 / 3]]), **EXACT), f"cross-entropy R_dAL {R_dAL}"
+
+
+def test_softmax_cross_entropy_scales_with_uncertain_logits_by_hand():
+    Z, Y, R_Z = np.array([[0.0], [0.0]]), np.array([[1.0], [0.0]]), np.array([[2.0], [4.0]])
+    _, R_cost, _, R_dAL = error_scale._loss("softmax_cross_entropy", Z, R_Z, Y, EPS64)
+    # p = [0.5, 0.5], log-sum log 2, spread = sum p R_Z = 3; R_log_softmax = |Z| + |top| + |log sum| + R_Z + spread;
+    # the cost reads the label's class only: log 2 + 2 + 3
+    assert R_cost == pytest.approx(math.log(2) + 5, **EXACT), f"softmax CE R_cost {R_cost}"
+    # R_dAL = (|p - y| + p (1 + R_Z + spread)) / m = [0.5 + 0.5 * 6, 0.5 + 0.5 * 8]
+    assert R_dAL.ravel().tolist() == pytest.approx([3.5, 4.5], **EXACT), f"softmax CE R_dAL {R_dAL}"
+
+
+def test_forward_scale_of_an_affine_layer_counts_the_bias_by_hand():
+    config = ModelConfig((2, 1), ("identity",), "mse")
+    params = {"W1": np.array([[0.5, -2.0]]), "b1": np.array([[-3.0]])}
+    X, Y = np.array([[1.0], [1.0]]), np.array([[0.0]])
+    _, M_forward, _, _, _ = error_scale.gradient_scales(config, params, X, Y)
+    # Z = 0.5 - 2 - 3 = -4.5; R_Z = |W| |X| + |b| = 2.5 + 3; identity rounds nothing; M = R + |A| = 5.5 + 4.5
+    assert M_forward.item() == pytest.approx(10.0, **EXACT), f"forward magnitude {M_forward.item()} != 10"
+
+
+def test_a_dead_units_gradient_magnitude_is_the_underflow_floor():
+    # relu unit 1 is dead (Z < 0): its row of dW1 has no error at all but the flush-to-zero allowance tiny / eps
+    config = ModelConfig((2, 2, 1), ("relu", "identity"), "mse", dtype="float32")
+    params = {"W1": np.array([[1.0, 0.5], [-1.0, -0.5]]), "b1": np.zeros((2, 1)),
+              "W2": np.array([[1.0, 1.0]]), "b2": np.zeros((1, 1))}
+    X, Y = np.array([[1.0], [2.0]]), np.array([[0.5]])
+    floor = float(np.finfo(np.float32).tiny / np.finfo(np.float32).eps)
+    for scales in (error_scale.gradient_error_scales(config, params, X, Y),
+                   error_scale.error_scales(config, params, X, Y).gradients):
+        assert scales["W1"][1].tolist() == [floor, floor], f"dead unit's row {scales['W1'][1]} != tiny / eps {floor}"
+        assert np.all(scales["W1"][0] > floor), "the live unit's row is above the floor"
+
+
+def test_the_rms_floor_of_relative_errors_is_the_larger_sides():
+    from equivalence_tests.tolerances import normalized_errors
+
+    r, c = np.array([10.0, 1.0]), np.array([0.0, 0.0])
+    for reference, candidate in ((r, c), (c, r)):
+        errors, _ = normalized_errors(reference, candidate)
+        # element 1 is off by 1 against a denominator of max(|r|, |c|, RMS of either side) = sqrt(50.5)
+        assert errors[1] == pytest.approx(1 / math.sqrt(50.5), **EXACT), f"element 1: {errors[1]}"
+
+
+def test_measured_note_states_eps_units():
+    from equivalence_tests.tolerances import EPS, _measured_note
+
+    key = next(iter(MEASURED_SCALED))
+    measured = MEASURED_SCALED[key]
+    note = _measured_note(*key, rtol=32 * EPS[key[1]])
+    assert f"({measured / EPS[key[1]]:.2g} eps)" in note and f"margin {32 * EPS[key[1]] / measured:.0f}x" in note, note
