@@ -230,3 +230,30 @@ def test_a_float32_result_is_measured_as_float32_even_where_f_is_zero():
     assert report.verdict == "PASS", str(report)
     measured = "measured: f computes in float32 (f returns float32): steps, rounding model and tolerances of float32"
     assert measured in report.notes, report.notes
+
+
+def _casts_a_to_float16_and_b_to_float32(p):
+    a = p["a"].astype(np.float16).astype(np.float64)
+    b = p["b"].astype(np.float32).astype(np.float64)
+    return float(np.sum(np.sin(a)) + np.sum(b**2) + np.sum(np.cos(p["c"])))
+
+
+@pytest.mark.parametrize("error, verdict", [(1.0, "INCONCLUSIVE"), (2.0, "FAIL"), (-1.0, "FAIL")])
+def test_a_float16_cast_behind_float32_cells_is_measured_as_float16(error, verdict):
+    """A loss that casts ``a`` to float16, ``b`` to float32 and keeps ``c`` in float64 (so f itself moves at
+    the noise probe's first step: no precision from f's result). Moves across a few float32 cells leave f
+    unchanged for ``a`` too; that is no "f ignores a": float16's cells are tried next, and a is measured as
+    float16. Before, the measurement stopped there, a stayed float64, and the right cos(a) (6e-5 from the
+    slope of the float16 staircase's smooth envelope) was a false FAIL at err/tol 1e3. Float16 rounding over
+    the steps bounds a's estimate to ~14%: the right value is INCONCLUSIVE with that reason, x2 and a sign
+    error FAIL. Each cast is named in its own dtype's note."""
+    from reference_nn.gradcheck import check_gradients
+
+    params = {"a": np.array([0.3, -0.7]), "b": np.array([0.5, 1.1, -0.2]), "c": np.array([0.4, -0.9])}
+    report = check_gradients(_casts_a_to_float16_and_b_to_float32,
+                             lambda p: {"a": error * np.cos(p["a"]), "b": 2 * p["b"], "c": -np.sin(p["c"])}, params)
+    assert (report["a"].status, report["b"].status, report["c"].status) == (verdict, "PASS", "PASS"), str(report)
+    notes = " ".join(report.notes)
+    assert "f casts b to float32 (moves" in notes and "f casts a to float16 (moves" in notes, notes
+    if verdict == "INCONCLUSIVE":
+        assert "f computes in float16: its rounding over the steps" in str(report), str(report)
