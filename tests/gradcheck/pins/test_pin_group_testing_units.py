@@ -291,3 +291,31 @@ def test_narrowing_stops_when_its_budget_of_sets_is_spent(monkeypatch):
     sets = [(int(s[0]), int(s[-1])) for s in out.failing_sets]
     assert sets == [(768, 1023), (0, 511)], f"failing sets {sets}"
     assert out.certified[512:768].all() and not out.certified[:512].any(), "the clean quarter certified, no more"
+
+
+class ResolvesBelow(Recording):
+    """Recording; a projection resolves sets of at most ``resolves`` elements, and an unresolved one says to
+    shrink the set ``shrink`` times."""
+
+    def __init__(self, n, resolves, shrink):
+        super().__init__(n)
+        self.resolves, self.shrink = resolves, shrink
+
+    def project(self, idx, draw, generated_on=None):
+        projection = super().project(idx, draw, generated_on)
+        projection.shrink = self.shrink
+        return projection
+
+
+def test_an_unresolved_set_may_spend_the_whole_split_budget():
+    from reference_nn.gradcheck.budget import Budget
+
+    # 1024 elements, resolved only in sets of 16: shrink 64 gives 64 blocks of 16, 64 x DIRECTIONS = 512
+    # projections, exactly SPLIT_PROJECTIONS: allowed (<=), and each block is then certified
+    assert (gt.SPLIT_PROJECTIONS, DIRECTIONS) == (512, 8), "the constants this case is built around"
+    problem = ResolvesBelow(1024, resolves=16, shrink=64)
+    out = gt.search(problem, Budget(), 1)
+    assert out.certified.all() and not out.unresolvable.any(), (out.certified.sum(), out.unresolvable.sum())
+    one_more = ResolvesBelow(1040, resolves=16, shrink=65)  # 65 blocks: 520 projections, over the budget
+    out = gt.search(one_more, Budget(), 1)
+    assert out.unresolvable.all() and not out.certified.any(), (out.certified.sum(), out.unresolvable.sum())
