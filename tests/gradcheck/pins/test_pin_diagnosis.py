@@ -55,7 +55,7 @@ def test_the_fit_of_a_pattern_must_be_within_a_thousandth(residual, named):
 @pytest.mark.parametrize("ratio, expected", [
     (2.0, "the element x 2"), (-1.0, "the element has the wrong sign"), (0.5, "the element x 1/2"),
     (8.0, "the element x 8"), (1 / 8, "the element x 1/8"), (0.13, "one element wrong, (0, 1)"),
-    (2.3, "one element wrong, (0, 1)"),
+    (2.3, "one element wrong, (0, 1)"), (0.4, "one element wrong, (0, 1)"),  # 0.4 = 2/5: not 1/integer
 ])  # fmt: skip
 def test_a_single_nonzero_element_is_named_a_factor_only_for_nice_ratios(ratio, expected):
     """One number is always some multiple of another: a lone nonzero element is called a factor only for
@@ -88,3 +88,11 @@ def test_a_transpose_is_named_relative_to_the_tensors_size():
     analytic = numeric.T * (1 + 1e-5 * np.array([[1, -1, 1], [-1, 1, -1], [1, -1, 1]]))
     hint = diagnose(analytic, numeric, ALL)
     assert "transpose" in hint, f"a transpose of a tensor of norm 1e3: hint {hint!r}"
+
+
+def test_symmetry_is_judged_relative_to_the_tensors_size():
+    """A tensor of norm ~4e3, symmetric up to an antisymmetric part of 1e-2 (2.5e-6 relative), is symmetric:
+    its transpose is no pattern to name (analytic = n.T is then the right tensor up to that part)."""
+    numeric = 1000.0 * (NUMERIC + NUMERIC.T) + 1e-2 * np.array([[0, 1, -1], [-1, 0, 1], [1, -1, 0]])
+    hint = diagnose(numeric.T.copy(), numeric, ALL)
+    assert "transpose" not in hint, f"a symmetric tensor of norm 4e3 called transposed: {hint!r}"
