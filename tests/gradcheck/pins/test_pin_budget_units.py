@@ -5,6 +5,7 @@ PROGRESS_REFRESH_SECONDS, with the counts it shows), on a recording bar in place
 import importlib.util
 import time
 
+import numpy as np
 import pytest
 
 from reference_nn.gradcheck import budget as bm
@@ -137,3 +138,27 @@ def test_the_bar_redraws_after_exactly_the_refresh_interval(monkeypatch):
     monkeypatch.setattr(bm.time, "perf_counter", lambda: bm.PROGRESS_REFRESH_SECONDS)  # now - last = 0.1 exactly
     budget.advance(1)
     assert len(bar.updates) == 1, "an interval of exactly PROGRESS_REFRESH_SECONDS is not too soon"
+
+
+@pytest.mark.parametrize("method", ["central", "richardson", "auto"])
+def test_f_is_never_called_more_often_than_max_evaluations(method):
+    """Every budget from a few below what the check needs to one above: f is called at most
+    max_evaluations times in all (the final determinism call included: it is skipped, with a note, when the
+    budget is spent exactly), and a check that fits its budget with room to spare makes that final call."""
+    from reference_nn.gradcheck import check_gradients
+
+    calls = []
+
+    def f(p):
+        calls.append(1)
+        return float(np.sum(np.sin(p["w"])))
+
+    point = {"w": np.array([0.3, -0.7, 1.1])}
+    check_gradients(f, lambda p: {"w": np.cos(p["w"])}, point, method=method)
+    needed = len(calls)
+    for budget in range(needed - 4, needed + 2):
+        calls.clear()
+        report = check_gradients(f, lambda p: {"w": np.cos(p["w"])}, point, method=method, max_evaluations=budget)
+        assert len(calls) <= budget, f"{method}: f called {len(calls)} times under max_evaluations={budget}"
+        skipped = any(n.startswith("f was not evaluated again at the given point") for n in report.notes)
+        assert skipped == (budget < needed), f"{method}, budget {budget} of {needed}: final call skipped {skipped}"
