@@ -140,3 +140,19 @@ def test_a_remainder_counts_only_above_ten_times_the_noise(share):
     smallest = 1e-3 if share > 10 else 10**-2.5
     assert result.n_points == 3 and result.linear_term == pytest.approx(smallest, rel=1e-6), result
     assert result.status == PASS, result
+
+
+def test_two_points_above_the_noise_fit_no_slope():
+    """With only two steps above 10x the noise (f = h^2 along v, noise 2e-4: remainders 0.1 and 0.01 above
+    2e-3), no slope is fitted (three points are): INCONCLUSIVE "too few steps", never a verdict on a slope
+    of two points."""
+    from reference_nn.gradcheck import INCONCLUSIVE
+    from reference_nn.gradcheck.evaluation import LossEvaluator
+    from reference_nn.gradcheck.taylor import _taylor_tensor
+
+    w0, v = np.array([0.2, -0.4, 0.9]), np.array([1.0, -1.0, 1.0])
+    ev = LossEvaluator(lambda p: float(np.sum(v * (p["w"] - w0))) ** 2 / 9.0, {"w": w0.copy()}, np.float64)
+    ev.noise = 2e-4
+    result = _taylor_tensor(ev, "w", np.zeros(3), v, np.dtype(np.float64), 0.0)
+    assert result.n_points == 2 and result.status == INCONCLUSIVE, result
+    assert result.note == "too few steps above the noise floor to fit a slope", result.note
