@@ -119,3 +119,16 @@ def test_an_integer_output_in_an_upstream_slot_is_not_driven():
     x = np.array([0.3, -1.2, 2.5, 0.7])
     report = check_vjp(forward, backward, x, cache=3)
     assert report.verdict == "PASS", f"right sort backward: {report}"
+
+
+def test_check_vjps_own_notes_go_before_every_note_of_the_check():
+    # the inner check_gradients has two notes here (f measured in float32, the directional method's): both stay,
+    # after check_vjp's account of the upstream gradients it drove
+    from reference_nn.gradcheck import check_vjp
+
+    report = check_vjp(lambda x: (np.sin(x.astype(np.float32).astype(np.float64)), x),
+                       lambda dout, x: dout * np.cos(x), np.array([[0.3, -0.7], [1.1, 0.4]]), method="directional")
+    assert report.verdict == "PASS", str(report)
+    notes = report.notes
+    assert len(notes) == 3 and notes[0].startswith("drove output(s) out (2, 2) with upstream gradients"), notes
+    assert notes[1].startswith("measured: f computes in float32") and notes[2].startswith("directional:"), notes
