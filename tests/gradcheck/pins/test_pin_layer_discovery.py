@@ -76,3 +76,40 @@ def test_parameters_an_optimizer_receives_are_named_with_their_source():
     assert report.verdict == PASS and list(report.results) == ["input", "W", "b"], f"optimizer layer\n{report}"
     assert "parameters found in the calls backward makes to layer.optimizer: W, b" in report.notes, report.notes
     assert "not checked, no gradient found (buffers, cached values): x" in report.notes, report.notes
+
+
+def _nnfs_style_dense(names_from_json: bool):
+    """A dense tanh layer in the nnfs style (self.inputs / self.dinputs), its attribute names either written
+    in the class or set from a mapping built at run time (as from a JSON config: keys not interned)."""
+    import json
+
+    class Dense:
+        def __init__(self):
+            if names_from_json:
+                self.__dict__.update(json.loads('{"inputs": null, "dinputs": null}'))
+            else:
+                self.inputs = self.dinputs = None
+            rng = np.random.default_rng(0)
+            self.W, self.b = rng.standard_normal((3, 2)), np.zeros(2)
+
+        def forward(self, inputs):
+            self.inputs = inputs
+            return np.tanh(inputs @ self.W + self.b)
+
+        def backward(self, dout):
+            dz = dout * (1 - np.tanh(self.inputs @ self.W + self.b) ** 2)
+            self.dW, self.db = self.inputs.T @ dz, dz.sum(axis=0)
+            self.dinputs = dz @ self.W.T
+            return self.dinputs
+
+    return Dense()
+
+
+def test_the_stored_input_is_recognized_by_its_name_however_the_name_was_made():
+    from reference_nn.gradcheck import check_layer
+
+    x = np.random.default_rng(1).standard_normal((4, 3))
+    written, from_json = (check_layer(_nnfs_style_dense(flag), x) for flag in (False, True))
+    assert written.passed and from_json.passed, f"{written}\n{from_json}"
+    assert from_json.notes == written.notes, (
+        f"names from a mapping change discovery:\n{from_json.notes}\n{written.notes}")
