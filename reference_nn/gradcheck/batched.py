@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from reference_nn.layers import Activation, Identity, LeakyReLU, ReLU, Sigmoid, Tanh
+from reference_nn.layers import Activation, Identity, LeakyReLU, ReLU, Sigmoid, Tanh, matmul
 from reference_nn.losses import LOSSES, Loss, _clamped_log, get_loss
 from reference_nn.model import (
     OUTPUTS_WITH_LOGITS,
@@ -196,7 +196,7 @@ class _Model:
         self.Z: list[np.ndarray] = [self.X]  # Z[l] for l >= 1; Z[0] unused
         self.A: list[np.ndarray] = [self.X]
         for layer, activation in enumerate(self.activations, start=1):
-            Z = self.params[f"W{layer}"] @ self.A[-1] + self.params[f"b{layer}"]
+            Z = matmul(self.params[f"W{layer}"], self.A[-1]) + self.params[f"b{layer}"]  # (OpenBLAS's spurious flag)
             self.Z.append(Z)
             self.A.append(activation.evaluate(Z))
         self.Y = self.loss.prepare_targets(_as_float64_targets(Y), self.A[-1])
@@ -271,7 +271,7 @@ class _Model:
             A = activation.evaluate(Z.reshape(Z.shape[0], copies * self.m))
             first_dense = layer + 1
         for above in range(first_dense, self.n_layers + 1):
-            A = self.activations[above - 1].evaluate(self.params[f"W{above}"] @ A + self.params[f"b{above}"])
+            A = self.activations[above - 1].evaluate(matmul(self.params[f"W{above}"], A) + self.params[f"b{above}"])
         return self._finish(A.reshape(A.shape[0], copies, self.m), layer, kind, flat, offsets)
 
     def _finish(self, AL: np.ndarray, layer: int, kind: str, flat: np.ndarray, offsets: np.ndarray) -> np.ndarray:
