@@ -120,39 +120,36 @@ def test_a_linear_term_within_a_float32_gradients_allowance_passes_with_the_figu
     assert row.note == f"linear term {row.linear_term:.1e} within the dtype's allowance {row.allowance:.1e}", row.note
 
 
-@pytest.mark.parametrize("share", [9.5, 10.5])
-def test_a_remainder_counts_only_above_ten_times_the_noise(share):
-    """_taylor_tensor fits the remainder where it is above TAYLOR_NOISE_MARGIN (10) x the noise. f = h^2 along v
-    (a right zero gradient: the remainder is h^2), with the measured noise set so that the remainder at
-    h = 1e-3 (1e-6) is ``share`` x the noise: counted at 10.5, not at 9.5. The fit's smallest step sets the
-    linear term bound r(h) / h: 1e-3 at h = 1e-3, 10^-2.5 at the step before it."""
+def _taylor_of_h_squared(noise: float):
+    """_taylor_tensor on f = h^2 along v (a right zero gradient: the remainder at step h is h^2), with the
+    measured noise set to ``noise``."""
     from reference_nn.gradcheck.evaluation import LossEvaluator
     from reference_nn.gradcheck.taylor import _taylor_tensor
 
     w0, v = np.array([0.2, -0.4, 0.9]), np.array([1.0, -1.0, 1.0])
+    ev = LossEvaluator(lambda p: float(np.sum(v * (p["w"] - w0))) ** 2 / float(np.sum(v * v)) ** 2,
+                       {"w": w0.copy()}, np.float64)  # fmt: skip
+    ev.noise = noise
+    return _taylor_tensor(ev, "w", np.zeros(3), v, np.dtype(np.float64), 0.0)
 
-    def f(p):
-        return float(np.sum(v * (p["w"] - w0))) ** 2 / float(np.sum(v * v)) ** 2
 
-    ev = LossEvaluator(f, {"w": w0.copy()}, np.float64)
-    ev.noise = 1e-6 / share
-    result = _taylor_tensor(ev, "w", np.zeros(3), v, np.dtype(np.float64), 0.0)
+@pytest.mark.parametrize("share", [9.5, 10.5])
+def test_a_remainder_counts_only_above_ten_times_the_noise(share):
+    """_taylor_tensor fits the remainder where it is above TAYLOR_NOISE_MARGIN (10) x the noise. With the
+    noise set so that the remainder at h = 1e-3 (1e-6) is ``share`` x the noise, that step is counted at 10.5,
+    not at 9.5. The fit's smallest step sets the linear term bound r(h) / h: 1e-3 at h = 1e-3, 10^-2.5 at the
+    step before it."""
+    result = _taylor_of_h_squared(1e-6 / share)
     smallest = 1e-3 if share > 10 else 10**-2.5
     assert result.n_points == 3 and result.linear_term == pytest.approx(smallest, rel=1e-6), result
     assert result.status == PASS, result
 
 
 def test_two_points_above_the_noise_fit_no_slope():
-    """With only two steps above 10x the noise (f = h^2 along v, noise 2e-4: remainders 0.1 and 0.01 above
-    2e-3), no slope is fitted (three points are): INCONCLUSIVE "too few steps", never a verdict on a slope
-    of two points."""
+    """With only two steps above 10x the noise (noise 2e-4: remainders 0.1 and 0.01 above 2e-3), no slope is
+    fitted (three points are): INCONCLUSIVE "too few steps", never a verdict on a slope of two points."""
     from reference_nn.gradcheck import INCONCLUSIVE
-    from reference_nn.gradcheck.evaluation import LossEvaluator
-    from reference_nn.gradcheck.taylor import _taylor_tensor
 
-    w0, v = np.array([0.2, -0.4, 0.9]), np.array([1.0, -1.0, 1.0])
-    ev = LossEvaluator(lambda p: float(np.sum(v * (p["w"] - w0))) ** 2 / 9.0, {"w": w0.copy()}, np.float64)
-    ev.noise = 2e-4
-    result = _taylor_tensor(ev, "w", np.zeros(3), v, np.dtype(np.float64), 0.0)
+    result = _taylor_of_h_squared(2e-4)
     assert result.n_points == 2 and result.status == INCONCLUSIVE, result
     assert result.note == "too few steps above the noise floor to fit a slope", result.note
